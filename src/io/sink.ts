@@ -1,0 +1,78 @@
+/**
+ * TextSink: batched, backpressure-aware writing of text to a Writable (stdout
+ * or a file). Strings are gathered into one batch and written when it passes
+ * `batchBytes`; a write that reports a full buffer makes the next `flush`
+ * wait for 'drain' (or 'close'), so a slow consumer slows the producer.
+ * EPIPE (the reader went away, as with `| head`) marks the sink closed; the
+ * producer checks `closed` and stops quietly.
+ */
+import type { Writable } from 'node:stream';
+
+export class TextSink {
+  private parts: string[] = [];
+  private size = 0;
+  private readonly out: Writable;
+  private readonly batchBytes: number;
+  private waiting: Promise<void> | null = null;
+  closed = false;
+  error: Error | null = null;
+  bytesWritten = 0;
+
+  constructor(out: Writable, batchBytes = 1 << 16) {
+    this.out = out;
+    this.batchBytes = batchBytes;
+    out.on('error', (e: NodeJS.ErrnoException) => {
+      this.closed = true;
+      if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') this.error = e;
+    });
+    out.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  /** Queues text; returns true when the caller should `await sink.ready()`. */
+  write(text: string): boolean {
+    if (this.closed) return false;
+    this.parts.push(text);
+    this.size += text.length;
+    if (this.size >= this.batchBytes) {
+      this.push();
+      return this.waiting !== null;
+    }
+    return false;
+  }
+
+  private push(): void {
+    if (this.parts.length === 0 || this.closed) return;
+    const text = this.parts.length === 1 ? this.parts[0]! : this.parts.join('');
+    this.parts = [];
+    this.size = 0;
+    this.bytesWritten += Buffer.byteLength(text);
+    const ok = this.out.write(text);
+    if (!ok && this.waiting === null) {
+      this.waiting = new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.out.off('drain', done);
+          this.out.off('close', done);
+          this.out.off('error', done);
+          this.waiting = null;
+          resolve();
+        };
+        this.out.on('drain', done);
+        this.out.on('close', done);
+        this.out.on('error', done);
+      });
+    }
+  }
+
+  /** Resolves when the destination can take more. */
+  async ready(): Promise<void> {
+    if (this.waiting) await this.waiting;
+  }
+
+  /** Writes everything queued and waits until the destination accepted it. */
+  async flush(): Promise<void> {
+    this.push();
+    await this.ready();
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Byte sources: a file descriptor read straight into the window's buffer (no
+ * intermediate chunk), or any async iterable of chunks (stdin, decompressors).
+ */
+import type { FileHandle } from 'node:fs/promises';
+import type { ByteSource } from './window.js';
+
+export class FileSource implements ByteSource {
+  private readonly fh: FileHandle;
+  private position: number;
+  constructor(fh: FileHandle, position = 0) {
+    this.fh = fh;
+    this.position = position;
+  }
+  async readInto(dst: Buffer, off: number, max: number): Promise<number> {
+    if (max <= 0) return 0;
+    const { bytesRead } = await this.fh.read(dst, off, max, this.position);
+    this.position += bytesRead;
+    return bytesRead;
+  }
+  async close(): Promise<void> {
+    await this.fh.close();
+  }
+}
+
+/** Copies from an async iterable of chunks, keeping the unread part of a chunk. */
+export class IterableSource implements ByteSource {
+  private readonly it: AsyncIterator<Uint8Array>;
+  private pending: Uint8Array | null = null;
+  private pendingOff = 0;
+  private readonly onClose: () => Promise<void>;
+  private readonly mapError: (e: unknown) => unknown;
+
+  constructor(iterable: AsyncIterable<Uint8Array>, onClose: () => Promise<void> = async () => {}, mapError: (e: unknown) => unknown = (e) => e) {
+    this.it = iterable[Symbol.asyncIterator]();
+    this.onClose = onClose;
+    this.mapError = mapError;
+  }
+
+  async readInto(dst: Buffer, off: number, max: number): Promise<number> {
+    if (max <= 0) return 0;
+    while (this.pending === null || this.pendingOff >= this.pending.length) {
+      let r: IteratorResult<Uint8Array>;
+      try {
+        r = await this.it.next();
+      } catch (e) {
+        throw this.mapError(e);
+      }
+      if (r.done) return 0;
+      this.pending = r.value;
+      this.pendingOff = 0;
+    }
+    const n = Math.min(max, this.pending.length - this.pendingOff);
+    dst.set(this.pending.subarray(this.pendingOff, this.pendingOff + n), off);
+    this.pendingOff += n;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.it.return?.();
+    } catch {
+      // closing a failed stream is not a second error
+    }
+    await this.onClose();
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * ByteWindow: a reusable read buffer over a byte source. Parsers ask for
+ * `need` contiguous bytes at `pos`; when fewer are buffered, the unread tail is
+ * moved to the front (copyWithin) and more is read behind it. One buffer is
+ * reused for the whole input, so framing allocates nothing per record; views
+ * into `buf` stay valid until the next `fill()` call (gopacket's
+ * ZeroCopyReadPacketData contract).
+ */
+import { ToolError } from '../util/errors.js';
+
+export interface ByteSource {
+  /** Reads up to `max` bytes into dst[off..]; resolves 0 at end of input. */
+  readInto(dst: Buffer, off: number, max: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export class ByteWindow {
+  buf: Buffer;
+  /** First unread byte in `buf`. */
+  pos = 0;
+  /** End of valid data in `buf`. */
+  end = 0;
+  /** Input offset of buf[0] (in the decompressed stream). */
+  base = 0;
+  eof = false;
+  private readonly source: ByteSource;
+  private readonly maxSize: number;
+  readonly name: string;
+
+  constructor(source: ByteSource, name: string, initialSize = 1 << 22, maxSize = 1 << 30) {
+    this.source = source;
+    this.name = name;
+    this.buf = Buffer.allocUnsafe(initialSize);
+    this.maxSize = maxSize;
+  }
+
+  /** Bytes buffered and not yet consumed. */
+  get available(): number {
+    return this.end - this.pos;
+  }
+
+  /** Input offset of `pos`. */
+  get offset(): number {
+    return this.base + this.pos;
+  }
+
+  /**
+   * Makes at least `need` bytes available at `pos`, reading as required.
+   * Resolves false when the input ends first (what is buffered stays).
+   */
+  async fill(need: number): Promise<boolean> {
+    if (this.end - this.pos >= need) return true;
+    if (need > this.buf.length) {
+      if (need > this.maxSize) {
+        throw new ToolError('INPUT_RECORD_TOO_LARGE', `a record of ${need} bytes exceeds the ${this.maxSize}-byte limit`, {
+          file: this.name,
+          offset: this.offset,
+        });
+      }
+      let size = this.buf.length;
+      while (size < need) size *= 2;
+      const next = Buffer.allocUnsafe(Math.min(size, this.maxSize));
+      this.buf.copy(next, 0, this.pos, this.end);
+      this.buf = next;
+      this.base += this.pos;
+      this.end -= this.pos;
+      this.pos = 0;
+    } else if (this.pos > 0) {
+      this.buf.copyWithin(0, this.pos, this.end);
+      this.base += this.pos;
+      this.end -= this.pos;
+      this.pos = 0;
+    }
+    while (this.end - this.pos < need) {
+      if (this.eof) return false;
+      const n = await this.source.readInto(this.buf, this.end, this.buf.length - this.end);
+      if (n === 0) {
+        this.eof = true;
+        return false;
+      }
+      this.end += n;
+    }
+    return true;
+  }
+
+  /** Reads more if the buffer has room; resolves false at end of input. */
+  async more(): Promise<boolean> {
+    return this.fill(this.end - this.pos + 1);
+  }
+
+  close(): Promise<void> {
+    return this.source.close();
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Exact capture timestamps. A time is kept as whole seconds since the epoch
+ * (a safe integer) plus nanoseconds (0..999_999_999), never as a float, so
+ * nanosecond captures survive untouched. JS `Date` is ms-only and is not used.
+ */
+
+export const NS_PER_S = 1_000_000_000;
+
+/** Seconds and nanoseconds as text: `1600000000.123456789` (9 fraction digits). */
+export function formatEpoch(sec: number, nsec: number): string {
+  const frac = String(nsec);
+  return `${sec}.${'000000000'.slice(frac.length)}${frac}`;
+}
+
+/** A non-negative nanosecond count as seconds text with 9 fraction digits. */
+export function formatSecondsFromNs(ns: number): string {
+  const neg = ns < 0;
+  const a = Math.abs(ns);
+  const sec = Math.floor(a / NS_PER_S);
+  const rest = a - sec * NS_PER_S;
+  return (neg ? '-' : '') + formatEpoch(sec, rest);
+}
+
+/** Difference b - a in nanoseconds (exact for spans below ~104 days). */
+export function diffNs(aSec: number, aNsec: number, bSec: number, bNsec: number): number {
+  return (bSec - aSec) * NS_PER_S + (bNsec - aNsec);
+}
+
+/** ISO 8601 UTC with nanoseconds: 2020-09-11T23:00:59.118652000Z. */
+export function formatIso(sec: number, nsec: number): string {
+  const d = new Date(sec * 1000);
+  const iso = d.toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+  const frac = String(nsec);
+  return `${iso.slice(0, 19)}.${'000000000'.slice(frac.length)}${frac}Z`;
+}
+
+/**
+ * Parses a duration such as `300`, `300s`, `5m`, `1h`, `250ms` into
+ * nanoseconds. Returns NaN when the text is not a duration.
+ */
+export function parseDurationNs(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)?$/.exec(text.trim());
+  if (!m) return NaN;
+  const v = Number(m[1]);
+  const unit = m[2] ?? 's';
+  const mult: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+  return Math.round(v * mult[unit]!);
+}
