@@ -1,0 +1,92 @@
+/**
+ * Shared plumbing for the commands in cli/: the only place (with the command
+ * files) that touches process.argv, process.exit, stdout and stderr.
+ *
+ * - `makeProgram()` returns a commander program whose usage errors are thrown
+ *   (exitOverride) instead of exiting, so `runMain` can map them to exit 2.
+ * - `runMain()` runs a command's async main and turns its outcome into an exit
+ *   status: 0 ok, 1 data error, 2 usage error. A ToolError prints one line
+ *   `<cmd>: <where>: <message> [CODE]`; no stack trace for user errors
+ *   (set TCPKIT_DEBUG=1 to see stacks of unexpected errors).
+ * - EPIPE on stdout (the reader went away, `| head`) ends the process with 0.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { EXIT_DATA, EXIT_OK, EXIT_USAGE, isToolError } from '../src/util/errors.js';
+
+/** Version from package.json (dist/cli/_common.js -> ../../package.json). */
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** A commander program that throws on usage errors and writes errors to stderr. */
+export function makeProgram(name: string, description: string): Command {
+  const program = new Command(name);
+  program
+    .description(description)
+    .version(`${name} (tcpkit) ${packageVersion()}`, '-V, --version', 'print the version and exit')
+    .helpOption('-h, --help', 'print this help and exit')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => process.stdout.write(s),
+      writeErr: (s) => process.stderr.write(s),
+      outputError: (s, write) => write(s.startsWith('error:') ? `${name}: ${s}` : s),
+    });
+  return program;
+}
+
+/** Writes one line to stderr. */
+export function warn(line: string): void {
+  process.stderr.write(line.endsWith('\n') ? line : line + '\n');
+}
+
+let epipeInstalled = false;
+
+/** Makes EPIPE on stdout a quiet, successful exit (`cmd | head`). */
+export function exitQuietlyOnEpipe(): void {
+  if (epipeInstalled) return;
+  epipeInstalled = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') process.exit(EXIT_OK);
+    warn(`stdout: ${e.message}`);
+    process.exit(EXIT_DATA);
+  });
+}
+
+/**
+ * Runs `main` and exits with its status. Errors: ToolError → its exit code
+ * and one stderr line; CommanderError → 0 for --help/--version, else 2;
+ * anything else → 1 with the message (stack only with TCPKIT_DEBUG=1).
+ */
+export function runMain(name: string, main: () => Promise<number>): void {
+  exitQuietlyOnEpipe();
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.exitCode = exitCodeFor(name, e);
+    },
+  );
+}
+
+function exitCodeFor(name: string, e: unknown): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;
+    return EXIT_USAGE; // commander already printed the message
+  }
+  if (isToolError(e)) {
+    warn(`${name}: ${e.describe()}`);
+    return e.exitCode;
+  }
+  const err = e as NodeJS.ErrnoException;
+  if (err && (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED')) return EXIT_OK;
+  warn(`${name}: internal error: ${err instanceof Error ? err.message : String(e)}`);
+  if (process.env['TCPKIT_DEBUG'] === '1' && err instanceof Error && err.stack) warn(err.stack);
+  return EXIT_DATA;
+}
