@@ -1,0 +1,93 @@
+/**
+ * Builds the `conn` record (src/records/conn.ts) from a finished flow.
+ * Runs once per flow, so plain objects and strings are fine here.
+ */
+import type { RecordValues } from '../records/schema.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../decode/decoded.js';
+import type { Conn, Half } from '../tcp/conn.js';
+import { formatAddr } from '../util/ip.js';
+import { diffNs, formatEpoch, formatSecondsFromNs } from '../util/time.js';
+import { communityId } from './community-id.js';
+import { stableUid } from './uid.js';
+
+const FLAG_LETTERS: [number, string][] = [
+  [0x02, 'S'], [0x01, 'F'], [0x04, 'R'], [0x08, 'P'], [0x10, 'A'], [0x20, 'U'], [0x40, 'E'], [0x80, 'C'],
+];
+
+export function flagLetters(bits: number): string {
+  let s = '';
+  for (const [b, l] of FLAG_LETTERS) if (bits & b) s += l;
+  return s;
+}
+
+function protoName(p: number): string {
+  return p === IPPROTO_TCP ? 'tcp' : p === IPPROTO_UDP ? 'udp' : 'icmp';
+}
+
+const orNull = (v: number): number | null => (v < 0 ? null : v);
+
+export function connRecord(c: Conn): RecordValues {
+  const oA = c.origIsA;
+  const o: Half = oA ? c.ha : c.hb;
+  const r: Half = oA ? c.hb : c.ha;
+  const oW = oA ? [c.a0, c.a1, c.a2, c.a3] : [c.b0, c.b1, c.b2, c.b3];
+  const rW = oA ? [c.b0, c.b1, c.b2, c.b3] : [c.a0, c.a1, c.a2, c.a3];
+  const oP = oA ? c.aPort : c.bPort;
+  const rP = oA ? c.bPort : c.aPort;
+  const tcp = c.proto === IPPROTO_TCP;
+  const isIcmp = !tcp && c.proto !== IPPROTO_UDP;
+  // one-way ICMP messages keep their direction in the Community ID
+  const oneWay = isIcmp && c.origRule !== 'icmp';
+  const cid = communityId(c.ipVersion, c.proto, oW, oP, rW, rP, oneWay);
+  const last = diffNs(c.firstSec, c.firstNsec, c.lastSec, c.lastNsec);
+  return {
+    ts: formatEpoch(c.firstSec, c.firstNsec),
+    uid: stableUid(cid, c.firstSec, c.firstNsec, c.serial),
+    community_id: cid,
+    proto: protoName(c.proto),
+    ip_version: c.ipVersion,
+    orig_h: formatAddr(c.ipVersion, oW[0]!, oW[1]!, oW[2]!, oW[3]!),
+    orig_p: oP,
+    resp_h: formatAddr(c.ipVersion, rW[0]!, rW[1]!, rW[2]!, rW[3]!),
+    resp_p: rP,
+    orig_rule: c.origRule,
+    last_ts: formatEpoch(c.lastSec, c.lastNsec),
+    duration: formatSecondsFromNs(last),
+    orig_pkts: o.pkts,
+    resp_pkts: r.pkts,
+    orig_ip_bytes: o.ipBytes,
+    resp_ip_bytes: r.ipBytes,
+    orig_frame_bytes: o.frameBytes,
+    resp_frame_bytes: r.frameBytes,
+    orig_payload_bytes: o.payloadBytes,
+    resp_payload_bytes: r.payloadBytes,
+    orig_bytes: o.maxEnd,
+    resp_bytes: r.maxEnd,
+    orig_truncated_pkts: o.truncatedPkts,
+    resp_truncated_pkts: r.truncatedPkts,
+    orig_flags: tcp ? flagLetters(o.flagsSeen) : null,
+    resp_flags: tcp ? flagLetters(r.flagsSeen) : null,
+    orig_syn_pkts: tcp ? o.synPkts : null,
+    resp_syn_pkts: tcp ? r.synPkts : null,
+    orig_fin_pkts: tcp ? o.finPkts : null,
+    resp_fin_pkts: tcp ? r.finPkts : null,
+    orig_rst_pkts: tcp ? o.rstPkts : null,
+    resp_rst_pkts: tcp ? r.rstPkts : null,
+    orig_mss: tcp ? orNull(o.mss) : null,
+    resp_mss: tcp ? orNull(r.mss) : null,
+    orig_wscale: tcp ? orNull(o.wscale) : null,
+    resp_wscale: tcp ? orNull(r.wscale) : null,
+    orig_sack_permitted: tcp ? o.sackPermitted : null,
+    resp_sack_permitted: tcp ? r.sackPermitted : null,
+    orig_timestamps: tcp ? o.timestamps : null,
+    resp_timestamps: tcp ? r.timestamps : null,
+    tfo: tcp ? o.tfo : null,
+    window_scaling: tcp ? o.wscale >= 0 && r.wscale >= 0 : null,
+    sack: tcp ? o.sackPermitted && r.sackPermitted : null,
+    icmp_errors: c.icmpErrors,
+    icmp_type: orNull(c.icmpType),
+    icmp_code: orNull(c.icmpCode),
+    vlan: orNull(c.vlan),
+    end_reason: c.endReason,
+  };
+}

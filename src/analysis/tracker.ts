@@ -1,0 +1,314 @@
+/**
+ * ConnTracker: the per-packet heart of tcpanalyze. Decodes each packet,
+ * finds or creates its flow, updates per-direction counters and sequence
+ * state, and hands finished flows to `onFlowEnd` as soon as they end: a TCP
+ * connection after both FINs or a RST plus a linger time (stragglers still
+ * count), any flow after `idleTimeoutMs` of capture time without packets,
+ * the rest at `finish()`. Memory is bounded by the flows open at once.
+ * Steady state allocates nothing per packet.
+ */
+import type { PacketView } from '../capture/packet.js';
+import { Decoded, FIN, SYN, RST, ACK, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMPV6, Outcome, OUTCOME_NAMES } from '../decode/decoded.js';
+import { decodePacket } from '../decode/packet.js';
+import { icmpCounterpart, icmpIsReply } from '../decode/icmp.js';
+import { Conn, Half, OrigRule, type EndReason } from '../tcp/conn.js';
+import { FlowTable } from '../tcp/table.js';
+import { unwrap } from '../tcp/seq.js';
+import { FlowList } from '../tcp/flow-list.js';
+import { clientByPorts } from './direction.js';
+
+export interface TrackerOptions {
+  /** Flows with no packet for this long (capture time) are written. */
+  idleTimeoutMs: number;
+  /** Time a closed TCP connection stays to collect stragglers before it is written. */
+  closeLingerMs: number;
+  /** Called once per finished flow, before the flow object is recycled. */
+  onFlowEnd: (c: Conn) => void;
+}
+
+export const DEFAULT_TRACKER_OPTIONS = { idleTimeoutMs: 300_000, closeLingerMs: 5_000 };
+
+export interface TrackerStats {
+  packets: number;
+  /** Packets that belong to a flow. */
+  flowPackets: number;
+  flows: number;
+  /** Packets not analysed, by reason. */
+  notAnalysed: Map<string, number>;
+  /** Unknown link types seen, with counts. */
+  unknownLinkTypes: Map<number, number>;
+  ipv4Fragments: number;
+  ipv6Fragments: number;
+  truncatedPackets: number;
+  icmpErrorsLinked: number;
+  peakOpenFlows: number;
+}
+
+export class ConnTracker {
+  readonly d = new Decoded();
+  readonly table = new FlowTable();
+  private readonly active = new FlowList();
+  private readonly closing = new FlowList();
+  private readonly opts: TrackerOptions;
+  private serial = 0;
+  nowMs = 0;
+  readonly stats: TrackerStats = {
+    packets: 0,
+    flowPackets: 0,
+    flows: 0,
+    notAnalysed: new Map(),
+    unknownLinkTypes: new Map(),
+    ipv4Fragments: 0,
+    ipv6Fragments: 0,
+    truncatedPackets: 0,
+    icmpErrorsLinked: 0,
+    peakOpenFlows: 0,
+  };
+  private readonly outcomeCounts = new Float64Array(OUTCOME_NAMES.length);
+
+  constructor(opts: TrackerOptions) {
+    this.opts = opts;
+  }
+
+  onPacket(pv: PacketView): void {
+    const st = this.stats;
+    st.packets++;
+    const now = pv.sec * 1000 + Math.floor(pv.nsec / 1_000_000);
+    if (now > this.nowMs) {
+      this.nowMs = now;
+      this.expire(now);
+    }
+    const d = this.d;
+    const outcome = decodePacket(pv, d);
+    if (d.fragment) {
+      if (d.ipVersion === 4) st.ipv4Fragments++;
+      else st.ipv6Fragments++;
+    }
+    if (d.truncated) st.truncatedPackets++;
+    if (outcome !== Outcome.OK) {
+      this.outcomeCounts[outcome]!++;
+      if (outcome === Outcome.UNKNOWN_LINKTYPE) st.unknownLinkTypes.set(pv.linkType, (st.unknownLinkTypes.get(pv.linkType) ?? 0) + 1);
+      return;
+    }
+    const proto = d.proto;
+    if (proto === IPPROTO_TCP) this.tcp(pv, d);
+    else if (proto === IPPROTO_UDP) this.udp(pv, d);
+    else this.icmp(pv, d);
+  }
+
+  private touch(c: Conn, pv: PacketView): void {
+    c.lastSec = pv.sec;
+    c.lastNsec = pv.nsec;
+    c.lastMs = this.nowMs;
+    if (!c.inClosing) this.active.moveToTail(c);
+    this.stats.flowPackets++;
+  }
+
+  private create(pv: PacketView, d: Decoded, proto: number, sp: number, dp: number, hash: number): Conn {
+    const c = this.table.insert(hash, proto, d.ipVersion, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp);
+    c.serial = ++this.serial;
+    c.firstSec = pv.sec;
+    c.firstNsec = pv.nsec;
+    c.vlan = d.vlanCount > 0 ? d.vlanId : -1;
+    this.active.pushTail(c);
+    this.stats.flows++;
+    if (this.table.size > this.stats.peakOpenFlows) this.stats.peakOpenFlows = this.table.size;
+    return c;
+  }
+
+  private count(h: Half, pv: PacketView, d: Decoded): void {
+    h.pkts++;
+    h.ipBytes += d.ipLen;
+    h.frameBytes += pv.origlen;
+    h.payloadBytes += d.payloadLen;
+    if (d.truncated) h.truncatedPkts++;
+    if (h.ttl < 0) h.ttl = d.ttl;
+  }
+
+  private tcp(pv: PacketView, d: Decoded): void {
+    const sp = d.sport, dp = d.dport;
+    const hash = FlowTable.keyHash(IPPROTO_TCP, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp);
+    const flags = d.flags;
+    const isSyn = (flags & (SYN | ACK)) === SYN;
+    let c = this.table.lookup(hash, IPPROTO_TCP, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp);
+    if (c !== null && isSyn && c.inClosing) {
+      // A SYN with a new ISN on a closed 4-tuple starts a new connection (port reuse).
+      const h = c.half(this.table.fromA);
+      if (h.isn !== d.seq) {
+        this.end(c, c.endReason);
+        c = null;
+      }
+    }
+    let fromA: boolean;
+    if (c === null) {
+      c = this.create(pv, d, IPPROTO_TCP, sp, dp, hash);
+      fromA = true;
+      if (isSyn) {
+        c.origIsA = true;
+        c.origRule = OrigRule.SYN;
+      } else if ((flags & (SYN | ACK)) === (SYN | ACK)) {
+        c.origIsA = false;
+        c.origRule = OrigRule.SYNACK;
+      } else {
+        const byPorts = clientByPorts(sp, dp);
+        c.origIsA = byPorts >= 0;
+        c.origRule = byPorts === 0 ? OrigRule.FIRST : OrigRule.PORTS;
+      }
+    } else {
+      fromA = this.table.fromA;
+      if (c.origRule === OrigRule.PORTS || c.origRule === OrigRule.FIRST) {
+        // a late SYN or SYN/ACK settles the roles
+        if (isSyn) {
+          c.origIsA = fromA;
+          c.origRule = OrigRule.SYN;
+        } else if ((flags & (SYN | ACK)) === (SYN | ACK)) {
+          c.origIsA = !fromA;
+          c.origRule = OrigRule.SYNACK;
+        }
+      }
+    }
+    this.touch(c, pv);
+    const h = fromA ? c.ha : c.hb;
+    const peer = fromA ? c.hb : c.ha;
+    this.count(h, pv, d);
+    h.flagsSeen |= flags;
+    const seq = d.seq;
+    let dataStart = seq;
+    if (flags & SYN) {
+      h.synPkts++;
+      dataStart = (seq + 1) >>> 0;
+      if (h.isn < 0) {
+        h.isn = seq;
+        if (d.mss >= 0) h.mss = d.mss;
+        if (d.wscale >= 0) h.wscale = d.wscale;
+        h.sackPermitted = d.sackPermitted === 1;
+        h.timestamps = d.hasTimestamps === 1;
+        h.tfo = d.tfoCookieLen >= 0;
+        if (h.hasBase) {
+          // data was seen before the SYN (reordered capture): re-base on the ISN
+          const shift = unwrap(dataStart, h.base, 0);
+          h.maxEnd = h.maxEnd + shift;
+          if (h.finRel >= 0) h.finRel += shift;
+        }
+        h.base = dataStart;
+        h.hasBase = true;
+      }
+    }
+    if (flags & FIN) h.finPkts++;
+    if (flags & RST) h.rstPkts++;
+    if (!h.hasBase) {
+      h.base = seq;
+      h.hasBase = true;
+    }
+    const len = d.payloadLen;
+    if (len > 0 || flags & FIN) {
+      const rel = unwrap(h.base, dataStart, h.maxEnd);
+      const end = rel + len;
+      if (end > h.maxEnd && (flags & RST) === 0) h.maxEnd = end;
+      if (flags & FIN && h.finRel < 0) h.finRel = end;
+    }
+    if (flags & ACK && peer.hasBase) {
+      const a = unwrap(peer.base, d.ack, peer.maxEnd);
+      if (a > h.maxAckRel) h.maxAckRel = a;
+    }
+    if (!c.inClosing) {
+      if (flags & RST) this.startClosing(c, 'rst');
+      else if (c.ha.finRel >= 0 && c.hb.finRel >= 0) this.startClosing(c, 'fin');
+    }
+  }
+
+  private udp(pv: PacketView, d: Decoded): void {
+    const sp = d.sport, dp = d.dport;
+    const hash = FlowTable.keyHash(IPPROTO_UDP, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp);
+    let c = this.table.lookup(hash, IPPROTO_UDP, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp);
+    let fromA = this.table.fromA;
+    if (c === null) {
+      c = this.create(pv, d, IPPROTO_UDP, sp, dp, hash);
+      fromA = true;
+      const byPorts = clientByPorts(sp, dp);
+      c.origIsA = byPorts >= 0;
+      c.origRule = byPorts === 0 ? OrigRule.FIRST : OrigRule.PORTS;
+    }
+    this.touch(c, pv);
+    const h = fromA ? c.ha : c.hb;
+    this.count(h, pv, d);
+    h.maxEnd += d.payloadLen;
+  }
+
+  private icmp(pv: PacketView, d: Decoded): void {
+    const proto = d.proto;
+    const v6 = proto === IPPROTO_ICMPV6;
+    const type = d.icmpType;
+    if (d.innerVersion !== 0 && (d.innerProto === IPPROTO_TCP || d.innerProto === IPPROTO_UDP) && d.innerSport >= 0) this.linkIcmpError(d);
+    // ICMP flows are keyed as Community ID does: (type, counterpart) for
+    // request/reply pairs, (type, code) for one-way messages.
+    const counter = icmpCounterpart(type, v6);
+    const sp = type;
+    const dp = counter >= 0 ? counter : d.icmpCode;
+    const hash = FlowTable.keyHash(proto, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp);
+    let c = this.table.lookup(hash, proto, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp);
+    let fromA = this.table.fromA;
+    if (c === null) {
+      c = this.create(pv, d, proto, sp, dp, hash);
+      fromA = true;
+      c.origIsA = !icmpIsReply(type, v6);
+      c.origRule = counter >= 0 ? OrigRule.ICMP : OrigRule.FIRST;
+      c.icmpType = type;
+      c.icmpCode = d.icmpCode;
+    }
+    this.touch(c, pv);
+    const h = fromA ? c.ha : c.hb;
+    this.count(h, pv, d);
+    h.maxEnd += d.payloadLen;
+  }
+
+  /** Links an ICMP error to the flow named by its quoted header. */
+  private linkIcmpError(d: Decoded): void {
+    const p = d.innerProto;
+    const hash = FlowTable.keyHash(p, d.isa0, d.isa1, d.isa2, d.isa3, d.innerSport, d.ida0, d.ida1, d.ida2, d.ida3, d.innerDport);
+    const c = this.table.lookup(hash, p, d.isa0, d.isa1, d.isa2, d.isa3, d.innerSport, d.ida0, d.ida1, d.ida2, d.ida3, d.innerDport);
+    if (c === null) return;
+    c.icmpErrors++;
+    c.icmpType = d.icmpType;
+    c.icmpCode = d.icmpCode;
+    this.stats.icmpErrorsLinked++;
+  }
+
+  private startClosing(c: Conn, reason: EndReason): void {
+    c.endReason = reason;
+    c.closeAtMs = this.nowMs + this.opts.closeLingerMs;
+    this.active.remove(c);
+    this.closing.pushTail(c);
+    c.inClosing = true;
+  }
+
+  private expire(now: number): void {
+    const idle = this.opts.idleTimeoutMs;
+    for (let c = this.closing.head; c !== null && c.closeAtMs <= now; c = this.closing.head) this.end(c, c.endReason);
+    for (let c = this.active.head; c !== null && c.lastMs + idle <= now; c = this.active.head) this.end(c, 'idle');
+  }
+
+  private end(c: Conn, reason: EndReason): void {
+    c.endReason = reason;
+    if (c.inClosing) this.closing.remove(c);
+    else this.active.remove(c);
+    c.inClosing = false;
+    this.opts.onFlowEnd(c);
+    this.table.remove(c);
+  }
+
+  /** Writes every flow still open, in the order the flows started. */
+  finish(reason: EndReason = 'eof'): void {
+    const open = [...this.table.all()].sort((x, y) => x.serial - y.serial);
+    for (const c of open) this.end(c, c.inClosing ? c.endReason : reason);
+    for (let i = 0; i < this.outcomeCounts.length; i++) {
+      const n = this.outcomeCounts[i]!;
+      if (n > 0) this.stats.notAnalysed.set(OUTCOME_NAMES[i]!, n);
+    }
+  }
+
+  /** Flows currently open. */
+  get openFlows(): number {
+    return this.table.size;
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * The connection record (`record: "conn"`): one per TCP connection, UDP flow
+ * or ICMP flow. Names follow Zeek's conn.log wherever Zeek has the concept;
+ * tcpkit's own fields use the same orig_/resp_ role prefixes and put units in
+ * their names. Field meanings are documented here and nowhere else.
+ */
+import type { FieldDef, RecordSchema } from './schema.js';
+
+const f = (name: string, type: FieldDef['type'], vocab: FieldDef['vocab'], doc: string): FieldDef => ({ name, type, vocab, doc });
+
+/** Both roles of a per-direction field. */
+function both(stem: string, type: FieldDef['type'], vocab: FieldDef['vocab'], doc: string): FieldDef[] {
+  return [f(`orig_${stem}`, type, vocab, `${doc} (sent by the originator)`), f(`resp_${stem}`, type, vocab, `${doc} (sent by the responder)`)];
+}
+
+export const CONN_FIELDS: readonly FieldDef[] = [
+  f('ts', 'time', 'zeek', 'Time of the first packet, seconds since the epoch with 9 exact fraction digits (nanoseconds as captured).'),
+  f('uid', 'string', 'zeek', 'Stable connection id: "C" + 17 base62 characters derived from the 5-tuple, the first timestamp and the flow number, so the same capture gives the same uids on every run.'),
+  f('community_id', 'string', 'community-id', 'Community ID v1 (seed 0) of the 5-tuple, as Zeek and Suricata compute it, for joining with their logs.'),
+  f('proto', 'string', 'zeek', 'Transport protocol: tcp, udp, icmp (ICMPv6 flows are icmp with ip_version 6, as in Zeek).'),
+  f('ip_version', 'int', 'tcpkit', '4 or 6.'),
+  f('orig_h', 'string', 'zeek', 'Originator address (the SYN sender; see orig_rule).'),
+  f('orig_p', 'int', 'zeek', 'Originator port (ICMP: the message type, as Zeek).'),
+  f('resp_h', 'string', 'zeek', 'Responder address.'),
+  f('resp_p', 'int', 'zeek', 'Responder port (ICMP: the code, or the counterpart type for request/reply pairs, as Community ID).'),
+  f('orig_rule', 'string', 'tcpkit', 'How the originator was decided: syn (it sent the SYN), synack (it received the SYN/ACK), ports (ephemeral vs well-known port heuristic, as goProbe and DataDog), first (sender of the first packet), icmp (request/reply type).'),
+  f('last_ts', 'time', 'tcpkit', 'Time of the last packet of the flow.'),
+  f('duration', 'seconds', 'zeek', 'last_ts - ts in seconds (exact). Unlike Zeek, trailing packets count.'),
+  ...both('pkts', 'int', 'zeek', 'Packets'),
+  ...both('ip_bytes', 'int', 'zeek', 'IP bytes: the IPv4 total length or 40 + IPv6 payload length of every packet, as the headers state them'),
+  ...both('frame_bytes', 'int', 'tshark', 'Frame bytes: the original (on-the-wire) length of every frame, as tshark -z conv counts bytes'),
+  ...both('payload_bytes', 'int', 'tcpkit', 'Transport payload bytes of every packet, retransmissions included (per the IP lengths, so snaplen cuts do not shrink it)'),
+  ...both('bytes', 'int', 'zeek', 'Payload bytes as Zeek counts them: for TCP the span of sequence numbers covered (so retransmissions count once and gaps count as if seen); for UDP and ICMP the payload sum'),
+  ...both('truncated_pkts', 'int', 'tcpkit', 'Packets whose bytes were cut by the capture snaplen'),
+  ...both('flags', 'string', 'tcpkit', 'Every TCP flag seen, as letters: S SYN, F FIN, R RST, P PSH, A ACK, U URG, E ECE, C CWR'),
+  ...both('syn_pkts', 'int', 'tcptrace', 'Packets with SYN set'),
+  ...both('fin_pkts', 'int', 'tcptrace', 'Packets with FIN set'),
+  ...both('rst_pkts', 'int', 'tcpkit', 'Packets with RST set'),
+  ...both('mss', 'int', 'tcptrace', 'MSS option of the SYN or SYN/ACK (empty when absent)'),
+  ...both('wscale', 'int', 'tcptrace', 'Window-scale shift of the SYN or SYN/ACK (empty when absent)'),
+  ...both('sack_permitted', 'bool', 'tcptrace', 'SACK-permitted option in the SYN or SYN/ACK'),
+  ...both('timestamps', 'bool', 'tcptrace', 'Timestamp option in the SYN or SYN/ACK'),
+  f('tfo', 'bool', 'tshark', 'The originator used TCP Fast Open (option 34 in its SYN).'),
+  f('window_scaling', 'bool', 'tcpkit', 'Window scaling in effect (both SYN and SYN/ACK carried the option, RFC 7323 §2.2).'),
+  f('sack', 'bool', 'tcpkit', 'SACK in effect (both sides offered SACK-permitted).'),
+  f('icmp_errors', 'int', 'tcpkit', 'ICMP/ICMPv6 error messages whose quoted header names this flow (not counted in its packets, as Zeek; tshark counts them in its conversation).'),
+  f('icmp_type', 'int', 'tcpkit', 'Type of the last ICMP error quoting this flow (or, for an ICMP flow, its first message type).'),
+  f('icmp_code', 'int', 'tcpkit', 'Code of that ICMP message.'),
+  f('vlan', 'int', 'zeek', 'Outer 802.1Q VLAN id of the first packet (empty when untagged).'),
+  f('end_reason', 'string', 'tcpkit', 'Why the record was written: fin (both FINs seen), rst, idle (no packet for --idle-timeout of capture time), eof (input ended while open), reused (a new SYN reused the 4-tuple), interrupted (SIGINT).'),
+];
+
+export const CONN_SCHEMA: RecordSchema = {
+  kind: 'conn',
+  doc: 'One record per TCP connection, UDP flow or ICMP flow.',
+  fields: CONN_FIELDS,
+};

@@ -1,0 +1,120 @@
+/**
+ * A bidirectional flow (TCP connection, UDP or ICMP flow) and its two
+ * directions. Endpoint A is the source of the flow's first packet; which end
+ * is the originator is decided separately (`origIsA`, `origRule`) and may be
+ * settled later by a SYN or SYN/ACK.
+ */
+
+/** Which rule decided the originator. */
+export const OrigRule = {
+  SYN: 'syn',
+  SYNACK: 'synack',
+  PORTS: 'ports',
+  FIRST: 'first',
+  ICMP: 'icmp',
+} as const;
+export type OrigRuleName = (typeof OrigRule)[keyof typeof OrigRule];
+
+/** Why a flow's record was written. */
+export type EndReason = 'fin' | 'rst' | 'idle' | 'eof' | 'reused' | 'interrupted';
+
+/** Per-direction state and counters. */
+export class Half {
+  pkts = 0;
+  ipBytes = 0;
+  frameBytes = 0;
+  /** Sum of payload lengths (per IP lengths), retransmissions included. */
+  payloadBytes = 0;
+  /** Packets whose bytes were cut by the capture's snaplen. */
+  truncatedPkts = 0;
+  /** OR of every TCP flag byte sent in this direction. */
+  flagsSeen = 0;
+  synPkts = 0;
+  finPkts = 0;
+  rstPkts = 0;
+  /** Handshake options (from this side's SYN or SYN/ACK); -1 = not seen. */
+  mss = -1;
+  wscale = -1;
+  sackPermitted = false;
+  timestamps = false;
+  tfo = false;
+  /** Sequence tracking (TCP). */
+  hasBase = false;
+  /** Sequence number of the first byte (ISN + 1 when the SYN was seen). */
+  base = 0;
+  /** ISN from this side's SYN, -1 if none seen. */
+  isn = -1;
+  /** Highest relative sequence end seen (unwrapped), for Zeek-style byte counts. */
+  maxEnd = 0;
+  /** Relative sequence number of this side's FIN (-1 none). */
+  finRel = -1;
+  /** Highest ACK (unwrapped, relative to the peer's base) sent by this side. */
+  maxAckRel = -1;
+  ttl = -1;
+
+  reset(): void {
+    this.pkts = 0; this.ipBytes = 0; this.frameBytes = 0; this.payloadBytes = 0; this.truncatedPkts = 0;
+    this.flagsSeen = 0; this.synPkts = 0; this.finPkts = 0; this.rstPkts = 0;
+    this.mss = -1; this.wscale = -1; this.sackPermitted = false; this.timestamps = false; this.tfo = false;
+    this.hasBase = false; this.base = 0; this.isn = -1; this.maxEnd = 0; this.finRel = -1; this.maxAckRel = -1; this.ttl = -1;
+  }
+}
+
+export class Conn {
+  /** Slot id in the table (stable while the flow lives). */
+  id = -1;
+  hash = 0;
+  proto = 0;
+  ipVersion = 0;
+  // endpoint A (first packet's source) and B
+  a0 = 0; a1 = 0; a2 = 0; a3 = 0; aPort = 0;
+  b0 = 0; b1 = 0; b2 = 0; b3 = 0; bPort = 0;
+  origIsA = true;
+  origRule: OrigRuleName = OrigRule.FIRST;
+  readonly ha = new Half();
+  readonly hb = new Half();
+  firstSec = 0; firstNsec = 0;
+  lastSec = 0; lastNsec = 0;
+  /** Capture time of the last packet in ms (for timers). */
+  lastMs = 0;
+  /** Capture time (ms) after which a closing flow is written; -1 while open. */
+  closeAtMs = -1;
+  endReason: EndReason = 'eof';
+  /** 1-based number of the flow in the capture (creation order). */
+  serial = 0;
+  /** ICMP errors quoting this flow (not counted as its packets). */
+  icmpErrors = 0;
+  icmpType = -1;
+  icmpCode = -1;
+  vlan = -1;
+  /** ICMP flows: the type/code pair used as ports. */
+  // LRU / closing list links
+  prev: Conn | null = null;
+  next: Conn | null = null;
+  inClosing = false;
+
+  half(fromA: boolean): Half {
+    return fromA ? this.ha : this.hb;
+  }
+  get orig(): Half {
+    return this.origIsA ? this.ha : this.hb;
+  }
+  get resp(): Half {
+    return this.origIsA ? this.hb : this.ha;
+  }
+
+  reset(): void {
+    this.ha.reset();
+    this.hb.reset();
+    this.origIsA = true;
+    this.origRule = OrigRule.FIRST;
+    this.closeAtMs = -1;
+    this.endReason = 'eof';
+    this.icmpErrors = 0;
+    this.icmpType = -1;
+    this.icmpCode = -1;
+    this.vlan = -1;
+    this.prev = this.next = null;
+    this.inClosing = false;
+  }
+}
