@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+/**
+ * tcpanalyze: rebuild every connection of one or more captures (pcap or
+ * pcapng, plain, gzip or zstd; several files are merged by time) and write
+ * one record per connection as NDJSON, CSV or a terminal table.
+ */
+import { Option } from 'commander';
+import { analyzeCaptures, describeSkips } from '../src/analysis/pipeline.js';
+import { TextSink } from '../src/io/sink.js';
+import { CONN_SCHEMA } from '../src/records/index.js';
+import { CONN_TABLE_COLUMNS, CsvWriter, NdjsonWriter, TableWriter, type RecordWriter } from '../src/output/writers.js';
+import { UsageError, isToolError, formatWhere, EXIT_DATA, EXIT_OK, type ToolError } from '../src/util/errors.js';
+import { parseDurationNs } from '../src/util/time.js';
+import { makeProgram, runMain, warn } from './_common.js';
+import { openOutput } from './_output.js';
+
+const NAME = 'tcpanalyze';
+
+function durationMs(text: string, flag: string): number {
+  const ns = parseDurationNs(text);
+  if (!Number.isFinite(ns) || ns < 0) throw new UsageError('USAGE_BAD_DURATION', `${flag}: "${text}" is not a duration (examples: 300, 90s, 5m, 1h, 250ms)`);
+  return ns / 1e6;
+}
+
+async function main(): Promise<number> {
+  const program = makeProgram(NAME, 'Rebuild every TCP connection (and UDP/ICMP flow) of packet captures and write one record per connection.')
+    .argument('[files...]', 'pcap or pcapng captures, plain, gzip or zstd (detected by content); several are merged by timestamp; none or - reads stdin')
+    .addOption(new Option('-f, --format <format>', 'output format (default: table on a terminal, else ndjson)').choices(['ndjson', 'csv', 'table']))
+    .option('-o, --output <file>', 'write to FILE instead of stdout (written to a temporary name, renamed when complete)')
+    .option('--idle-timeout <duration>', 'write a flow after this much capture time without packets', '5m')
+    .option('--close-linger <duration>', 'after FIN/FIN or RST, keep a connection this long (capture time) to count stragglers', '5s')
+    .option('--no-header', 'CSV: leave out the header line')
+    .option('--strict', 'treat any packet that could not be analysed as a data error (exit 1)', false)
+    .option('-q, --quiet', 'no warnings or statistics on stderr', false)
+    .option('--stats', 'print capture statistics to stderr at the end', false)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tcpanalyze capture.pcapng > conns.ndjson
+  tcpanalyze --format csv day1.pcap.zst day2.pcap.zst > conns.csv
+  tcpdump -i eth0 -w - | tcpanalyze -
+Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets before it are still written), 2 usage error.`,
+    );
+  program.parse(process.argv);
+  const o = program.opts<{
+    format?: 'ndjson' | 'csv' | 'table';
+    output?: string;
+    idleTimeout: string;
+    closeLinger: string;
+    header: boolean;
+    strict: boolean;
+    quiet: boolean;
+    stats: boolean;
+  }>();
+  const files = program.args.length === 0 ? ['-'] : program.args;
+  if (files.filter((f) => f === '-').length > 1) throw new UsageError('USAGE_STDIN_TWICE', 'stdin (-) can be given only once');
+  const idleTimeoutMs = durationMs(o.idleTimeout, '--idle-timeout');
+  const closeLingerMs = durationMs(o.closeLinger, '--close-linger');
+  const toTerminal = !o.output && process.stdout.isTTY === true;
+  const format = o.format ?? (toTerminal ? 'table' : 'ndjson');
+
+  const out = await openOutput(o.output);
+  const sink = new TextSink(out.stream);
+  const writer: RecordWriter =
+    format === 'csv' ? new CsvWriter(sink, CONN_SCHEMA, o.header) : format === 'table' ? new TableWriter(sink, CONN_TABLE_COLUMNS) : new NdjsonWriter(sink, CONN_SCHEMA);
+
+  let interrupted = false;
+  const onSigint = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+  };
+  process.on('SIGINT', onSigint);
+
+  const res = await analyzeCaptures(
+    files.map((f) => ({ path: f, stream: process.stdin })),
+    {
+      idleTimeoutMs,
+      closeLingerMs,
+      onRecord: (r) => writer.write(r),
+      control: { stop: () => interrupted || sink.closed, wait: () => (sink.closed ? null : sink.ready()) },
+    },
+  );
+  writer.end();
+  await sink.flush();
+  process.off('SIGINT', onSigint);
+  if (sink.error) throw sink.error;
+  await out.commit(res.errors.length === 0 || true);
+
+  let code = EXIT_OK;
+  for (const e of res.errors) {
+    if (isToolError(e)) warn(`${NAME}: ${(e as ToolError).describe()}`);
+    else warn(`${NAME}: ${formatWhere({})}${e.message}`);
+    code = EXIT_DATA;
+  }
+  const skips = describeSkips(res);
+  if (skips && !o.quiet) warn(`${NAME}: not analysed: ${skips}`);
+  if (skips && o.strict) code = EXIT_DATA;
+  if (o.stats && !o.quiet) {
+    const s = res.stats;
+    warn(
+      `${NAME}: ${s.packets} packets in ${res.inputs.map((i) => `${i.name} (${i.format}${i.compression === 'none' ? '' : ', ' + i.compression})`).join(', ')}; ` +
+        `${s.flows} flows (peak ${s.peakOpenFlows} open); ${s.truncatedPackets} truncated by snaplen; ${s.icmpErrorsLinked} ICMP errors linked to flows`,
+    );
+  }
+  return code;
+}
+
+runMain(NAME, main);

@@ -1,0 +1,93 @@
+/**
+ * Record writers: NDJSON (schema key order, exact numbers), CSV (header from
+ * the schema, quoting by csv-stringify) and an aligned table for terminals.
+ * All write text into a TextSink, which batches and applies backpressure.
+ */
+import { stringify } from 'csv-stringify/sync';
+import type { TextSink } from '../io/sink.js';
+import { cellText, columns, toJsonLine, type RecordSchema, type RecordValues } from '../records/schema.js';
+
+export interface RecordWriter {
+  write(r: RecordValues): void;
+  end(): void;
+}
+
+export class NdjsonWriter implements RecordWriter {
+  constructor(private readonly sink: TextSink, private readonly schema: RecordSchema) {}
+  write(r: RecordValues): void {
+    this.sink.write(toJsonLine(this.schema, r) + '\n');
+  }
+  end(): void {}
+}
+
+const CSV_SPECIAL = /[",\r\n]/;
+
+export class CsvWriter implements RecordWriter {
+  private headerDone = false;
+  constructor(private readonly sink: TextSink, private readonly schema: RecordSchema, private readonly header = true) {}
+  private writeHeader(): void {
+    this.headerDone = true;
+    if (this.header) this.sink.write(stringify([columns(this.schema)]));
+  }
+  write(r: RecordValues): void {
+    if (!this.headerDone) this.writeHeader();
+    const cells = this.schema.fields.map((f) => cellText(f, r[f.name]));
+    // Fast path: no cell needs quoting; otherwise csv-stringify decides.
+    if (cells.every((c) => !CSV_SPECIAL.test(c))) this.sink.write(cells.join(',') + '\n');
+    else this.sink.write(stringify([cells]));
+  }
+  end(): void {
+    if (!this.headerDone) this.writeHeader();
+  }
+}
+
+/** Columns of the terminal table: a readable subset, with widths. */
+export interface TableColumn {
+  field: string;
+  title: string;
+  width: number;
+  align?: 'left' | 'right';
+}
+
+export class TableWriter implements RecordWriter {
+  private rows = 0;
+  constructor(private readonly sink: TextSink, private readonly cols: readonly TableColumn[], private readonly headerEvery = 40) {}
+  private line(cells: string[]): string {
+    return (
+      cells
+        .map((c, i) => {
+          const col = this.cols[i]!;
+          const t = c.length > col.width ? c.slice(0, col.width - 1) + '…' : c;
+          return col.align === 'right' ? t.padStart(col.width) : t.padEnd(col.width);
+        })
+        .join('  ')
+        .trimEnd() + '\n'
+    );
+  }
+  write(r: RecordValues): void {
+    if (this.rows % this.headerEvery === 0) this.sink.write(this.line(this.cols.map((c) => c.title)));
+    this.rows++;
+    this.sink.write(this.line(this.cols.map((c) => {
+      const v = r[c.field];
+      return v === null || v === undefined ? '-' : String(v);
+    })));
+  }
+  end(): void {
+    if (this.rows === 0) this.sink.write(this.line(this.cols.map((c) => c.title)));
+  }
+}
+
+export const CONN_TABLE_COLUMNS: readonly TableColumn[] = [
+  { field: 'ts', title: 'start', width: 20 },
+  { field: 'proto', title: 'proto', width: 5 },
+  { field: 'orig_h', title: 'originator', width: 39, align: 'right' },
+  { field: 'orig_p', title: 'port', width: 5, align: 'right' },
+  { field: 'resp_h', title: 'responder', width: 39, align: 'right' },
+  { field: 'resp_p', title: 'port', width: 5, align: 'right' },
+  { field: 'duration', title: 'duration', width: 12, align: 'right' },
+  { field: 'orig_pkts', title: 'o_pkts', width: 7, align: 'right' },
+  { field: 'resp_pkts', title: 'r_pkts', width: 7, align: 'right' },
+  { field: 'orig_bytes', title: 'o_bytes', width: 10, align: 'right' },
+  { field: 'resp_bytes', title: 'r_bytes', width: 10, align: 'right' },
+  { field: 'end_reason', title: 'end', width: 6 },
+];
