@@ -85,3 +85,20 @@ test('only cli/ touches process.argv, process.exit, process.env, stdout and stde
   }
   assert.deepEqual(offenders, []);
 });
+
+test('the layering check reports a lower layer importing a higher one', async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const root = mkdtempSync(join(tmpdir(), 'tcpkit-layers-'));
+  try {
+    mkdirSync(join(root, 'src/util'), { recursive: true });
+    mkdirSync(join(root, 'src/io'), { recursive: true });
+    mkdirSync(join(root, 'cli'), { recursive: true });
+    writeFileSync(join(root, 'src/io/a.ts'), "export const a = 1;\n");
+    writeFileSync(join(root, 'src/util/b.ts'), "import { a } from '../io/a.js';\nexport const b = a;\n");
+    writeFileSync(join(root, 'cli/c.ts'), "import { b } from '../src/util/b.js';\nexport const c = b;\n");
+    assert.deepEqual(violations(root), ['src/util/b.ts (layer 0) imports src/io/a.ts (layer 1)']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
