@@ -10,6 +10,7 @@ import { LINKTYPE_NAMES } from '../capture/packet.js';
 import type { RecordValues } from '../records/schema.js';
 import { ConnTracker, DEFAULT_TRACKER_OPTIONS, type TrackerStats } from './tracker.js';
 import { connRecord } from './conn-record.js';
+import type { DefragStats } from '../decode/defrag.js';
 
 export interface AnalyzeOptions {
   idleTimeoutMs?: number;
@@ -25,6 +26,7 @@ export interface AnalyzeResult {
   errors: Error[];
   /** Reader-level tolerations and skips by reason. */
   readerSkips: Map<string, number>;
+  defrag: DefragStats;
   inputs: { name: string; format: string; compression: string; packets: number }[];
   stopped: boolean;
 }
@@ -65,6 +67,7 @@ export async function analyzeCaptures(specs: InputSpec[], opts: AnalyzeOptions):
     stats: tracker.stats,
     errors: result.errors,
     readerSkips,
+    defrag: tracker.defrag.stats,
     inputs: inputs.map((inp, i) => ({ name: inp.name, format: readers[i]!.format, compression: inp.compression, packets: (readers[i] as unknown as { packets: number }).packets })),
     stopped: result.stopped,
   };
@@ -80,6 +83,7 @@ export function describeSkips(res: AnalyzeResult): string {
     } else parts.push(`${v} ${k}`);
   }
   for (const [k, v] of res.readerSkips) parts.push(`${v} ${k}`);
-  if (res.stats.ipv4Fragments + res.stats.ipv6Fragments > 0) parts.push(`${res.stats.ipv4Fragments + res.stats.ipv6Fragments} IP fragments seen (${res.stats.ipv4Fragments} IPv4, ${res.stats.ipv6Fragments} IPv6; not reassembled)`);
+  const incomplete = res.defrag.incompleteFragments;
+  if (incomplete > 0) parts.push(`${incomplete} IP fragments of datagrams that never completed`);
   return parts.join('; ');
 }

@@ -10,6 +10,7 @@
 import type { PacketView } from '../capture/packet.js';
 import { Decoded, FIN, SYN, RST, ACK, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMPV6, Outcome, OUTCOME_NAMES } from '../decode/decoded.js';
 import { decodePacket } from '../decode/packet.js';
+import { Defragmenter } from '../decode/defrag.js';
 import { icmpCounterpart, icmpIsReply } from '../decode/icmp.js';
 import { Conn, Half, OrigRule, type EndReason } from '../tcp/conn.js';
 import { FlowTable } from '../tcp/table.js';
@@ -47,6 +48,7 @@ export interface TrackerStats {
 export class ConnTracker {
   readonly d = new Decoded();
   readonly table = new FlowTable();
+  readonly defrag = new Defragmenter();
   private readonly active = new FlowList();
   private readonly closing = new FlowList();
   private readonly opts: TrackerOptions;
@@ -79,10 +81,14 @@ export class ConnTracker {
       this.expire(now);
     }
     const d = this.d;
-    const outcome = decodePacket(pv, d);
-    if (d.fragment) {
+    let outcome = decodePacket(pv, d);
+    if (outcome === Outcome.FRAGMENT) {
       if (d.ipVersion === 4) st.ipv4Fragments++;
       else st.ipv6Fragments++;
+      if (!this.defrag.add(pv, d, now)) return;
+      // the datagram is complete: analyse it as one packet
+      pv = this.defrag.assembled;
+      outcome = decodePacket(pv, d);
     }
     if (d.truncated) st.truncatedPackets++;
     if (outcome !== Outcome.OK) {
@@ -299,6 +305,7 @@ export class ConnTracker {
 
   /** Writes every flow still open, in the order the flows started. */
   finish(reason: EndReason = 'eof'): void {
+    this.defrag.finish();
     const open = [...this.table.all()].sort((x, y) => x.serial - y.serial);
     for (const c of open) this.end(c, c.inClosing ? c.endReason : reason);
     for (let i = 0; i < this.outcomeCounts.length; i++) {

@@ -31,7 +31,7 @@ export const OUTCOME_NAMES = [
   'link header cut by snaplen',
   'IP header cut by snaplen',
   'malformed IP header',
-  'IP fragment (not first)',
+  'IP fragment (held for reassembly)',
   'IP protocol without flow decoding',
   'transport header cut by snaplen',
   'malformed transport header',
@@ -62,6 +62,10 @@ export class Decoded {
   fragment = 0;
   fragOffset = 0;
   moreFragments = 0;
+  /** IPv6: offset just past the Fragment header (start of the fragmentable part). */
+  fragHdrEnd = 0;
+  /** IP-in-IP encapsulations removed (0 = none). */
+  tunnelDepth = 0;
   /** Bytes of Ethernet padding after the IP datagram (not payload). */
   linkPadding = 0;
   // ---- transport

@@ -119,6 +119,11 @@ export function decodeIPv6(dv: DataView, off: number, capEnd: number, d: Decoded
       d.fragment = d.fragOffset > 0 || d.moreFragments ? 1 : 0;
       nh = next;
       p += 8;
+      if (d.fragment) {
+        // The fragmentable part starts here; its headers are parsed after reassembly.
+        d.fragHdrEnd = p;
+        break;
+      }
     } else break;
     if (p > end) {
       d.outcome = Outcome.BAD_IP;

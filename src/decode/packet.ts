@@ -22,6 +22,7 @@ export function decodePacket(pv: PacketView, d: Decoded): number {
   d.ipVersion = 0;
   d.proto = 0;
   d.linkPadding = 0;
+  d.tunnelDepth = 0;
   let p: number;
   switch (pv.linkType) {
     case LinkType.ETHERNET:
@@ -66,7 +67,15 @@ export function decodePacket(pv: PacketView, d: Decoded): number {
     d.outcome = Outcome.NOT_IP;
     return d.outcome;
   }
-  if (d.fragOffset > 0) {
+  // IP-in-IP tunnels (6in4 = protocol 41, IPIP = 4): analyse the inner datagram.
+  for (let depth = 0; (d.proto === 41 || d.proto === 4) && !d.fragment && depth < 4; depth++) {
+    d.tunnelDepth = depth + 1;
+    const inner = d.l4Off;
+    const innerEnd = inner + d.l4Cap;
+    if (d.proto === 41 ? !decodeIPv6(dv, inner, innerEnd, d) : !decodeIPv4(dv, inner, innerEnd, d)) return d.outcome;
+  }
+  if (d.fragment) {
+    // first or later fragment: the transport header is decoded after reassembly
     d.outcome = Outcome.FRAGMENT;
     return d.outcome;
   }
