@@ -1,0 +1,411 @@
+#!/usr/bin/env node
+/**
+ * Benchmark: tcpanalyze vs tcptrace vs tshark on a generated busy-server capture.
+ *
+ *   npm run bench -- [--packets N] [--seed S] [--runs N] [--no-tshark] [--no-tcptrace]
+ *                    [--no-memory] [--memory-runs N] [--regen]
+ *                    [--tcpanalyze-cmd 'shell command with FILE']
+ *
+ * See docs/bench.md for what is measured and how to read the output.
+ */
+import { existsSync, mkdirSync, openSync, readFileSync, readSync, closeSync, statSync, statfsSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_OPTIONS, DEFAULT_PACKETS, GEN_VERSION, formatStats, type GenStats } from './gen-capture.js';
+import { REPO_ROOT, firstLine, fmtNum, measure, median, runInherit, shellQuote, table, which, type Measured } from './_util.js';
+
+const OUT_DIR = join(REPO_ROOT, 'bench', 'out');
+const GEN_JS = join(REPO_ROOT, 'dist', 'bench', 'gen-capture.js');
+const TCPANALYZE_JS = join(REPO_ROOT, 'dist', 'cli', 'tcpanalyze.js');
+const TIME_BIN = '/usr/bin/time';
+
+/** Goals checked at the end (reported as PASS/FAIL lines, never as the exit status). */
+const GOAL_SPEEDUP_VS_TCPTRACE = 3;
+const GOAL_PEAK_RSS_MB = 150;
+const GOAL_RSS_GROWTH = 0.2;
+const MEMORY_SCALE = 10;
+
+interface Tool {
+  name: string;
+  /** Command line for a capture file. */
+  argv: (file: string) => string[];
+  /** Printable command. */
+  display: string;
+  available: boolean;
+  why?: string;
+  version?: string;
+}
+
+interface ToolResult {
+  name: string;
+  command: string;
+  version?: string;
+  available: boolean;
+  why?: string;
+  runs: Measured[];
+  failed: boolean;
+  medianWall: number;
+  medianRssMB: number;
+  medianCpu: number;
+  pps: number;
+  mbps: number;
+}
+
+interface CaptureInfo {
+  path: string;
+  packets: number;
+  bytes: number;
+  stats: GenStats;
+  reused: boolean;
+}
+
+function usage(): string {
+  return `usage: node dist/bench/run.js [options]
+  --packets N            capture size in packets (default ${DEFAULT_PACKETS})
+  --seed S               generator seed (default ${DEFAULT_OPTIONS.seed})
+  --runs N               timed runs per tool; the median is reported (default 3)
+  --no-tshark            skip tshark (slowest tool, ~40 s per run at 1.5 M packets)
+  --no-tcptrace          skip tcptrace
+  --no-memory            skip the ${MEMORY_SCALE}x-capture memory-flatness run of tcpanalyze
+  --memory-runs N        runs on the ${MEMORY_SCALE}x capture (default 1; peak RSS is nearly deterministic)
+  --regen                regenerate the capture(s) even if a matching one exists
+  --tcpanalyze-cmd CMD   benchmark this shell command instead of dist/cli/tcpanalyze.js;
+                         FILE in CMD is replaced by the (quoted) capture path,
+                         e.g. --tcpanalyze-cmd 'tcpdump -nr FILE -w /dev/null'`;
+}
+
+function parse(): {
+  packets: number;
+  seed: number;
+  runs: number;
+  tshark: boolean;
+  tcptrace: boolean;
+  memory: boolean;
+  memoryRuns: number;
+  regen: boolean;
+  tcpanalyzeCmd: string | undefined;
+} {
+  const { values: v } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      packets: { type: 'string' },
+      seed: { type: 'string' },
+      runs: { type: 'string' },
+      'no-tshark': { type: 'boolean' },
+      'no-tcptrace': { type: 'boolean' },
+      'no-memory': { type: 'boolean' },
+      memory: { type: 'boolean' },
+      'memory-runs': { type: 'string' },
+      regen: { type: 'boolean' },
+      'tcpanalyze-cmd': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (v.help) {
+    process.stdout.write(usage() + '\n');
+    process.exit(0);
+  }
+  const int = (s: string | undefined, name: string, def: number, min: number): number => {
+    if (s === undefined) return def;
+    const x = Number(s.replace(/_/g, ''));
+    if (!Number.isInteger(x) || x < min) {
+      process.stderr.write(`run: bad --${name} ${s}\n${usage()}\n`);
+      process.exit(2);
+    }
+    return x;
+  };
+  return {
+    packets: int(v.packets, 'packets', DEFAULT_PACKETS, 1000),
+    seed: int(v.seed, 'seed', DEFAULT_OPTIONS.seed, 0),
+    runs: int(v.runs, 'runs', 3, 1),
+    tshark: !v['no-tshark'],
+    tcptrace: !v['no-tcptrace'],
+    memory: !v['no-memory'],
+    memoryRuns: int(v['memory-runs'], 'memory-runs', 1, 1),
+    regen: v.regen === true,
+    tcpanalyzeCmd: v['tcpanalyze-cmd'],
+  };
+}
+
+/** Path of the cached capture for these parameters. */
+function capturePath(packets: number, seed: number): string {
+  return join(OUT_DIR, `bench-${packets}${seed === DEFAULT_OPTIONS.seed ? '' : `-s${seed}`}.pcap`);
+}
+
+interface Meta {
+  genVersion: number;
+  options: Record<string, unknown>;
+  stats: GenStats;
+}
+
+function readMeta(path: string): Meta | null {
+  try {
+    return JSON.parse(readFileSync(`${path}.meta.json`, 'utf8')) as Meta;
+  } catch {
+    return null;
+  }
+}
+
+/** Generates the capture unless a matching one (same generator version, options and size) exists. */
+async function ensureCapture(packets: number, seed: number, regen: boolean): Promise<CaptureInfo> {
+  const path = capturePath(packets, seed);
+  const want = { ...DEFAULT_OPTIONS, packets, seed };
+  const matches = (m: Meta | null): m is Meta => {
+    if (!m || m.genVersion !== GEN_VERSION || !existsSync(path)) return false;
+    for (const [k, val] of Object.entries(want)) if (k !== 'quiet' && m.options[k] !== val) return false;
+    return statSync(path).size === m.stats.bytes;
+  };
+  let meta = readMeta(path);
+  if (!regen && matches(meta)) {
+    console.log(`capture: reusing ${rel(path)} (generator v${GEN_VERSION}, seed ${seed})`);
+    return { path, packets: meta.stats.packets, bytes: meta.stats.bytes, stats: meta.stats, reused: true };
+  }
+  // Refuse to fill the disk: need the file plus 10 % headroom (~900 B per packet).
+  const need = packets * 1000;
+  const fsStat = statfsSync(OUT_DIR);
+  const free = fsStat.bavail * fsStat.bsize;
+  if (free < need * 1.1) throw new Error(`not enough disk space for ${rel(path)}: need ~${fmtNum(need / 1e9, 1)} GB, ${fmtNum(free / 1e9, 1)} GB free`);
+  console.log(`capture: generating ${rel(path)} (${fmtNum(packets)} packets, seed ${seed}) ...`);
+  const code = await runInherit(process.execPath, [GEN_JS, '--packets', String(packets), '--seed', String(seed), '--meta', path]);
+  if (code !== 0) throw new Error(`gen-capture failed with exit status ${code}`);
+  meta = readMeta(path);
+  if (!matches(meta)) throw new Error(`gen-capture did not produce a consistent ${rel(path)} + .meta.json`);
+  return { path, packets: meta.stats.packets, bytes: meta.stats.bytes, stats: meta.stats, reused: false };
+}
+
+/** Reads the whole file once so every tool starts with it in the page cache. */
+function warmCache(path: string): number {
+  const t0 = process.hrtime.bigint();
+  const fd = openSync(path, 'r');
+  const buf = Buffer.allocUnsafe(16 << 20);
+  try {
+    while (readSync(fd, buf, 0, buf.length, null) > 0) {
+      /* discard */
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+function rel(p: string): string {
+  return p.startsWith(REPO_ROOT + '/') ? p.slice(REPO_ROOT.length + 1) : p;
+}
+
+function makeTools(opts: ReturnType<typeof parse>): Tool[] {
+  const tools: Tool[] = [];
+  if (opts.tcpanalyzeCmd !== undefined) {
+    const cmd = opts.tcpanalyzeCmd;
+    tools.push({
+      name: 'tcpanalyze',
+      argv: (file) => ['bash', '-c', cmd.includes('FILE') ? cmd.split('FILE').join(shellQuote(file)) : `${cmd} ${shellQuote(file)}`],
+      display: `bash -c ${shellQuote(cmd)}  (stand-in given with --tcpanalyze-cmd)`,
+      available: true,
+    });
+  } else {
+    const ok = existsSync(TCPANALYZE_JS);
+    tools.push({
+      name: 'tcpanalyze',
+      argv: (file) => [process.execPath, TCPANALYZE_JS, '--format', 'ndjson', file],
+      display: `node ${rel(TCPANALYZE_JS)} --format ndjson FILE > /dev/null`,
+      available: ok,
+      ...(ok ? { version: `node ${process.version}` } : { why: `${rel(TCPANALYZE_JS)} not found (not written/built yet?); use --tcpanalyze-cmd to test a stand-in` }),
+    });
+  }
+  const tcptrace = which('tcptrace');
+  if (opts.tcptrace) {
+    tools.push({
+      name: 'tcptrace',
+      argv: (file) => [tcptrace ?? 'tcptrace', '-n', '-l', '-r', file],
+      display: 'tcptrace -n -l -r FILE > /dev/null',
+      available: tcptrace !== null,
+      ...(tcptrace ? { version: firstLine(tcptrace, ['-v']).replace(/^.*?--\s*/, '') } : { why: 'not installed (apt-get install tcptrace)' }),
+    });
+  }
+  const tshark = which('tshark');
+  if (opts.tshark) {
+    tools.push({
+      name: 'tshark',
+      argv: (file) => [tshark ?? 'tshark', '-q', '-n', '-r', file, '-z', 'conv,tcp'],
+      display: 'tshark -q -n -r FILE -z conv,tcp > /dev/null',
+      available: tshark !== null,
+      ...(tshark ? { version: firstLine(tshark, ['--version']) } : { why: 'not installed (apt-get install tshark)' }),
+    });
+  }
+  return tools;
+}
+
+function summarize(tool: Tool, runs: Measured[], cap: CaptureInfo): ToolResult {
+  const ok = runs.filter((r) => r.code === 0);
+  const medianWall = median(ok.map((r) => r.wall));
+  return {
+    name: tool.name,
+    command: tool.display,
+    ...(tool.version !== undefined ? { version: tool.version } : {}),
+    available: tool.available,
+    ...(tool.why !== undefined ? { why: tool.why } : {}),
+    runs,
+    failed: runs.length > 0 && ok.length === 0,
+    medianWall,
+    medianRssMB: median(ok.map((r) => r.rssKB / 1024)),
+    medianCpu: median(ok.map((r) => r.user + r.sys)),
+    pps: cap.packets / medianWall,
+    mbps: cap.bytes / 1e6 / medianWall,
+  };
+}
+
+async function main(): Promise<void> {
+  const opts = parse();
+  if (!existsSync(TIME_BIN) || which(TIME_BIN) === null) {
+    console.error(`run: ${TIME_BIN} (GNU time) is required to measure peak RSS.\n     Install it with:  sudo apt-get install time`);
+    process.exit(1);
+  }
+  mkdirSync(OUT_DIR, { recursive: true });
+
+  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${fmtNum(totalmem() / 2 ** 30, 1)} GiB RAM, node ${process.version}`);
+  const tools = makeTools(opts);
+  for (const t of tools) {
+    if (!t.available) console.log(`${t.name}: not installed / not available - ${t.why}`);
+  }
+
+  const cap = await ensureCapture(opts.packets, opts.seed, opts.regen);
+  console.log(formatStats(cap.stats).replace(/^/gm, '  '));
+  const warm = warmCache(cap.path);
+  console.log(`page cache warmed (${fmtNum(cap.bytes / 1e6 / warm)} MB/s read); ${opts.runs} run(s) per tool, order rotated each round\n`);
+
+  // Timed runs, rotating the tool order every round so slow drifts on a
+  // shared machine spread over all tools.
+  const active = tools.filter((t) => t.available);
+  const runs = new Map<string, Measured[]>(tools.map((t) => [t.name, []]));
+  for (let round = 0; round < opts.runs; round++) {
+    for (let j = 0; j < active.length; j++) {
+      const tool = active[(round + j) % active.length]!;
+      const m = await measure(TIME_BIN, tool.argv(cap.path), OUT_DIR);
+      runs.get(tool.name)!.push(m);
+      const status = m.code === 0 ? '' : `  EXIT ${m.code}: ${m.stderrTail.trim().split('\n').slice(-3).join(' | ')}`;
+      console.log(`  round ${round + 1}/${opts.runs}  ${tool.name.padEnd(10)} ${m.wall.toFixed(2).padStart(7)} s wall  ${(m.user + m.sys).toFixed(2).padStart(7)} s cpu  ${fmtNum(m.rssKB / 1024, 1).padStart(8)} MB peak RSS${status}`);
+    }
+  }
+  const results = tools.map((t) => summarize(t, runs.get(t.name)!, cap));
+  const byName = new Map(results.map((r) => [r.name, r]));
+  const tcpa = byName.get('tcpanalyze')!;
+  const tcpt = byName.get('tcptrace');
+  const tsh = byName.get('tshark');
+  const good = (r: ToolResult | undefined): r is ToolResult => r !== undefined && r.available && !r.failed && Number.isFinite(r.medianWall);
+
+  // Memory flatness: tcpanalyze on a capture MEMORY_SCALE times larger.
+  let memory: { capture: Omit<CaptureInfo, 'stats'> & { stats: GenStats }; runs: Measured[]; medianRssMB: number; medianWall: number; pps: number } | null = null;
+  let memoryNote = '';
+  if (!opts.memory) memoryNote = 'skipped (--no-memory)';
+  else if (!good(tcpa)) memoryNote = 'skipped (tcpanalyze not available or failed)';
+  else {
+    console.log('');
+    try {
+      const big = await ensureCapture(opts.packets * MEMORY_SCALE, opts.seed, opts.regen);
+      const w = warmCache(big.path);
+      console.log(`page cache warmed (${fmtNum(big.bytes / 1e6 / w)} MB/s read)`);
+      const mruns: Measured[] = [];
+      for (let i = 0; i < opts.memoryRuns; i++) {
+        const m = await measure(TIME_BIN, tools[0]!.argv(big.path), OUT_DIR);
+        mruns.push(m);
+        console.log(`  ${MEMORY_SCALE}x run ${i + 1}/${opts.memoryRuns}  tcpanalyze ${m.wall.toFixed(2).padStart(7)} s wall  ${fmtNum(m.rssKB / 1024, 1).padStart(8)} MB peak RSS${m.code === 0 ? '' : `  EXIT ${m.code}`}`);
+      }
+      const ok = mruns.filter((m) => m.code === 0);
+      const mw = median(ok.map((m) => m.wall));
+      memory = { capture: big, runs: mruns, medianRssMB: median(ok.map((m) => m.rssKB / 1024)), medianWall: mw, pps: big.packets / mw };
+      if (ok.length === 0) memoryNote = `tcpanalyze failed on the ${MEMORY_SCALE}x capture`;
+    } catch (e) {
+      memoryNote = `skipped: ${(e as Error).message}`;
+    }
+  }
+
+  // Report.
+  const mb = cap.bytes / 1e6;
+  const ratio = (r: ToolResult, ref: ToolResult | undefined): string => (good(r) && good(ref) ? `${(ref.medianWall / r.medianWall).toFixed(2)}x` : '-');
+  const rows = results.map((r) => {
+    if (!r.available) return [r.name, 'not installed', '', '', '', '', '', '', '', ''];
+    if (r.failed) return [r.name, 'FAILED', '', '', '', '', '', '', '', ''];
+    return [
+      r.name,
+      fmtNum(cap.packets),
+      fmtNum(mb, 1),
+      r.medianWall.toFixed(2),
+      fmtNum(r.pps),
+      fmtNum(r.mbps, 1),
+      fmtNum(r.medianRssMB, 1),
+      r.medianCpu.toFixed(2),
+      ratio(r, tcpt),
+      ratio(r, tsh),
+    ];
+  });
+  console.log(`\nResults (median of ${opts.runs} run(s); speed ratios = this tool's packets/s over the other's, same session):\n`);
+  console.log(table(['tool', 'packets', 'file MB', 'wall s', 'packets/s', 'MB/s', 'peak RSS MB', 'cpu s', 'vs tcptrace', 'vs tshark'], rows));
+  for (const r of results) console.log(`  ${r.name.padEnd(10)} ${r.available ? r.command : r.why}${r.version ? `   [${r.version}]` : ''}`);
+
+  console.log('\nMemory flatness (tcpanalyze peak RSS):');
+  if (memory && good(tcpa)) {
+    const growth = memory.medianRssMB / tcpa.medianRssMB - 1;
+    console.log(
+      table(
+        ['capture', 'packets', 'file MB', 'wall s', 'packets/s', 'peak RSS MB'],
+        [
+          ['1x', fmtNum(cap.packets), fmtNum(mb, 1), tcpa.medianWall.toFixed(2), fmtNum(tcpa.pps), fmtNum(tcpa.medianRssMB, 1)],
+          [`${MEMORY_SCALE}x`, fmtNum(memory.capture.packets), fmtNum(memory.capture.bytes / 1e6, 1), memory.medianWall.toFixed(2), fmtNum(memory.pps), fmtNum(memory.medianRssMB, 1)],
+        ],
+      ),
+    );
+    console.log(`  RSS growth 1x -> ${MEMORY_SCALE}x: ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%`);
+  } else console.log(`  ${memoryNote}`);
+
+  // Goals.
+  const goals: { goal: string; status: 'PASS' | 'FAIL' | 'SKIP'; detail: string }[] = [];
+  if (good(tcpa) && good(tcpt)) {
+    const sp = tcpt.medianWall / tcpa.medianWall;
+    goals.push({ goal: `tcpanalyze >= ${GOAL_SPEEDUP_VS_TCPTRACE}x tcptrace -n -l -r speed`, status: sp >= GOAL_SPEEDUP_VS_TCPTRACE ? 'PASS' : 'FAIL', detail: `${sp.toFixed(2)}x (${fmtNum(tcpa.pps)} vs ${fmtNum(tcpt.pps)} packets/s)` });
+  } else goals.push({ goal: `tcpanalyze >= ${GOAL_SPEEDUP_VS_TCPTRACE}x tcptrace -n -l -r speed`, status: 'SKIP', detail: !good(tcpa) ? 'tcpanalyze not measured' : 'tcptrace not measured' });
+  if (good(tcpa)) {
+    const peak = Math.max(tcpa.medianRssMB, memory?.medianRssMB ?? 0);
+    goals.push({ goal: `tcpanalyze peak RSS < ${GOAL_PEAK_RSS_MB} MB`, status: peak < GOAL_PEAK_RSS_MB ? 'PASS' : 'FAIL', detail: `${fmtNum(tcpa.medianRssMB, 1)} MB at 1x${memory ? `, ${fmtNum(memory.medianRssMB, 1)} MB at ${MEMORY_SCALE}x` : ''}` });
+  } else goals.push({ goal: `tcpanalyze peak RSS < ${GOAL_PEAK_RSS_MB} MB`, status: 'SKIP', detail: 'tcpanalyze not measured' });
+  if (memory && good(tcpa) && Number.isFinite(memory.medianRssMB)) {
+    const growth = memory.medianRssMB / tcpa.medianRssMB - 1;
+    goals.push({ goal: `tcpanalyze RSS growth 1x -> ${MEMORY_SCALE}x < ${GOAL_RSS_GROWTH * 100}%`, status: growth < GOAL_RSS_GROWTH ? 'PASS' : 'FAIL', detail: `${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}% (${fmtNum(tcpa.medianRssMB, 1)} -> ${fmtNum(memory.medianRssMB, 1)} MB)` });
+  } else goals.push({ goal: `tcpanalyze RSS growth 1x -> ${MEMORY_SCALE}x < ${GOAL_RSS_GROWTH * 100}%`, status: 'SKIP', detail: memoryNote || 'not measured' });
+  console.log('\nGoals:');
+  for (const g of goals) console.log(`${g.status}  ${g.goal}: ${g.detail}`);
+  if (opts.tcpanalyzeCmd !== undefined) console.log('(tcpanalyze was a stand-in command: --tcpanalyze-cmd)');
+
+  const jsonPath = join(OUT_DIR, 'results.json');
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memGiB: totalmem() / 2 ** 30, node: process.version };
+  writeFileSync(
+    jsonPath,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        machine,
+        options: opts,
+        capture: { path: rel(cap.path), packets: cap.packets, bytes: cap.bytes, genVersion: GEN_VERSION, stats: cap.stats },
+        tools: results.map((r) => ({ ...r, runs: r.runs.map(({ stderrTail, ...m }) => ({ ...m, ...(m.code !== 0 ? { stderrTail } : {}) })) })),
+        memory: memory
+          ? {
+              capture: { path: rel(memory.capture.path), packets: memory.capture.packets, bytes: memory.capture.bytes },
+              runs: memory.runs.map(({ stderrTail, ...m }) => ({ ...m, ...(m.code !== 0 ? { stderrTail } : {}) })),
+              medianRssMB: memory.medianRssMB,
+              medianWall: memory.medianWall,
+              pps: memory.pps,
+            }
+          : { skipped: memoryNote },
+        goals,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  console.log(`\nwrote ${rel(jsonPath)}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(`run: ${(e as Error).stack ?? String(e)}`);
+  process.exit(1);
+});
