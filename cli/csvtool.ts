@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+/**
+ * csvtool: m-lab tcp-info archives (JSONL, plain or zstd) to CSV on stdout,
+ * byte-identical to m-lab's Go csvtool for every input it accepts, but
+ * streaming, with clear one-line errors, and without the 64 KiB line limit.
+ * Also converts tcpkit NDJSON records (from tcpanalyze) to CSV with the
+ * record schema's header. The first line decides which kind the input is.
+ */
+import { Option } from 'commander';
+import { stringify } from 'csv-stringify/sync';
+import { openInput } from '../src/io/input.js';
+import { LineReader } from '../src/io/lines.js';
+import { TextSink } from '../src/io/sink.js';
+import { ToolError, EXIT_OK } from '../src/util/errors.js';
+import { archiveToCsv, checkArchiveCompression, describeSkipped } from '../src/tcpinfo/convert.js';
+import { detectLineKind, type LineKind } from '../src/tcpinfo/detect.js';
+import { J_ARRAY, J_NULL, J_OBJECT, J_STRING, J_TRUE, J_FALSE, parseGoJson, rawText, unquoteGo, GoJsonError, type JNode } from '../src/tcpinfo/go-json.js';
+import { SCHEMAS, columns } from '../src/records/index.js';
+import { makeProgram, runMain, warn } from './_common.js';
+
+const NAME = 'csvtool';
+
+// ---------------------------------------------------------------------------
+// tcpkit records -> CSV
+// ---------------------------------------------------------------------------
+
+/** What csvtool needs to know about a tcpkit record kind. */
+export interface CsvSchema {
+  /** Value of the `record` key. */
+  kind: string;
+  /** CSV columns = NDJSON keys, in schema order. */
+  columns: string[];
+}
+
+/** The record kinds tcpkit knows, from src/records. */
+export function schemaFor(kind: string): CsvSchema | undefined {
+  const s = SCHEMAS.get(kind);
+  return s === undefined ? undefined : { kind: s.kind, columns: columns(s) };
+}
+
+const CSV_SPECIAL = /[",\r\n]/;
+
+/** Cell text of a JSON value: null -> empty, numbers verbatim (exact decimals), strings unescaped. */
+function cellOf(b: Buffer, n: JNode | undefined): string {
+  if (n === undefined || n.type === J_NULL) return '';
+  if (n.type === J_STRING) return n.escaped ? (JSON.parse(b.toString('utf8', n.start, n.end)) as string) : b.toString('utf8', n.start + 1, n.end - 1);
+  if (n.type === J_TRUE) return 'true';
+  if (n.type === J_FALSE) return 'false';
+  return n.type === J_OBJECT || n.type === J_ARRAY ? b.toString('utf8', n.start, n.end) : rawText(b, n);
+}
+
+/** Renders tcpkit records of one kind as CSV rows in schema order (csv-stringify quoting). */
+export class RecordCsvRenderer {
+  constructor(readonly schema: CsvSchema) {}
+  header(): string {
+    return stringify([this.schema.columns]);
+  }
+  row(values: ReadonlyMap<string, string>): string {
+    const cells = this.schema.columns.map((c) => values.get(c) ?? '');
+    return cells.every((c) => !CSV_SPECIAL.test(c)) ? cells.join(',') + '\n' : stringify([cells]);
+  }
+}
+
+/** Reads the values of one tcpkit record line; throws a ToolError (without location) on anything else. */
+function recordValues(b: Buffer, start: number, end: number): Map<string, string> | null {
+  let root: JNode;
+  try {
+    root = parseGoJson(b, start, end);
+  } catch (e) {
+    if (e instanceof GoJsonError) throw new ToolError('CSVTOOL_BAD_JSON', `invalid JSON: ${e.message}`);
+    throw e;
+  }
+  if (root.type !== J_OBJECT) throw new ToolError('CSVTOOL_NOT_A_RECORD', 'expected a JSON object (a tcpkit record)');
+  const values = new Map<string, string>();
+  for (const { key, value } of root.entries!) values.set(Buffer.from(unquoteGo(b, key)).toString('utf8'), cellOf(b, value));
+  const kind = values.get('record');
+  if (kind === undefined || kind === '') {
+    if (values.has('tcpkit') && root.entries!.length === 1) return null; // metadata line
+    if (detectLineKind(b, start, end) === 'tcpinfo') {
+      throw new ToolError('CSVTOOL_MIXED_INPUT', 'a tcp-info archive record in tcpkit NDJSON: mixed input is not supported');
+    }
+    throw new ToolError('CSVTOOL_NOT_A_RECORD', 'the object has no "record" key (not a tcpkit record)');
+  }
+  return values;
+}
+
+interface SkipCount {
+  skipped: number;
+  lines: number;
+  byCode: Record<string, number>;
+  first: ToolError | null;
+}
+
+async function recordsToCsv(lines: LineReader, sink: TextSink, name: string, header: boolean, skipBad: boolean): Promise<SkipCount> {
+  let renderer: RecordCsvRenderer | null = null;
+  const count: SkipCount = { skipped: 0, lines: 0, byCode: {}, first: null };
+  for (;;) {
+    while (lines.nextBuffered()) {
+      count.lines++;
+      try {
+        const values = recordValues(lines.buf, lines.start, lines.end);
+        if (values === null) continue;
+        const kind = values.get('record')!;
+        if (renderer === null) {
+          const schema = schemaFor(kind);
+          if (schema === undefined) {
+            throw new ToolError('CSVTOOL_UNKNOWN_RECORD_KIND', `unknown record kind "${kind}" (known: ${[...SCHEMAS.keys()].join(', ')})`);
+          }
+          renderer = new RecordCsvRenderer(schema);
+          if (header) sink.write(renderer.header());
+        } else if (kind !== renderer.schema.kind) {
+          throw new ToolError('CSVTOOL_MIXED_RECORD_KINDS', `a "${kind}" record after "${renderer.schema.kind}" records: one CSV holds one record kind`);
+        }
+        if (sink.write(renderer.row(values))) await sink.ready();
+        if (sink.closed) return count;
+      } catch (e) {
+        if (!(e instanceof ToolError)) throw e;
+        const err = new ToolError(e.code, e.message, { file: name, line: lines.lineNo, offset: lines.lineOffset });
+        if (!skipBad) {
+          await sink.flush();
+          throw err;
+        }
+        count.skipped++;
+        count.byCode[err.code] = (count.byCode[err.code] ?? 0) + 1;
+        count.first ??= err;
+      }
+    }
+    if (!(await lines.fill())) break;
+  }
+  await sink.flush();
+  return count;
+}
+
+// ---------------------------------------------------------------------------
+// command line
+// ---------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  const program = makeProgram(
+    NAME,
+    'Convert m-lab tcp-info archives (JSONL, plain or zstd-compressed) to CSV on stdout, byte-identical to m-lab\'s Go csvtool; ' +
+      'also tcpkit NDJSON records (tcpanalyze output) to CSV. The first line decides which kind the input is.',
+  )
+    .argument('[file]', 'archive or NDJSON file, plain or zstd/gzip (detected by content); none or - reads stdin')
+    .option('--skip-bad', 'skip lines that cannot be decoded, report how many on stderr, exit 0 (default: stop at the first bad line, exit 1)', false)
+    .addOption(new Option('--kind <kind>', 'input kind: auto (decided by the first line), tcpinfo or tcpkit').choices(['auto', 'tcpinfo', 'tcpkit']).default('auto'))
+    .option('--no-header', 'leave out the CSV header line (default: header on)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  csvtool ndt-jdczh_1553815964_00000000000003E8.00183.jsonl.zst > snapshots.csv
+  zstd -dc archive.jsonl.zst | csvtool > snapshots.csv
+  csvtool --skip-bad damaged.jsonl.zst | head
+  tcpanalyze capture.pcap | csvtool > conns.csv
+Exit status: 0 ok, 1 data error (rows before the bad line are kept), 2 usage error.
+Differences from m-lab's Go csvtool: docs/csvtool.md.`,
+    );
+  program.parse(process.argv);
+  const o = program.opts<{ skipBad: boolean; kind: 'auto' | 'tcpinfo' | 'tcpkit'; header: boolean }>();
+  const file = program.args[0];
+  const input = await openInput({ path: file, stream: process.stdin, windowSize: 1 << 20 });
+  checkArchiveCompression(input, file);
+  const lines = new LineReader(input.window);
+  const sink = new TextSink(process.stdout);
+  try {
+    let kind: LineKind | 'auto' = o.kind;
+    if (kind === 'auto') {
+      kind = 'tcpinfo';
+      if (await lines.next()) {
+        if (detectLineKind(lines.buf, lines.start, lines.end) === 'tcpkit') kind = 'tcpkit';
+        lines.unread();
+      }
+    }
+    if (kind === 'tcpkit') {
+      const c = await recordsToCsv(lines, sink, input.name, o.header, o.skipBad);
+      if (c.skipped > 0) warn(`${NAME}: ${input.name}: ${describeSkipped({ lines: c.lines, rows: 0, skipped: c.skipped, skippedByCode: c.byCode, firstSkipped: c.first, outputClosed: false })}`);
+      return EXIT_OK;
+    }
+    // Go's csv bytes: every row string holds one char per byte.
+    process.stdout.setDefaultEncoding('latin1');
+    const r = await archiveToCsv(lines, sink, { name: input.name, skipBad: o.skipBad, header: o.header });
+    if (r.skipped > 0) warn(`${NAME}: ${input.name}: ${describeSkipped(r)}`);
+    return EXIT_OK;
+  } finally {
+    await input.window.close().catch(() => {});
+  }
+}
+
+runMain(NAME, main);

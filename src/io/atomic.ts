@@ -1,0 +1,185 @@
+/**
+ * Atomic file writes: data goes to a temporary name in the destination's
+ * directory (`.tcpkit-<name>.<random>.tmp`) and is renamed to the final name
+ * only when complete, so a failed or interrupted write never leaves a half
+ * file under the final name (readers such as m-lab's ETL pick files up by
+ * name). `commit()` flushes, fsyncs and renames; `abort()` removes the
+ * temporary file. By default an existing final file is never replaced: the
+ * rename is done with link()+unlink(), which fails with EEXIST, and the data
+ * stays in the temporary file named in the error.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { link, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { once } from 'node:events';
+import { ToolError } from '../util/errors.js';
+
+export interface AtomicFileOptions {
+  /** Create missing parent directories (default true). */
+  mkdirs?: boolean;
+  /** File mode of the new file (default 0o644, before umask). */
+  mode?: number;
+  /** Replace an existing final file (default false: fail with ATOMIC_TARGET_EXISTS). */
+  overwrite?: boolean;
+  /** fsync the data before the rename (default true). */
+  fsync?: boolean;
+}
+
+/** The temporary name used for `finalPath`. */
+export function tempPathFor(finalPath: string): string {
+  return join(dirname(finalPath), `.tcpkit-${basename(finalPath)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+export class AtomicFile {
+  readonly finalPath: string;
+  readonly tempPath: string;
+  /** Write the content here (a plain fs.WriteStream on the temporary file). */
+  readonly stream: WriteStream;
+  private readonly opts: Required<AtomicFileOptions>;
+  private state: 'open' | 'committed' | 'aborted' = 'open';
+  private streamError: Error | null = null;
+  private readonly fh: FileHandle;
+
+  private constructor(finalPath: string, tempPath: string, fh: FileHandle, stream: WriteStream, opts: Required<AtomicFileOptions>) {
+    this.fh = fh;
+    this.finalPath = finalPath;
+    this.tempPath = tempPath;
+    this.stream = stream;
+    this.opts = opts;
+    stream.on('error', (e) => {
+      this.streamError ??= e;
+    });
+  }
+
+  /** Creates the temporary file (and parent directories) for `finalPath`. */
+  static async create(finalPath: string, options: AtomicFileOptions = {}): Promise<AtomicFile> {
+    const opts: Required<AtomicFileOptions> = {
+      mkdirs: options.mkdirs ?? true,
+      mode: options.mode ?? 0o644,
+      overwrite: options.overwrite ?? false,
+      fsync: options.fsync ?? true,
+    };
+    if (opts.mkdirs) {
+      try {
+        await mkdir(dirname(finalPath), { recursive: true });
+      } catch (e) {
+        throw ioError('ATOMIC_MKDIR_FAILED', `cannot create directory ${dirname(finalPath)}`, finalPath, e);
+      }
+    }
+    const tempPath = tempPathFor(finalPath);
+    let fh;
+    try {
+      fh = await open(tempPath, 'wx', opts.mode);
+    } catch (e) {
+      throw ioError('ATOMIC_CREATE_FAILED', `cannot create temporary file ${tempPath}`, finalPath, e);
+    }
+    const stream = createWriteStream('', { fd: fh, autoClose: true, highWaterMark: 1 << 16 });
+    return new AtomicFile(finalPath, tempPath, fh, stream, opts);
+  }
+
+  /** Whether commit() or abort() has run. */
+  get done(): boolean {
+    return this.state !== 'open';
+  }
+
+  /** Writes a chunk, waiting for 'drain' when the stream's buffer is full. */
+  async write(chunk: Uint8Array | string): Promise<void> {
+    this.check();
+    if (!this.stream.write(chunk)) await waitDrain(this.stream);
+    this.check();
+  }
+
+  /**
+   * Ends the stream, fsyncs, and renames the temporary file to the final
+   * name. On any failure the temporary file is removed (or, when the final
+   * name exists and overwrite is off, kept and named in the error).
+   */
+  async commit(): Promise<void> {
+    this.check();
+    try {
+      await this.finish();
+    } catch (e) {
+      await this.abort();
+      throw ioError('ATOMIC_WRITE_FAILED', `cannot write ${this.tempPath}`, this.finalPath, e);
+    }
+    try {
+      if (this.opts.overwrite) {
+        await rename(this.tempPath, this.finalPath);
+      } else {
+        await link(this.tempPath, this.finalPath);
+        await unlink(this.tempPath);
+      }
+      this.state = 'committed';
+    } catch (e) {
+      this.state = 'aborted';
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') {
+        throw new ToolError('ATOMIC_TARGET_EXISTS', `will not replace an existing file; the new data is in ${this.tempPath}`, { file: this.finalPath });
+      }
+      await unlink(this.tempPath).catch(() => {});
+      throw ioError('ATOMIC_RENAME_FAILED', `cannot rename ${this.tempPath} to the final name`, this.finalPath, e);
+    }
+  }
+
+  /** Discards the data: closes the stream and removes the temporary file. */
+  async abort(): Promise<void> {
+    if (this.state !== 'open') return;
+    this.state = 'aborted';
+    if (!this.stream.destroyed) {
+      this.stream.destroy();
+      await once(this.stream, 'close').catch(() => {});
+    }
+    await unlink(this.tempPath).catch(() => {});
+  }
+
+  private check(): void {
+    if (this.state !== 'open') throw new ToolError('ATOMIC_CLOSED', 'write after commit or abort', { file: this.finalPath });
+    if (this.streamError) throw ioError('ATOMIC_WRITE_FAILED', `cannot write ${this.tempPath}`, this.finalPath, this.streamError);
+  }
+
+  private async finish(): Promise<void> {
+    const s = this.stream;
+    if (this.opts.fsync) {
+      // Flush buffered writes, then fsync the descriptor before closing it.
+      await new Promise<void>((resolve, reject) => {
+        s.write('', (e) => (e ? reject(e) : resolve()));
+      });
+      await this.fh.sync();
+    }
+    s.end();
+    await once(s, 'close');
+    if (this.streamError) throw this.streamError;
+  }
+}
+
+async function waitDrain(s: WriteStream): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      s.off('drain', done);
+      s.off('close', done);
+      s.off('error', done);
+      resolve();
+    };
+    s.on('drain', done);
+    s.on('close', done);
+    s.on('error', done);
+  });
+}
+
+function ioError(code: string, what: string, file: string, e: unknown): ToolError {
+  const msg = e instanceof Error ? e.message : String(e);
+  return new ToolError(code, `${what}: ${msg}`, { file });
+}
+
+/** Writes `data` to `path` atomically (temp name, fsync, rename). */
+export async function writeFileAtomic(path: string, data: Uint8Array | string, options: AtomicFileOptions = {}): Promise<void> {
+  const f = await AtomicFile.create(path, options);
+  try {
+    await f.write(data);
+  } catch (e) {
+    await f.abort();
+    throw e;
+  }
+  await f.commit();
+}
