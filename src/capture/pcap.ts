@@ -73,9 +73,11 @@ export class PcapReader implements CaptureReader {
     this.nanos = dv.getUint32(p, le) === PCAP_MAGIC_NS;
     this.versionMajor = dv.getUint16(p + 4, le);
     this.versionMinor = dv.getUint16(p + 6, le);
-    if (this.versionMajor !== 2 || (this.versionMinor !== 4 && this.versionMinor !== 2 && this.versionMinor !== 3)) {
+    if (this.versionMajor !== 2) {
       return this.fail('PCAP_BAD_VERSION', `unsupported pcap version ${this.versionMajor}.${this.versionMinor} (expected 2.4)`, this.w.offset + 4);
     }
+    // Like Wireshark (and unlike libpcap), read any 2.x file as 2.4, and say so.
+    if (this.versionMinor !== 4) countSkip(this.skips, `pcap version 2.${this.versionMinor} read as 2.4`);
     this.snaplen = dv.getUint32(p + 16, le);
     const lt = dv.getUint32(p + 20, le);
     const reserved = lt & 0x03ff0000;
