@@ -13,6 +13,7 @@ import { LineReader } from '../src/io/lines.js';
 import { TextSink } from '../src/io/sink.js';
 import { ToolError, EXIT_OK } from '../src/util/errors.js';
 import { archiveToCsv, checkArchiveCompression, describeSkipped } from '../src/tcpinfo/convert.js';
+import { ByteSink } from '../src/tcpinfo/byte-sink.js';
 import { detectLineKind, type LineKind } from '../src/tcpinfo/detect.js';
 import { J_ARRAY, J_NULL, J_OBJECT, J_STRING, J_TRUE, J_FALSE, parseGoJson, rawText, unquoteGo, GoJsonError, type JNode } from '../src/tcpinfo/go-json.js';
 import { SCHEMAS, columns } from '../src/records/index.js';
@@ -162,7 +163,6 @@ Differences from m-lab's Go csvtool: docs/csvtool.md.`,
   const input = await openInput({ path: file, stream: process.stdin, windowSize: 1 << 20 });
   checkArchiveCompression(input, file);
   const lines = new LineReader(input.window);
-  const sink = new TextSink(process.stdout);
   try {
     let kind: LineKind | 'auto' = o.kind;
     if (kind === 'auto') {
@@ -173,13 +173,11 @@ Differences from m-lab's Go csvtool: docs/csvtool.md.`,
       }
     }
     if (kind === 'tcpkit') {
-      const c = await recordsToCsv(lines, sink, input.name, o.header, o.skipBad);
+      const c = await recordsToCsv(lines, new TextSink(process.stdout), input.name, o.header, o.skipBad);
       if (c.skipped > 0) warn(`${NAME}: ${input.name}: ${describeSkipped({ lines: c.lines, rows: 0, skipped: c.skipped, skippedByCode: c.byCode, firstSkipped: c.first, outputClosed: false })}`);
       return EXIT_OK;
     }
-    // Go's csv bytes: every row string holds one char per byte.
-    process.stdout.setDefaultEncoding('latin1');
-    const r = await archiveToCsv(lines, sink, { name: input.name, skipBad: o.skipBad, header: o.header });
+    const r = await archiveToCsv(lines, new ByteSink(process.stdout), { name: input.name, skipBad: o.skipBad, header: o.header });
     if (r.skipped > 0) warn(`${NAME}: ${input.name}: ${describeSkipped(r)}`);
     return EXIT_OK;
   } finally {

@@ -13,12 +13,12 @@
 import { ToolError } from '../util/errors.js';
 import type { LineReader } from '../io/lines.js';
 import type { OpenedInput } from '../io/input.js';
-import type { TextSink } from '../io/sink.js';
 import { ArchivalRecordView } from './archival-record.js';
 import { scanArchivalRecord } from './record-scanner.js';
 import { decodeArchivalRecordGo } from './record-decoder.js';
 import { Snapshot } from './snapshot.js';
-import { CSV_HEADER, CsvRowFormatter } from './csv.js';
+import { CSV_HEADER, CsvRowWriter } from './csv.js';
+import type { ByteSink } from './byte-sink.js';
 
 export interface ArchiveCsvOptions {
   /** Input name for messages. */
@@ -57,23 +57,23 @@ function located(e: ToolError, name: string, line: number, offset: number): Tool
 }
 
 /** Converts the lines of one archive to CSV rows on `sink`. */
-export async function archiveToCsv(lines: LineReader, sink: TextSink, options: ArchiveCsvOptions): Promise<ArchiveCsvResult> {
+export async function archiveToCsv(lines: LineReader, sink: ByteSink, options: ArchiveCsvOptions): Promise<ArchiveCsvResult> {
   const result: ArchiveCsvResult = { lines: 0, rows: 0, skipped: 0, skippedByCode: {}, firstSkipped: null, outputClosed: false };
   const view = new ArchivalRecordView();
   const snap = new Snapshot();
-  const fmt = new CsvRowFormatter();
+  const rows = new CsvRowWriter();
   if (options.header ?? true) sink.write(CSV_HEADER);
   for (;;) {
     while (lines.nextBuffered()) {
       result.lines++;
-      let row: string;
       try {
         decodeArchiveLine(lines.buf, lines.start, lines.end, view, snap);
-        row = fmt.format(snap);
+        rows.write(snap);
       } catch (e) {
         if (!(e instanceof ToolError)) throw e;
         const err = located(e, options.name, lines.lineNo, lines.lineOffset);
         if (!options.skipBad) {
+          if (rows.length > 0) sink.write(rows.take());
           await sink.flush();
           throw err;
         }
@@ -83,12 +83,15 @@ export async function archiveToCsv(lines: LineReader, sink: TextSink, options: A
         continue;
       }
       result.rows++;
-      if (sink.write(row)) await sink.ready();
-      if (sink.closed) {
-        result.outputClosed = true;
-        return result;
+      if (rows.full) {
+        if (sink.write(rows.take())) await sink.ready();
+        if (sink.closed) {
+          result.outputClosed = true;
+          return result;
+        }
       }
     }
+    if (rows.length > 0 && sink.write(rows.take())) await sink.ready();
     let more: boolean;
     try {
       more = await lines.fill();

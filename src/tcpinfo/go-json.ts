@@ -298,7 +298,7 @@ function pushRune(out: number[], r: number): void {
 }
 
 /** The bytes a JSON string node stands for, decoded the way Go does. */
-export function unquoteGo(b: Uint8Array, n: JNode): Uint8Array {
+export function unquoteGo(b: Uint8Array, n: JNode): Buffer {
   const start = n.start + 1;
   const end = n.end - 1;
   const out: number[] = [];
@@ -336,7 +336,7 @@ export function unquoteGo(b: Uint8Array, n: JNode): Uint8Array {
       i += l;
     }
   }
-  return Uint8Array.from(out);
+  return Buffer.from(out);
 }
 
 function u4(b: Uint8Array, i: number): number {

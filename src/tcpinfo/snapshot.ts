@@ -77,8 +77,13 @@ export class StructSlot {
       this.off = off;
       return len === size;
     }
-    this.scratch.fill(0);
-    data.copy(this.scratch, 0, off, off + len);
+    const scratch = this.scratch;
+    if (len > 32) {
+      data.copy(scratch, 0, off, off + len);
+    } else {
+      for (let i = 0; i < len; i++) scratch[i] = data[off + i]!;
+    }
+    scratch.fill(0, len);
     this.buf = this.scratch;
     this.off = 0;
     return true;
@@ -90,8 +95,11 @@ export class StructSlot {
 
 export class Snapshot {
   readonly timestamp = new GoTime();
-  /** Timestamp as Go prints it (RFC3339Nano). */
-  timestampText = ZERO_TIME_REPLACEMENT;
+  /** When not null: the line bytes tsBuf[tsStart, tsEnd) are the timestamp exactly as Go prints it. */
+  tsBuf: Buffer | null = null;
+  tsStart = 0;
+  tsEnd = 0;
+  private tsString: string | null = ZERO_TIME_REPLACEMENT;
   observed = 0;
   notFullyParsed = 0;
   metadata: Metadata | null = null;
@@ -118,13 +126,18 @@ export class Snapshot {
    * is canonical). Throws a ToolError without location on a record Go rejects.
    */
   decode(v: ArchivalRecordView, line: Buffer | null = null): this {
+    this.tsBuf = null;
     if (v.timestamp.isZero()) {
       this.timestamp.copyFrom(HACK_TIME);
-      this.timestampText = ZERO_TIME_REPLACEMENT;
+      this.tsString = ZERO_TIME_REPLACEMENT;
     } else {
       this.timestamp.copyFrom(v.timestamp);
-      this.timestampText =
-        line !== null && v.tsTextStart >= 0 ? line.toString('latin1', v.tsTextStart, v.tsTextEnd) : formatRFC3339Nano(v.timestamp);
+      this.tsString = null;
+      if (line !== null && v.tsTextStart >= 0) {
+        this.tsBuf = line;
+        this.tsStart = v.tsTextStart;
+        this.tsEnd = v.tsTextEnd;
+      }
     }
     if (v.metadata === null && v.rawIdmOff < 0) {
       if (v.foreignKind) {
@@ -217,6 +230,14 @@ export class Snapshot {
     this.observed >>>= 0;
     this.notFullyParsed >>>= 0;
     return this;
+  }
+
+  /** Timestamp as Go prints it (RFC3339Nano); valid until the next decode(). */
+  get timestampText(): string {
+    if (this.tsString === null) {
+      this.tsString = this.tsBuf !== null ? this.tsBuf.toString('latin1', this.tsStart, this.tsEnd) : formatRFC3339Nano(this.timestamp);
+    }
+    return this.tsString;
   }
 
   /** The congestion algorithm name (bytes as latin1 text; '' when absent). */
