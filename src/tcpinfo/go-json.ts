@@ -84,93 +84,84 @@ class Parser {
     }
   }
 
-  value(depth: number): JNode {
-    this.ws();
-    if (this.i >= this.end) this.eof();
-    const c = this.b[this.i]!;
-    if (c === 0x7b) return this.object(depth + 1);
-    if (c === 0x5b) return this.array(depth + 1);
-    if (c === 0x22) return this.string();
-    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
-    if (c === 0x74) return this.literal('true', J_TRUE);
-    if (c === 0x66) return this.literal('false', J_FALSE);
-    if (c === 0x6e) return this.literal('null', J_NULL);
-    return this.bad('looking for beginning of value');
+  /** Parses one value iteratively (an explicit stack: nesting depth is not limited by the JS call stack). */
+  value(): JNode {
+    const stack: JNode[] = [];
+    for (;;) {
+      // Expecting a value.
+      this.ws();
+      if (this.i >= this.end) this.eof();
+      const c = this.b[this.i]!;
+      let done: JNode | null = null;
+      if (c === 0x7b || c === 0x5b) {
+        if (stack.length + 1 > MAX_DEPTH) throw new GoJsonError('exceeded max depth', this.i);
+        const n: JNode = { type: c === 0x7b ? J_OBJECT : J_ARRAY, start: this.i++, end: -1, entries: null, items: null, escaped: false };
+        if (c === 0x7b) n.entries = [];
+        else n.items = [];
+        this.ws();
+        if (this.i >= this.end) this.eof();
+        if (this.b[this.i] === (c === 0x7b ? 0x7d : 0x5d)) {
+          this.i++;
+          n.end = this.i;
+          done = n;
+        } else {
+          stack.push(n);
+          if (c === 0x7b) this.key(n);
+          continue;
+        }
+      } else if (c === 0x22) done = this.string();
+      else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) done = this.number();
+      else if (c === 0x74) done = this.literal('true', J_TRUE);
+      else if (c === 0x66) done = this.literal('false', J_FALSE);
+      else if (c === 0x6e) done = this.literal('null', J_NULL);
+      else this.bad('looking for beginning of value');
+      // A value is complete: attach it to its container, closing containers as they end.
+      for (;;) {
+        const top = stack[stack.length - 1];
+        if (top === undefined) return done!;
+        if (top.type === J_OBJECT) {
+          const entries = top.entries!;
+          entries[entries.length - 1]!.value = done!;
+        } else {
+          top.items!.push(done!);
+        }
+        this.ws();
+        if (this.i >= this.end) this.eof();
+        const d = this.b[this.i];
+        if (d === 0x2c) {
+          this.i++;
+          if (top.type === J_OBJECT) {
+            this.ws();
+            this.key(top);
+          }
+          break;
+        }
+        if (d === (top.type === J_OBJECT ? 0x7d : 0x5d)) {
+          this.i++;
+          top.end = this.i;
+          stack.pop();
+          done = top;
+          continue;
+        }
+        this.bad(top.type === J_OBJECT ? 'after object key:value pair' : 'after array element');
+      }
+    }
   }
 
   node(type: number, start: number): JNode {
     return { type, start, end: this.i, entries: null, items: null, escaped: false };
   }
 
-  object(depth: number): JNode {
-    if (depth > MAX_DEPTH) throw new GoJsonError('exceeded max depth', this.i);
-    const start = this.i++;
-    const entries: JEntry[] = [];
+  /** Reads `"key" :` of the next member of `obj` (the value follows). */
+  key(obj: JNode): void {
+    if (this.i >= this.end) this.eof();
+    if (this.b[this.i] !== 0x22) this.bad('looking for beginning of object key string');
+    const key = this.string();
     this.ws();
     if (this.i >= this.end) this.eof();
-    if (this.b[this.i] === 0x7d) {
-      this.i++;
-      const n = this.node(J_OBJECT, start);
-      n.entries = entries;
-      return n;
-    }
-    for (;;) {
-      if (this.i >= this.end) this.eof();
-      if (this.b[this.i] !== 0x22) this.bad('looking for beginning of object key string');
-      const key = this.string();
-      this.ws();
-      if (this.i >= this.end) this.eof();
-      if (this.b[this.i] !== 0x3a) this.bad('after object key');
-      this.i++;
-      const value = this.value(depth);
-      entries.push({ key, value });
-      this.ws();
-      if (this.i >= this.end) this.eof();
-      const c = this.b[this.i];
-      if (c === 0x2c) {
-        this.i++;
-        this.ws();
-        continue;
-      }
-      if (c === 0x7d) {
-        this.i++;
-        const n = this.node(J_OBJECT, start);
-        n.entries = entries;
-        return n;
-      }
-      this.bad('after object key:value pair');
-    }
-  }
-
-  array(depth: number): JNode {
-    if (depth > MAX_DEPTH) throw new GoJsonError('exceeded max depth', this.i);
-    const start = this.i++;
-    const items: JNode[] = [];
-    this.ws();
-    if (this.i >= this.end) this.eof();
-    if (this.b[this.i] === 0x5d) {
-      this.i++;
-      const n = this.node(J_ARRAY, start);
-      n.items = items;
-      return n;
-    }
-    for (;;) {
-      items.push(this.value(depth));
-      this.ws();
-      if (this.i >= this.end) this.eof();
-      const c = this.b[this.i];
-      if (c === 0x2c) {
-        this.i++;
-        continue;
-      }
-      if (c === 0x5d) {
-        this.i++;
-        const n = this.node(J_ARRAY, start);
-        n.items = items;
-        return n;
-      }
-      this.bad('after array element');
-    }
+    if (this.b[this.i] !== 0x3a) this.bad('after object key');
+    this.i++;
+    obj.entries!.push({ key, value: key });
   }
 
   string(): JNode {
@@ -264,7 +255,7 @@ function hexVal(c: number): number {
 /** Parses and validates one JSON value filling `b[start, end)` (Go's rules). */
 export function parseGoJson(b: Uint8Array, start: number, end: number): JNode {
   const p = new Parser(b, start, end);
-  const v = p.value(0);
+  const v = p.value();
   p.ws();
   if (p.i < end) p.bad('after top-level value');
   return v;

@@ -49,8 +49,11 @@ class Decoder {
     readonly v: ArchivalRecordView,
   ) {}
 
-  typeError(n: JNode, goType: string, field: string): void {
-    this.saved ??= new ToolError(E_BAD_TYPE, `json: cannot unmarshal ${J_TYPE_NAMES[n.type]} into Go ${field} of type ${goType}`);
+  /** Go's UnmarshalTypeError text (`into Go struct field S.F of type T`), plus where in the line when that helps. */
+  typeError(n: JNode | string, goType: string, field: string, where = ''): void {
+    const what = typeof n === 'string' ? n : J_TYPE_NAMES[n.type];
+    const into = field ? `Go struct field ${field}` : 'Go value';
+    this.saved ??= new ToolError(E_BAD_TYPE, `json: cannot unmarshal ${what} into ${into} of type ${goType}${where ? ` in ${where}` : ''}`);
   }
 
   time(n: JNode, into: GoTime, field: string, isRecordTimestamp: boolean): void {
@@ -67,8 +70,12 @@ class Decoder {
     }
   }
 
-  /** Decodes a []byte value into the view's data; returns [off, len], off -1 for nil, or null if not set. */
-  bytes(n: JNode, field: string, goType: string, prevOff: number, prevLen: number): [number, number] | null {
+  /**
+   * Decodes a []byte value into the view's data; returns [off, len], off -1
+   * for nil, or null if not set. `field` is Go's struct field, `where` the
+   * place in the line (RawIDM, Attributes[2]).
+   */
+  bytes(n: JNode, field: string, where: string, goType: string, prevOff: number, prevLen: number): [number, number] | null {
     const v = this.v;
     if (n.type === J_NULL) return [-1, 0];
     if (n.type === J_STRING) {
@@ -83,7 +90,7 @@ class Decoder {
       const off = v.reserve(maxDecodedLength(e - s));
       const got = decodeBase64(src, s, e, v.data, off);
       if (got < 0) {
-        this.saved ??= new ToolError(E_BAD_BASE64, `illegal base64 data at input byte ${lastBase64ErrorPos()} in ${field}`);
+        this.saved ??= new ToolError(E_BAD_BASE64, `illegal base64 data at input byte ${lastBase64ErrorPos()} in ${where}`);
         return null;
       }
       v.used = off + got;
@@ -100,20 +107,20 @@ class Decoder {
           if (/^(0|[1-9][0-9]*)$/.test(t) && Number(t) <= 255) {
             val = Number(t);
           } else {
-            this.saved ??= new ToolError(E_BAD_TYPE, `json: cannot unmarshal number ${t} into Go ${field}[${i}] of type uint8`);
+            this.typeError(`number ${t}`, 'uint8', field, `${where}[${i}]`);
           }
         } else if (it.type === J_NULL) {
           // Go leaves the element as it was: a reused backing array keeps its old byte.
           val = prevOff >= 0 && i < prevLen ? v.data[prevOff + i]! : 0;
         } else {
-          this.typeError(it, 'uint8', `${field}[${i}]`);
+          this.typeError(it, 'uint8', field, `${where}[${i}]`);
         }
         v.data[off + i] = val;
       }
       v.used = off + items.length;
       return [off, items.length];
     }
-    this.typeError(n, goType, field);
+    this.typeError(n, goType, field, where === field.split('.').pop() ? '' : where);
     return null;
   }
 
@@ -121,7 +128,7 @@ class Decoder {
     const v = this.v;
     if (root.type === J_NULL) return;
     if (root.type !== J_OBJECT) {
-      this.typeError(root, 'netlink.ArchivalRecord', 'value');
+      this.typeError(root, 'netlink.ArchivalRecord', '');
       return;
     }
     let sawKnown = false;
@@ -132,7 +139,7 @@ class Decoder {
         this.time(value, v.timestamp, 'Timestamp', true);
       } else if (keyMatches(k, 'rawidm')) {
         sawKnown = true;
-        const r = this.bytes(value, 'RawIDM', 'inetdiag.RawInetDiagMsg', v.rawIdmOff, v.rawIdmLen);
+        const r = this.bytes(value, 'ArchivalRecord.RawIDM', 'RawIDM', 'inetdiag.RawInetDiagMsg', v.rawIdmOff, v.rawIdmLen);
         if (r) [v.rawIdmOff, v.rawIdmLen] = r;
       } else if (keyMatches(k, 'attributes')) {
         this.attributes(value);
@@ -153,7 +160,7 @@ class Decoder {
       return;
     }
     if (n.type !== J_ARRAY) {
-      this.typeError(n, '[][]uint8', 'struct field ArchivalRecord.Attributes');
+      this.typeError(n, '[][]uint8', 'ArchivalRecord.Attributes');
       return;
     }
     const items = n.items!;
@@ -161,7 +168,7 @@ class Decoder {
     for (let i = 0; i < items.length; i++) {
       const prevOff = i < prevCount ? v.attrOff[i]! : -1;
       const prevLen = i < prevCount ? v.attrLen[i]! : 0;
-      const r = this.bytes(items[i]!, `Attributes[${i}]`, '[]uint8', prevOff, prevLen);
+      const r = this.bytes(items[i]!, 'ArchivalRecord.Attributes', `Attributes[${i}]`, '[]uint8', prevOff, prevLen);
       if (r) v.setAttr(i, r[0], r[1]);
       else if (i >= prevCount) v.setAttr(i, -1, 0);
     }
@@ -175,7 +182,7 @@ class Decoder {
       return;
     }
     if (n.type !== J_OBJECT) {
-      this.typeError(n, 'netlink.Metadata', 'struct field ArchivalRecord.Metadata');
+      this.typeError(n, 'netlink.Metadata', 'ArchivalRecord.Metadata');
       return;
     }
     const m: Metadata = v.metadata ?? { uuid: '', sequence: 0, startTime: new GoTime() };
@@ -184,18 +191,18 @@ class Decoder {
       const k = unquoteGo(this.b, key);
       if (keyMatches(k, 'uuid')) {
         if (value.type === J_STRING) m.uuid = Buffer.from(unquoteGo(this.b, value)).toString('utf8');
-        else if (value.type !== J_NULL) this.typeError(value, 'string', 'struct field Metadata.Metadata.UUID');
+        else if (value.type !== J_NULL) this.typeError(value, 'string', 'Metadata.Metadata.UUID');
       } else if (keyMatches(k, 'sequence')) {
         if (value.type === J_NUMBER) {
           const t = rawText(this.b, value);
           const big = /^-?[0-9]+$/.test(t) ? BigInt(t) : null;
           if (big === null || big > 0x7fffffffffffffffn || big < -0x8000000000000000n) {
-            this.saved ??= new ToolError(E_BAD_TYPE, `json: cannot unmarshal number ${t} into Go struct field Metadata.Metadata.Sequence of type int`);
+            this.typeError(`number ${t}`, 'int', 'Metadata.Metadata.Sequence');
           } else {
             m.sequence = big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
           }
         } else if (value.type !== J_NULL) {
-          this.typeError(value, 'int', 'struct field Metadata.Metadata.Sequence');
+          this.typeError(value, 'int', 'Metadata.Metadata.Sequence');
         }
       } else if (keyMatches(k, 'starttime')) {
         this.time(value, m.startTime, 'Metadata.StartTime', false);
