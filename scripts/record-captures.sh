@@ -12,9 +12,11 @@
 # Scenarios (one file each, see fixtures/pcaps/README.md for what tshark sees in them):
 #   http-clean-v4.pcap          python3 -m http.server + 3 curl GETs over IPv4 (1 MiB, 64 KiB, index)
 #   http-clean-v6-nano.pcap     the same over IPv6, tcpdump --time-stamp-precision=nano
-#   http-loss-netem.pcap        512 KiB GET over IPv4 with server-side egress impairment
+#   http-port-reuse.pcap        3 GETs from the same client port 40000 (same 4-tuple, new ISN each)
+#   http-loss-netem.pcap        256 KiB GET over IPv4 with server-side egress impairment
 #                               "loss 3% delay 20ms reorder 5% 50%" (tc netem; when the kernel has
 #                               no sch_netem a userspace relay with the same semantics is used)
+#   http-loss-netem-v6.pcap     the same GET over IPv6 through the same impairment
 #   refused-timeout-unreach.pcap RST to a closed port (v4+v6), SYN dropped by nftables (client
 #                               gives up after 3.5 s), nftables "reject with icmp(v6) type
 #                               admin-prohibited" (v4+v6) and "reject with icmp type port-unreachable"
@@ -88,7 +90,7 @@ os.makedirs(d, exist_ok=True)
 r = random.Random(20240601)
 open(os.path.join(d, 'big.bin'), 'wb').write(r.randbytes(1048576))
 open(os.path.join(d, 'small.bin'), 'wb').write(r.randbytes(65536))
-open(os.path.join(d, 'mid.bin'), 'wb').write(r.randbytes(524288))
+open(os.path.join(d, 'mid.bin'), 'wb').write(r.randbytes(262144))
 open(os.path.join(d, 'index.html'), 'w').write('<html><body>tcpkit capture fixture</body></html>\n')
 EOF
 
@@ -107,6 +109,27 @@ except Exception as e:
     print(f'{host}:{port} {type(e).__name__}: {e} after {time.time()-t:.2f}s')
 finally:
     s.close()
+EOF
+
+cat >"$WORK/reuse_client.py" <<'EOF'
+# N HTTP/1.0 GETs from the same local port; reads until the server closes first (so the client
+# side never holds the 4-tuple in TIME_WAIT), then closes
+import socket, sys, time
+host, port, lport, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+for i in range(n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('0.0.0.0', lport))
+    s.connect((host, port))
+    s.sendall(f'GET /index.html HTTP/1.0\r\nHost: {host}\r\n\r\n'.encode())
+    got = 0
+    while True:
+        b = s.recv(65536)
+        if not b: break
+        got += len(b)
+    s.close()
+    print(f'GET {i + 1} from port {lport}: {got} bytes', flush=True)
+    time.sleep(0.2)
 EOF
 
 cat >"$WORK/zw_server.py" <<'EOF'
@@ -252,7 +275,7 @@ setup() {
     ip -n "$ns" link set lo up
     ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 \
       net.ipv6.conf.default.router_solicitations=0 net.ipv6.conf.default.accept_ra=0 \
-      net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+      net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 net.ipv4.tcp_tw_reuse=1
   done
   ip link add "$V_C" netns "$NS_C" type veth peer name "$V_S" netns "$NS_S"
   ip -n "$NS_C" addr add "$C4/24" dev "$V_C"
@@ -359,6 +382,13 @@ scenario_clean() {
   stop_capture
 }
 
+scenario_reuse() {
+  log "(a2) the same 4-tuple three times (client port 40000)"
+  start_capture "$OUT/http-port-reuse.pcap"
+  inc "$PY" "$WORK/reuse_client.py" "$S4" "$HTTP_PORT" 40000 3 >&2
+  stop_capture
+}
+
 scenario_loss() {
   log "(b) HTTP transfer with loss 3% delay 20ms reorder 5% 50% on the server side"
   local relay=
@@ -380,6 +410,9 @@ scenario_loss() {
   fi
   start_capture "$OUT/http-loss-netem.pcap"
   http_get "http://$S4:$HTTP_PORT/mid.bin"
+  stop_capture
+  start_capture "$OUT/http-loss-netem-v6.pcap"
+  http_get "http://[$S6]:$HTTP_PORT/mid.bin"
   stop_capture
   if [ -n "$relay" ]; then
     ins tc qdisc del dev "$V_S" clsact
@@ -427,8 +460,8 @@ scenario_udp() {
   stop_capture
 }
 
-# SCENARIOS="clean loss refused zero_window udp" (default: all) re-records only those files
-SCENARIOS=${SCENARIOS:-clean loss refused zero_window udp}
+# SCENARIOS="clean reuse loss refused zero_window udp" (default: all) re-records only those files
+SCENARIOS=${SCENARIOS:-clean reuse loss refused zero_window udp}
 mkdir -p "$OUT"
 setup
 for s in $SCENARIOS; do "scenario_$s"; done

@@ -181,5 +181,14 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
     await f.abort();
     throw e;
   }
-  await f.commit();
+  try {
+    await f.commit();
+  } catch (e) {
+    if (e instanceof ToolError && e.code === 'ATOMIC_TARGET_EXISTS') {
+      // The caller still has the data: do not leave the temporary copy behind.
+      await unlink(f.tempPath).catch(() => {});
+      throw new ToolError('ATOMIC_TARGET_EXISTS', 'will not replace an existing file', { file: path });
+    }
+    throw e;
+  }
 }

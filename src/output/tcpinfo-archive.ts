@@ -180,20 +180,33 @@ export class TcpInfoArchiveWriter {
     }
     if (c.file !== null && nowNs > c.expirationNs) await this.finishFile(c);
     if (c.file === null) await this.rotate(c, now);
-    await c.file!.writeLine(encodeArchivalRecord(record));
+    try {
+      await c.file!.writeLine(encodeArchivalRecord(record));
+    } catch (e) {
+      // A broken segment is dropped whole (its temporary file removed); the error goes to the caller.
+      const f = c.file!;
+      c.file = null;
+      await f.abort();
+      throw e;
+    }
   }
 
   private async rotate(c: Connection, now: GoTime): Promise<void> {
     const rel = segmentPath(c.uuid, c.sequence, c.sequence === 0 ? c.startTime : now);
     const file = await SegmentFile.create(join(this.options.dir, rel), this.options);
-    c.file = file;
     const header: ArchivalRecord = {
       timestamp: new GoTime(),
       rawIdm: null,
       attributes: null,
       metadata: { uuid: c.uuid, sequence: c.sequence, startTime: c.startTime },
     };
-    await file.writeLine(encodeArchivalRecord(header));
+    try {
+      await file.writeLine(encodeArchivalRecord(header));
+    } catch (e) {
+      await file.abort();
+      throw e;
+    }
+    c.file = file;
     c.expirationNs += this.rotateNs;
     c.sequence++;
   }
