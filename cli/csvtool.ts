@@ -143,7 +143,7 @@ async function main(): Promise<number> {
       'also tcpkit NDJSON records (tcpanalyze output) to CSV. The first line decides which kind the input is.',
   )
     .argument('[file]', 'archive or NDJSON file, plain or zstd/gzip (detected by content); none or - reads stdin')
-    .option('--skip-bad', 'skip lines that cannot be decoded, report how many on stderr, exit 0 (default: stop at the first bad line, exit 1)', false)
+    .option('--skip-bad', 'skip lines that cannot be decoded, count them on stderr and exit 0 (without it: stop at the first bad line, exit 1)', false)
     .addOption(new Option('--kind <kind>', 'input kind: auto (decided by the first line), tcpinfo or tcpkit').choices(['auto', 'tcpinfo', 'tcpkit']).default('auto'))
     .option('--no-header', 'leave out the CSV header line (default: header on)')
     .addHelpText(

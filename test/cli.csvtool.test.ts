@@ -1,0 +1,220 @@
+/**
+ * The csvtool command (cli/csvtool.ts) as a user runs it: files and stdin,
+ * zstd by content, concatenated frames, exit codes 0/1/2, one-line errors,
+ * --skip-bad, --help/--version, `| head`, and tcpkit NDJSON records.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compress, decompress } from 'zstd-napi';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const CSVTOOL = join(ROOT, 'dist', 'cli', 'csvtool.js');
+const TCPANALYZE = join(ROOT, 'dist', 'cli', 'tcpanalyze.js');
+const FIX = join(ROOT, 'fixtures', 'tcpinfo');
+const NDT = 'ndt-jdczh_1553815964_00000000000003E8.00183.jsonl';
+const NDT_ZST = join(FIX, 'repo', `${NDT}.zst`);
+const NDT_CSV = readFileSync(join(FIX, 'repo-golden', `${NDT}.csv`));
+const FIN = 'finwait2-sample_1554836592_unsafe_000000000135A272.00000.jsonl';
+
+interface Run {
+  status: number | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+function run(args: string[], input?: Buffer | string): Run {
+  const r = spawnSync(process.execPath, [CSVTOOL, ...args], { input, maxBuffer: 1 << 28 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
+}
+
+function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function withTemp<T>(fn: (dir: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), 'csvtool-cli-'));
+  try {
+    return fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('csvtool FILE.zst, csvtool - < FILE.zst, and plain JSONL on stdin all print the Go csvtool CSV with exit 0 and nothing on stderr', () => {
+  const plain = decompress(readFileSync(NDT_ZST));
+  for (const r of [run([NDT_ZST]), run(['-'], readFileSync(NDT_ZST)), run([], plain)]) {
+    assert.deepEqual({ status: r.status, stderr: r.stderr, same: r.stdout.equals(NDT_CSV) }, { status: 0, stderr: '', same: true });
+  }
+});
+
+test('concatenated zstd frames (two archives) on stdin give the header once and the rows of both', () => {
+  const both = Buffer.concat([readFileSync(NDT_ZST), readFileSync(join(FIX, 'repo', `${FIN}.zst`))]);
+  const r = run([], both);
+  const fin = readFileSync(join(FIX, 'repo-golden', `${FIN}.csv`));
+  const header = NDT_CSV.indexOf(10) + 1;
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.stdout.equals(Buffer.concat([NDT_CSV, fin.subarray(header)])));
+});
+
+test('a bad line stops with exit 1 and one stderr line naming file, line, offset and problem; the rows before it are on stdout', () => {
+  withTemp((dir) => {
+    const lines = decompress(readFileSync(NDT_ZST)).toString('latin1').split('\n');
+    lines[2] = lines[2]!.replace('"Attributes":[null,"', '"Attributes":[null,"!');
+    const file = join(dir, 'archive.jsonl');
+    writeFileSync(file, lines.join('\n'), 'latin1');
+    const r = run([file]);
+    const offset = lines[0]!.length + lines[1]!.length + 2;
+    assert.deepEqual(
+      { status: r.status, stderr: r.stderr, stdout: r.stdout.toString('latin1') },
+      {
+        status: 1,
+        stderr: `csvtool: ${file}: line 3 (offset ${offset} = 0x${offset.toString(16)}): illegal base64 data at input byte 0 in Attributes[1] [TCPINFO_BAD_BASE64]\n`,
+        stdout: NDT_CSV.toString('latin1').split('\n').slice(0, 3).join('\n') + '\n',
+      },
+    );
+  });
+});
+
+test('--skip-bad skips and counts the bad lines, converts the rest, and exits 0', () => {
+  const lines = decompress(readFileSync(NDT_ZST)).toString('latin1').split('\n');
+  const good = NDT_CSV.toString('latin1').split('\n');
+  lines[5] = '{"Timestamp":';
+  lines[9] = '{}';
+  const r = run(['--skip-bad'], Buffer.from(lines.join('\n'), 'latin1'));
+  const off = lines.slice(0, 5).join('\n').length + 1;
+  assert.deepEqual(
+    { status: r.status, stderr: r.stderr, stdout: r.stdout.toString('latin1') },
+    {
+      status: 0,
+      stderr:
+        `csvtool: <stdin>: skipped 2 bad lines of 151 (1 TCPINFO_BAD_JSON, 1 TCPINFO_EMPTY_RECORD); first: <stdin>: line 6 (offset ${off} = 0x${off.toString(16)}): invalid JSON: unexpected end of JSON input [TCPINFO_BAD_JSON]\n`,
+      stdout: good.filter((_, i) => i !== 6 && i !== 10).join('\n'),
+    },
+  );
+});
+
+test('a zero-byte .zst file (as in the m-lab/etl tarball) is a clear data error, exit 1', () => {
+  withTemp((dir) => {
+    const file = join(dir, 'ndt-q5zbq_1555433454_0000000000002E1E.00000.jsonl.zst');
+    writeFileSync(file, '');
+    const r = run([file]);
+    assert.deepEqual(
+      { status: r.status, stderr: r.stderr, stdout: r.stdout.toString() },
+      { status: 1, stderr: `csvtool: ${file}: empty file: a .zst archive must hold at least one zstd frame (0 bytes; Go csvtool: ZSTD error) [TCPINFO_EMPTY_ZST]\n`, stdout: '' },
+    );
+  });
+});
+
+test('a truncated .zst keeps the rows decoded before the damage and exits 1 with one line', () => {
+  withTemp((dir) => {
+    const big = join(FIX, 'repo', 'ndt-7hhhv_1559749627_0000000000062D84.00000.jsonl.zst');
+    const file = join(dir, 'truncated.jsonl.zst');
+    writeFileSync(file, readFileSync(big).subarray(0, 40000));
+    const r = run([file]);
+    const golden = readFileSync(join(FIX, 'repo-golden', 'ndt-7hhhv_1559749627_0000000000062D84.00000.jsonl.csv'));
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^csvtool: \S+truncated\.jsonl\.zst: zstd data is corrupt or truncated: .* \(after line \d+\) \[ZSTD_CORRUPT\]\n$/);
+    assert.ok(r.stdout.length > 100_000, 'rows before the damage are written');
+    assert.ok(golden.subarray(0, r.stdout.length).equals(r.stdout), 'and they are the Go rows');
+  });
+});
+
+test('usage errors exit 2 with one message: unknown option, two files, bad --kind; a missing file is named', () => {
+  const results = [run(['--bogus']), run(['a', 'b']), run(['--kind', 'xml']), run(['/nonexistent/archive.jsonl.zst'])].map((r) => [r.status, r.stderr, r.stdout.length]);
+  assert.deepEqual(results, [
+    [2, "csvtool: error: unknown option '--bogus'\n", 0],
+    [2, 'csvtool: error: too many arguments. Expected 1 argument but got 2.\n', 0],
+    [2, "csvtool: error: option '--kind <kind>' argument 'xml' is invalid. Allowed choices are auto, tcpinfo, tcpkit.\n", 0],
+    [2, 'csvtool: /nonexistent/archive.jsonl.zst: no such file [INPUT_NOT_FOUND]\n', 0],
+  ]);
+});
+
+test('--help lists every option with its default and examples; --version prints the version; both exit 0', () => {
+  const help = run(['--help']);
+  const version = run(['--version']);
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  assert.deepEqual([help.status, version.status, version.stdout.toString()], [0, 0, `csvtool (tcpkit) ${pkg.version}\n`]);
+  assert.equal(
+    help.stdout.toString(),
+    `Usage: csvtool [options] [file]
+
+Convert m-lab tcp-info archives (JSONL, plain or zstd-compressed) to CSV on
+stdout, byte-identical to m-lab's Go csvtool; also tcpkit NDJSON records
+(tcpanalyze output) to CSV. The first line decides which kind the input is.
+
+Arguments:
+  file           archive or NDJSON file, plain or zstd/gzip (detected by
+                 content); none or - reads stdin
+
+Options:
+  -V, --version  print the version and exit
+  --skip-bad     skip lines that cannot be decoded, count them on stderr and
+                 exit 0 (without it: stop at the first bad line, exit 1)
+                 (default: false)
+  --kind <kind>  input kind: auto (decided by the first line), tcpinfo or tcpkit
+                 (choices: "auto", "tcpinfo", "tcpkit", default: "auto")
+  --no-header    leave out the CSV header line (default: header on)
+  -h, --help     print this help and exit
+
+Examples:
+  csvtool ndt-jdczh_1553815964_00000000000003E8.00183.jsonl.zst > snapshots.csv
+  zstd -dc archive.jsonl.zst | csvtool > snapshots.csv
+  csvtool --skip-bad damaged.jsonl.zst | head
+  tcpanalyze capture.pcap | csvtool > conns.csv
+Exit status: 0 ok, 1 data error (rows before the bad line are kept), 2 usage error.
+Differences from m-lab's Go csvtool: docs/csvtool.md.
+`,
+  );
+});
+
+test('csvtool FILE | head -1 exits 0 under pipefail with just the header and nothing on stderr', () => {
+  const big = join(FIX, 'repo', 'ndt-7hhhv_1559749627_0000000000062D84.00000.jsonl.zst');
+  for (let i = 0; i < 3; i++) {
+    const r = spawnSync('bash', ['-o', 'pipefail', '-c', `${shq(process.execPath)} ${shq(CSVTOOL)} ${shq(big)} | head -1`]);
+    assert.deepEqual([r.status, r.stderr.toString(), r.stdout.toString()], [0, '', NDT_CSV.toString('latin1').split('\n')[0] + '\n']);
+  }
+});
+
+test('--no-header leaves out the header line only', () => {
+  const r = run(['--no-header', NDT_ZST]);
+  assert.equal(r.status, 0);
+  assert.ok(r.stdout.equals(NDT_CSV.subarray(NDT_CSV.indexOf(10) + 1)));
+});
+
+test("tcpkit NDJSON from tcpanalyze (plain or zstd) becomes the same CSV tcpanalyze writes itself", () => {
+  for (const pcap of ['deepflow__ip-fragment.pcap', 'deepflow__out-of-order.pcap', 'deepflow__client-keep-alive.pcap']) {
+    const path = join(ROOT, 'fixtures', 'pcaps', pcap);
+    const nd = spawnSync(process.execPath, [TCPANALYZE, '--format', 'ndjson', path], { maxBuffer: 1 << 26 });
+    const csv = spawnSync(process.execPath, [TCPANALYZE, '--format', 'csv', path], { maxBuffer: 1 << 26 });
+    assert.equal(nd.status, 0, nd.stderr.toString());
+    for (const input of [nd.stdout, compress(nd.stdout)]) {
+      const r = run([], input);
+      assert.deepEqual([r.status, r.stderr, r.stdout.toString()], [0, '', csv.stdout.toString()], pcap);
+    }
+  }
+});
+
+test('mixed input is refused with a clear message: a tcpkit record in an archive, and an archive line in tcpkit NDJSON', () => {
+  const archive = decompress(readFileSync(NDT_ZST)).toString('latin1').split('\n').slice(0, 3);
+  const record = '{"record":"conn","uid":"C1"}';
+  const a = run([], [...archive, record, ''].join('\n'));
+  const b = run([], [record, archive[1], ''].join('\n'));
+  assert.deepEqual(
+    [a.status, a.stderr, b.status, b.stderr],
+    [
+      1,
+      `csvtool: <stdin>: line 4 (offset ${archive.join('\n').length + 1} = 0x${(archive.join('\n').length + 1).toString(16)}): a tcpkit record (key "record") in a tcp-info archive: mixed input is not supported [TCPINFO_MIXED_INPUT]\n`,
+      1,
+      'csvtool: <stdin>: line 2 (offset 29 = 0x1d): a tcp-info archive record in tcpkit NDJSON: mixed input is not supported [CSVTOOL_MIXED_INPUT]\n',
+    ],
+  );
+});
+
+test('an empty input gives the header only, as the Go tool does', () => {
+  const r = run([], '');
+  assert.deepEqual([r.status, r.stderr, r.stdout.toString()], [0, '', NDT_CSV.toString('latin1').split('\n')[0] + '\n']);
+});
