@@ -35,7 +35,7 @@ import { closeSync, openSync, renameSync, statSync, writeFileSync, write, unlink
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-export const GEN_VERSION = 3;
+export const GEN_VERSION = 6;
 
 export interface GenOptions {
   /** Minimum number of packets (the last connections are allowed to finish, so a few more are written). */
@@ -197,6 +197,7 @@ const UPLOAD_BIT = 1 << 17;
 // Payload pool with 16-bit big-endian word prefix sums.
 
 const POOL_SIZE = 1 << 20;
+const PAYLOAD_FIRST_BYTE = 0xd7;
 
 function makePool(rng: Rng): { pool: Buffer; prefix: Float64Array } {
   const pool = Buffer.allocUnsafe(POOL_SIZE);
@@ -233,7 +234,18 @@ function wordSum(a: Uint8Array): number {
   return s;
 }
 
-const BAD_FIRST_OCTET = new Set([0, 10, 100, 127, 169, 172, 192, 198, 203]);
+/**
+ * Ports in the Linux ephemeral range (32768-60999) that tshark 4.0 hands to a
+ * protocol dissector (`tshark -G decodes | grep tcp.port`). tshark tries the
+ * lower port (the server's 8443, which has none) and then the client port, so
+ * a client port from this list makes it parse the random payload as that
+ * protocol and report malformed packets. Real stacks would use them; the
+ * generator skips them to keep the capture free of such artefacts.
+ */
+const DISSECTOR_PORTS = new Set([34980, 44321, 44322, 44818, 48049, 48898, 57000]);
+
+// 199: tshark's paltalk heuristic claims traffic to 199.106.0.0/16.
+const BAD_FIRST_OCTET = new Set([0, 10, 100, 127, 169, 172, 192, 198, 199, 203]);
 
 function makeClient(rng: Rng, v6: boolean): Client {
   let addr: Uint8Array;
@@ -682,9 +694,12 @@ class Builder {
     this.sn = 0;
     this.skn = 0;
     const v6 = client.v6;
-    const cport = client.nextPort;
-    client.nextPort += rng.int(1, 3);
-    if (client.nextPort > 60999) client.nextPort -= 60999 - 32768;
+    let cport: number;
+    do {
+      cport = client.nextPort;
+      client.nextPort += rng.int(1, 3);
+      if (client.nextPort > 60999) client.nextPort -= 60999 - 32768;
+    } while (DISSECTOR_PORTS.has(cport));
     const mssOpt = v6 ? 1440 : 1460;
     this.mss = mssOpt - 12; // timestamps option on every segment
     this.r = rng.logUniform(2_000, 200_000);
@@ -840,6 +855,8 @@ class Writer {
   private readonly bufs: Buffer[] = [];
   private readonly inflight: (Promise<void> | null)[] = [];
   private cur = 0;
+  /** Writes are chained so they reach the file in order (concurrent position-less writes may reorder). */
+  private tail: Promise<void> = Promise.resolve();
   buf: Buffer;
   pos = 0;
   bytes = 0;
@@ -876,7 +893,8 @@ class Writer {
     const buf = this.buf;
     const len = this.pos;
     this.bytes += len;
-    this.inflight[this.cur] = writeAll(this.fd, buf, len);
+    this.tail = this.tail.then(() => writeAll(this.fd, buf, len));
+    this.inflight[this.cur] = this.tail;
     this.cur = (this.cur + 1) % this.bufs.length;
     const prev = this.inflight[this.cur];
     if (prev) await prev;
@@ -1044,6 +1062,11 @@ class Writer {
       const half = len >> 1;
       sum += this.prefix[w + half]! - this.prefix[w]!;
       if (len & 1) sum += this.pool[off + len - 1]! << 8;
+      // Fixed first byte: keeps tshark's heuristic dissectors (thrift, h1,
+      // tls, ...) from claiming a random payload now and then. The payload
+      // starts on a 16-bit boundary, so the byte is the high half of a word.
+      sum += ((PAYLOAD_FIRST_BYTE - this.pool[off]!) << 8) + 2 * 65535;
+      o[p] = PAYLOAD_FIRST_BYTE;
       p += len;
     }
     const ck = ~foldSum(sum) & 0xffff;
@@ -1117,7 +1140,14 @@ export async function generateCapture(outPath: string, options: Partial<GenOptio
   const expectedConns = Math.max(100, Math.ceil(opt.packets / PACKETS_PER_CONN));
   const clients: Client[] = [];
   const nClients = Math.max(50, Math.ceil(expectedConns / 8));
-  for (let i = 0; i < nClients; i++) clients.push(makeClient(rng, rng.chance(opt.ipv6)));
+  const seen = new Set<string>();
+  while (clients.length < nClients) {
+    const c = makeClient(rng, rng.chance(opt.ipv6));
+    const key = c.addr.join('.');
+    if (seen.has(key)) continue; // unique addresses keep every 4-tuple unique
+    seen.add(key);
+    clients.push(c);
+  }
   const arrivalMean = 1e6 / (opt.rate / PACKETS_PER_CONN); // µs between connection arrivals
 
   // Regular files are written to OUT.tmp and renamed when complete; anything

@@ -9,7 +9,7 @@
  * See docs/bench.md for what is measured and how to read the output.
  */
 import { existsSync, mkdirSync, openSync, readFileSync, readSync, closeSync, statSync, statfsSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_OPTIONS, DEFAULT_PACKETS, GEN_VERSION, formatStats, type GenStats } from './gen-capture.js';
@@ -270,7 +270,7 @@ async function main(): Promise<void> {
   }
 
   const cap = await ensureCapture(opts.packets, opts.seed, opts.regen);
-  console.log(formatStats(cap.stats).replace(/^/gm, '  '));
+  if (cap.reused) console.log(formatStats(cap.stats).replace(/^/gm, '  '));
   const warm = warmCache(cap.path);
   console.log(`page cache warmed (${fmtNum(cap.bytes / 1e6 / warm)} MB/s read); ${opts.runs} run(s) per tool, order rotated each round\n`);
 
@@ -278,9 +278,11 @@ async function main(): Promise<void> {
   // shared machine spread over all tools.
   const active = tools.filter((t) => t.available);
   const runs = new Map<string, Measured[]>(tools.map((t) => [t.name, []]));
+  const loads: number[] = [];
   for (let round = 0; round < opts.runs; round++) {
     for (let j = 0; j < active.length; j++) {
       const tool = active[(round + j) % active.length]!;
+      loads.push(loadavg()[0]!);
       const m = await measure(TIME_BIN, tool.argv(cap.path), OUT_DIR);
       runs.get(tool.name)!.push(m);
       const status = m.code === 0 ? '' : `  EXIT ${m.code}: ${m.stderrTail.trim().split('\n').slice(-3).join(' | ')}`;
@@ -358,11 +360,27 @@ async function main(): Promise<void> {
     console.log(`  RSS growth 1x -> ${MEMORY_SCALE}x: ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%`);
   } else console.log(`  ${memoryNote}`);
 
+  // Per-round (paired) ratios and CPU-time ratios: less sensitive than the
+  // ratio of medians to other jobs on a shared machine; printed for context.
+  const paired = (a: ToolResult, b: ToolResult): number => {
+    const xs: number[] = [];
+    for (let i = 0; i < Math.min(a.runs.length, b.runs.length); i++) {
+      if (a.runs[i]!.code === 0 && b.runs[i]!.code === 0) xs.push(b.runs[i]!.wall / a.runs[i]!.wall);
+    }
+    return median(xs);
+  };
+  const ratioNotes = (a: ToolResult, b: ToolResult): string =>
+    `; median of per-round ratios ${paired(a, b).toFixed(2)}x, CPU-time ratio ${(b.medianCpu / a.medianCpu).toFixed(2)}x`;
+  const maxLoad = Math.max(...loads);
+  if (maxLoad > cpus().length) {
+    console.log(`\nNOTE: load average reached ${maxLoad.toFixed(1)} on ${cpus().length} CPUs during the runs (other jobs); wall times are inflated - compare the ratios and the cpu s column.`);
+  }
+
   // Goals.
   const goals: { goal: string; status: 'PASS' | 'FAIL' | 'SKIP'; detail: string }[] = [];
   if (good(tcpa) && good(tcpt)) {
     const sp = tcpt.medianWall / tcpa.medianWall;
-    goals.push({ goal: `tcpanalyze >= ${GOAL_SPEEDUP_VS_TCPTRACE}x tcptrace -n -l -r speed`, status: sp >= GOAL_SPEEDUP_VS_TCPTRACE ? 'PASS' : 'FAIL', detail: `${sp.toFixed(2)}x (${fmtNum(tcpa.pps)} vs ${fmtNum(tcpt.pps)} packets/s)` });
+    goals.push({ goal: `tcpanalyze >= ${GOAL_SPEEDUP_VS_TCPTRACE}x tcptrace -n -l -r speed`, status: sp >= GOAL_SPEEDUP_VS_TCPTRACE ? 'PASS' : 'FAIL', detail: `${sp.toFixed(2)}x (${fmtNum(tcpa.pps)} vs ${fmtNum(tcpt.pps)} packets/s, ratio of median walls${ratioNotes(tcpa, tcpt)})` });
   } else goals.push({ goal: `tcpanalyze >= ${GOAL_SPEEDUP_VS_TCPTRACE}x tcptrace -n -l -r speed`, status: 'SKIP', detail: !good(tcpa) ? 'tcpanalyze not measured' : 'tcptrace not measured' });
   if (good(tcpa)) {
     const peak = Math.max(tcpa.medianRssMB, memory?.medianRssMB ?? 0);
@@ -385,6 +403,7 @@ async function main(): Promise<void> {
         date: new Date().toISOString(),
         machine,
         options: opts,
+        loadAverages: loads,
         capture: { path: rel(cap.path), packets: cap.packets, bytes: cap.bytes, genVersion: GEN_VERSION, stats: cap.stats },
         tools: results.map((r) => ({ ...r, runs: r.runs.map(({ stderrTail, ...m }) => ({ ...m, ...(m.code !== 0 ? { stderrTail } : {}) })) })),
         memory: memory
