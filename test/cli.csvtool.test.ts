@@ -51,8 +51,10 @@ test('csvtool FILE.zst, csvtool - < FILE.zst, and plain JSONL on stdin all print
   }
 });
 
-test('concatenated zstd frames (two archives) on stdin give the header once and the rows of both', () => {
+test('concatenated zstd frames without content size (two archives) on stdin give the header once and the rows of both', () => {
   const both = Buffer.concat([readFileSync(NDT_ZST), readFileSync(join(FIX, 'repo', `${FIN}.zst`))]);
+  // Both were written by the zstd CLI from a pipe: frames without a content size (descriptor bits 7-6 = 0).
+  assert.deepEqual([readFileSync(NDT_ZST)[4]! >> 6, readFileSync(join(FIX, 'repo', `${FIN}.zst`))[4]! >> 6], [0, 0]);
   const r = run([], both);
   const fin = readFileSync(join(FIX, 'repo-golden', `${FIN}.csv`));
   const header = NDT_CSV.indexOf(10) + 1;
