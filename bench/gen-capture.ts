@@ -35,7 +35,7 @@ import { closeSync, openSync, renameSync, statSync, writeFileSync, write, unlink
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-export const GEN_VERSION = 6;
+export const GEN_VERSION = 7;
 
 export interface GenOptions {
   /** Minimum number of packets (the last connections are allowed to finish, so a few more are written). */
@@ -434,10 +434,12 @@ class Builder {
    * the capture is at the receiver (data captured on arrival, lost segments
    * never seen; ACKs captured when sent).
    */
-  transfer(fromServer: boolean, tStart: number, bytes: number): void {
+  transfer(fromServer: boolean, tStart: number, bytes0: number): void {
     const rng = this.rng;
     const d = this.d;
     const mss = this.mss;
+    // No 1-byte tail segments: tshark reports a retransmitted one as a keep-alive.
+    const bytes = bytes0 % mss === 1 ? bytes0 + 1 : bytes0;
     const n = Math.ceil(bytes / mss);
     if (n > this.received.length) {
       let m = this.received.length;
@@ -708,7 +710,11 @@ class Builder {
     const r = this.r;
     const ciss = rng.u32();
     const wrap = rng.chance(opt.wrap);
-    const siss = wrap ? (0xffffffff - rng.int(0, 30_000)) >>> 0 : rng.u32();
+    // A wrapping connection's server ISN is placed so that the sequence
+    // number passes 2^32 inside the first response (ISN 0xffffffff included:
+    // then the first data byte is sequence number 0).
+    const firstResponse = this.responseBytes();
+    const siss = wrap ? (0xffffffff - rng.int(0, Math.min(30_000, firstResponse - 1))) >>> 0 : rng.u32();
     this.cWin = rng.int(1_500, 12_000);
     this.sWin = 502;
 
@@ -741,7 +747,7 @@ class Builder {
         if (p > 40_000) this.emit(tReq + 40_000, S2C, ACK, this.sSeq, this.cSeq, 0, this.sWin, OPT_TS, tReq + 40_000);
         tReq += p;
       }
-      this.transfer(true, tReq, this.responseBytes());
+      this.transfer(true, tReq, e === 0 ? firstResponse : this.responseBytes());
       serverDone = this.xSenderDone;
       tc = this.xRecvDone + (e + 1 < exchanges ? rng.exp(250_000) + 200 : 0);
     }
