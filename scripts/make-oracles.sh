@@ -226,12 +226,17 @@ one() { # F: all oracles of one capture; prints its SUMMARY row to $TMP/rows/<na
   local F=$1 N O fmt rc tstat cmd cmd2 cmd3 cmd4 cmd5 T
   local tcpf= icmpf= nst= nstcp= nicmpo= ntup= nshared= nconv= frames= v4f= v6f= ttstat ttconns=
   N=$(basename "$F")
-  O=$ORA/$N
+  O=$TMP/out/$N
   T=$TMP/work/$N
   mkdir -p "$T"
   echo "[oracles] $F" >&2
   fmt=$( (capinfos -t "$F" 2>/dev/null || true) | sed -n 's/^File type: *//p' | head -1)
-  [ -n "$fmt" ] || fmt=unreadable
+  case $fmt in
+    *'nanosecond pcap') fmt=pcap-nsec ;;
+    *' - pcap') fmt=pcap ;;
+    *' - pcapng') fmt=pcapng ;;
+    '') fmt=unreadable ;;
+  esac
 
   # ---- tshark: per-stream conversation sums
   cmd=(tshark -r "$F" "${CONV_FIELDS[@]}")
@@ -308,13 +313,9 @@ if [ "${1:-}" = --one ]; then   # worker mode (called through xargs below)
   exit 0
 fi
 
-mkdir -p "$ORA" "$TMP/rows" "$TMP/work"
-# remove only the files this script makes (other scripts may keep their own oracles here)
-for x in conv.tsv conv-nodefrag.tsv tshark-conv.txt tshark-flags.tsv tshark-flag-counts.tsv \
-         tcptrace.txt tcptrace.txt.zst tcptrace-error.txt tshark-error.txt; do
-  rm -f "$ORA"/*."$x"
-done
-rm -f "$ORA/SUMMARY.tsv" "$ORA/VERSIONS.txt"
+# everything is written to $TMP/out first and moved into oracles/ at the end, so the folder is
+# never half-empty while this runs
+mkdir -p "$ORA" "$TMP/rows" "$TMP/work" "$TMP/out"
 
 mapfile -t CAPS < <(ls -1 -- *.pcap *.pcapng *.cap crafted/*.pcap recorded/*.pcap recorded/*.pcapng 2>/dev/null | sort)
 export TMP
@@ -324,7 +325,7 @@ printf '%s\0' "${CAPS[@]}" | xargs -0 -n 4 -P "$JOBS" bash "$ROOT/scripts/make-o
   printf '%s\n' "$GEN per-capture overview (columns explained in fixtures/pcaps/README.md)"
   printf 'capture\tformat\tframes\ttshark\ttcp_frames\ticmp_quoting_tcp_frames\ttcp_streams\tstreams_with_tcp\ticmp_only_streams\tdistinct_5tuples\tstreams_sharing_5tuple\tconv_tcp_rows\ttcptrace\ttcptrace_conns\tipv4_fragments\tipv6_fragments\n'
   for F in "${CAPS[@]}"; do cat "$TMP/rows/$(basename "$F")"; done
-} >"$ORA/SUMMARY.tsv"
+} >"$TMP/out/SUMMARY.tsv"
 
 {
   echo "$GEN tshark --version | head -1; tcptrace -v; editcap --version | head -1; capinfos --version | head -1; python3 --version"
@@ -333,6 +334,18 @@ printf '%s\0' "${CAPS[@]}" | xargs -0 -n 4 -P "$JOBS" bash "$ROOT/scripts/make-o
   editcap --version 2>/dev/null | head -1
   capinfos --version 2>/dev/null | head -1
   python3 --version
-} >"$ORA/VERSIONS.txt"
+} >"$TMP/out/VERSIONS.txt"
+
+# replace: delete only the kinds of file this script makes (other scripts keep their own oracles
+# here, e.g. *.frames.tsv) that this run did not make again, then move the new ones in
+for x in conv.tsv conv-nodefrag.tsv tshark-conv.txt tshark-flags.tsv tshark-flag-counts.tsv \
+         tcptrace.txt tcptrace.txt.zst tcptrace-error.txt tshark-error.txt; do
+  for f in "$ORA"/*."$x"; do
+    [ -e "$f" ] && [ ! -e "$TMP/out/$(basename "$f")" ] && rm -f "$f"
+  done
+done
+for f in "$TMP/out"/*; do
+  cmp -s "$f" "$ORA/$(basename "$f")" || mv -f "$f" "$ORA/"
+done
 
 echo "[oracles] $(ls -1 "$ORA" | wc -l) files in $ORA" >&2
