@@ -8,11 +8,10 @@
  */
 import { Option } from 'commander';
 import { stringify } from 'csv-stringify/sync';
-import { openInput } from '../src/io/input.js';
 import { LineReader } from '../src/io/lines.js';
 import { TextSink } from '../src/io/sink.js';
 import { ToolError, EXIT_OK } from '../src/util/errors.js';
-import { archiveToCsv, checkArchiveCompression, describeSkipped } from '../src/tcpinfo/convert.js';
+import { archiveToCsv, describeSkipped, openArchive } from '../src/tcpinfo/convert.js';
 import { ByteSink } from '../src/tcpinfo/byte-sink.js';
 import { detectLineKind, type LineKind } from '../src/tcpinfo/detect.js';
 import { J_ARRAY, J_NULL, J_OBJECT, J_STRING, J_TRUE, J_FALSE, parseGoJson, rawText, unquoteGo, GoJsonError, type JNode } from '../src/tcpinfo/go-json.js';
@@ -160,8 +159,7 @@ Differences from m-lab's Go csvtool: docs/csvtool.md.`,
   program.parse(process.argv);
   const o = program.opts<{ skipBad: boolean; kind: 'auto' | 'tcpinfo' | 'tcpkit'; header: boolean }>();
   const file = program.args[0];
-  const input = await openInput({ path: file, stream: process.stdin, windowSize: 1 << 20 });
-  checkArchiveCompression(input, file);
+  const input = await openArchive(file, process.stdin);
   const lines = new LineReader(input.window);
   try {
     let kind: LineKind | 'auto' = o.kind;

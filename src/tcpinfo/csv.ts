@@ -164,19 +164,11 @@ function putI64(out: Buffer, pos: number, b: Buffer, o: number): number {
   return putText(out, pos, i64Text(b, o));
 }
 
-/** Writes `,value` for every field of a struct, or `,` per field when absent. */
-function putStruct(out: Buffer, pos: number, slot: StructSlot, ips: TextCache, cookies: TextCache): number {
-  const b = slot.buf;
-  const def = slot.def;
+/** Writes `,value` for fields [from, to) of a struct at b[base]. */
+function putFields(out: Buffer, pos: number, b: Buffer, base: number, def: StructDef, from: number, to: number, caches: (TextCache | null)[] | null): number {
   const kinds = def.kinds;
-  const n = kinds.length;
-  if (b === null) {
-    for (let i = 0; i < n; i++) out[pos++] = COMMA;
-    return pos;
-  }
   const offs = def.offsets;
-  const base = slot.off;
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < to; i++) {
     const o = base + offs[i]!;
     out[pos++] = COMMA;
     switch (kinds[i]) {
@@ -202,11 +194,43 @@ function putStruct(out: Buffer, pos: number, slot: StructSlot, ips: TextCache, c
         pos = putUint(out, pos, be32At(b, o));
         break;
       case IP:
-        pos = ips.put(out, pos, b, o);
+        pos = caches![i]!.put(out, pos, b, o);
         break;
       case COOKIE:
-        pos = cookies.put(out, pos, b, o);
+        pos = caches![i]!.put(out, pos, b, o);
         break;
+    }
+  }
+  return pos;
+}
+
+/**
+ * Writes `,value` for every field of a struct, or `,` per field when absent.
+ * A short payload is read in place: fields past its end print 0 (Go's
+ * zero-padded copy); only a field cut in the middle goes through a padded copy.
+ */
+function putStruct(out: Buffer, pos: number, slot: StructSlot, caches: (TextCache | null)[] | null): number {
+  const b = slot.buf;
+  const def = slot.def;
+  const n = def.kinds.length;
+  if (b === null) {
+    for (let i = 0; i < n; i++) out[pos++] = COMMA;
+    return pos;
+  }
+  const len = slot.len;
+  if (len >= def.size) return putFields(out, pos, b, slot.off, def, 0, n, caches);
+  const ends = def.ends;
+  let full = n;
+  while (full > 0 && ends[full - 1]! > len) full--;
+  pos = putFields(out, pos, b, slot.off, def, 0, full, caches);
+  const offs = def.offsets;
+  for (let i = full; i < n; i++) {
+    if (offs[i]! >= len) {
+      out[pos++] = COMMA;
+      out[pos++] = 48;
+    } else {
+      const [pb, po] = slot.padded();
+      pos = putFields(out, pos, pb, po, def, i, i + 1, caches);
     }
   }
   return pos;
@@ -232,9 +256,10 @@ class TextCache {
     const texts = this.texts;
     for (let k = 0; k < texts.length; k++) {
       const base = k * w;
-      let j = 0;
-      while (j < w && keys[base + j] === b[o + j]) j++;
-      if (j === w) {
+      // Compare from the end: addresses and cookies differ in their last bytes first.
+      let j = w - 1;
+      while (j >= 0 && keys[base + j] === b[o + j]) j--;
+      if (j < 0) {
         const t = texts[k]!;
         for (let i = 0; i < t.length; i++) out[pos + i] = t[i]!;
         return pos + t.length;
@@ -259,8 +284,8 @@ const ROW_RESERVE = 8192;
 export class CsvRowWriter {
   out: Buffer;
   pos = 0;
-  private readonly ips = new TextCache(16, 4, ipText);
-  private readonly cookies = new TextCache(8, 2, cookieText);
+  /** One small cache per address/cookie field of inet_diag_msg (Src, Dst, Cookie). */
+  private readonly idmCaches = INET_DIAG_MSG.fields.map((f) => (f.kind === IP ? new TextCache(16, 2, ipText) : f.kind === COOKIE ? new TextCache(8, 2, cookieText) : null));
   private congKey = Buffer.alloc(64);
   private congKeyLen = -2;
   private congCell = '';
@@ -294,7 +319,7 @@ export class CsvRowWriter {
     pos = putUint(out, pos, snap.observed);
     out[pos++] = COMMA;
     pos = putUint(out, pos, snap.notFullyParsed);
-    pos = putStruct(out, pos, snap.idm, this.ips, this.cookies);
+    pos = putStruct(out, pos, snap.idm, this.idmCaches);
     out[pos++] = COMMA;
     pos = putText(out, pos, cong);
     out[pos++] = COMMA;
@@ -309,12 +334,12 @@ export class CsvRowWriter {
     pos = putUint(out, pos, snap.protocol);
     out[pos++] = COMMA;
     pos = putUint(out, pos, snap.mark);
-    pos = putStruct(out, pos, snap.tcpInfo, this.ips, this.cookies);
-    pos = putStruct(out, pos, snap.memInfo, this.ips, this.cookies);
-    pos = putStruct(out, pos, snap.socketMem, this.ips, this.cookies);
-    pos = putStruct(out, pos, snap.vegasInfo, this.ips, this.cookies);
-    pos = putStruct(out, pos, snap.dctcpInfo, this.ips, this.cookies);
-    pos = putStruct(out, pos, snap.bbrInfo, this.ips, this.cookies);
+    pos = putStruct(out, pos, snap.tcpInfo, null);
+    pos = putStruct(out, pos, snap.memInfo, null);
+    pos = putStruct(out, pos, snap.socketMem, null);
+    pos = putStruct(out, pos, snap.vegasInfo, null);
+    pos = putStruct(out, pos, snap.dctcpInfo, null);
+    pos = putStruct(out, pos, snap.bbrInfo, null);
     out[pos++] = 0x0a;
     this.pos = pos;
   }

@@ -38,9 +38,10 @@ export interface StructDef {
   /** Size of the Go struct: shorter payloads are zero-padded, longer ones truncated (and flagged). */
   readonly size: number;
   readonly fields: readonly FieldDef[];
-  /** Field kinds and offsets as typed arrays for the row formatter's hot loop. */
+  /** Field kinds, offsets and end offsets as typed arrays for the row formatter's hot loop. */
   readonly kinds: Uint8Array;
   readonly offsets: Uint16Array;
+  readonly ends: Uint16Array;
 }
 
 export function defineStruct(name: string, size: number, prefix: string, fields: [string, number, number, string?][]): StructDef {
@@ -51,6 +52,7 @@ export function defineStruct(name: string, size: number, prefix: string, fields:
     fields: defs,
     kinds: Uint8Array.from(defs, (f) => f.kind),
     offsets: Uint16Array.from(defs, (f) => f.off),
+    ends: Uint16Array.from(defs, (f) => f.off + kindWidth(f.kind)),
   };
 }
 

@@ -56,10 +56,17 @@ export const E_MIXED_INPUT = 'TCPINFO_MIXED_INPUT';
 export const ZERO_TIME_REPLACEMENT = '2009-05-29T23:59:59Z';
 const HACK_TIME = new GoTime().setUtc(2009, 5, 29, 23, 59, 59, 0);
 
-/** A struct attribute: where its (possibly zero-padded) bytes are. */
+/**
+ * A struct attribute: where its payload bytes are. A payload shorter than
+ * Go's struct reads as zero past its end (Go copies it into a zeroed struct);
+ * `padded()` makes that copy for callers that want whole-struct offsets, the
+ * CSV writer reads the short payload in place.
+ */
 export class StructSlot {
   buf: Buffer | null = null;
   off = 0;
+  /** Payload length (may be shorter or longer than def.size). */
+  len = 0;
   readonly def: StructDef;
   private readonly scratch: Buffer;
   constructor(def: StructDef) {
@@ -71,25 +78,25 @@ export class StructSlot {
   }
   /** Points at `len` bytes at data[off]; returns Go's "ok" (len <= struct size). */
   set(data: Buffer, off: number, len: number): boolean {
+    this.buf = data;
+    this.off = off;
+    this.len = len;
+    return len <= this.def.size;
+  }
+  /** [buffer, offset] of the whole struct, zero-padded when the payload is short. */
+  padded(): [Buffer, number] {
+    const b = this.buf!;
     const size = this.def.size;
-    if (len >= size) {
-      this.buf = data;
-      this.off = off;
-      return len === size;
-    }
+    if (this.len >= size) return [b, this.off];
     const scratch = this.scratch;
-    if (len > 32) {
-      data.copy(scratch, 0, off, off + len);
-    } else {
-      for (let i = 0; i < len; i++) scratch[i] = data[off + i]!;
-    }
-    scratch.fill(0, len);
-    this.buf = this.scratch;
-    this.off = 0;
-    return true;
+    b.copy(scratch, 0, this.off, this.off + this.len);
+    scratch.fill(0, this.len);
+    return [scratch, 0];
   }
   toObject(): Record<string, FieldValue> | null {
-    return this.buf === null ? null : structObject(this.def, this.buf, this.off);
+    if (this.buf === null) return null;
+    const [b, o] = this.padded();
+    return structObject(this.def, b, o);
   }
 }
 
