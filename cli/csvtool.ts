@@ -7,7 +7,6 @@
  * record schema's header. The first line decides which kind the input is.
  */
 import { Option } from 'commander';
-import { stringify } from 'csv-stringify/sync';
 import { LineReader } from '../src/io/lines.js';
 import { TextSink } from '../src/io/sink.js';
 import { ToolError, EXIT_OK } from '../src/util/errors.js';
@@ -15,7 +14,7 @@ import { archiveToCsv, describeSkipped, openArchive } from '../src/tcpinfo/conve
 import { ByteSink } from '../src/tcpinfo/byte-sink.js';
 import { detectLineKind, type LineKind } from '../src/tcpinfo/detect.js';
 import { J_ARRAY, J_NULL, J_OBJECT, J_STRING, J_TRUE, J_FALSE, parseGoJson, rawText, unquoteGo, GoJsonError, type JNode } from '../src/tcpinfo/go-json.js';
-import { SCHEMAS, columns } from '../src/records/index.js';
+import type { RecordSchema } from '../src/records/index.js';
 import { makeProgram, runMain, warn } from './_common.js';
 
 const NAME = 'csvtool';
@@ -32,10 +31,26 @@ export interface CsvSchema {
   columns: string[];
 }
 
-/** The record kinds tcpkit knows, from src/records. */
-export function schemaFor(kind: string): CsvSchema | undefined {
-  const s = SCHEMAS.get(kind);
-  return s === undefined ? undefined : { kind: s.kind, columns: columns(s) };
+/**
+ * The record kinds tcpkit knows (src/records), and csv-stringify: loaded only
+ * for tcpkit input, which keeps the archive path's start-up short.
+ */
+interface TcpkitDeps {
+  schemas: ReadonlyMap<string, RecordSchema>;
+  columns: (s: RecordSchema) => string[];
+  stringify: (rows: string[][]) => string;
+}
+
+async function loadTcpkitDeps(): Promise<TcpkitDeps> {
+  const records = await import('../src/records/index.js');
+  const csv = await import('csv-stringify/sync');
+  return { schemas: records.SCHEMAS, columns: records.columns, stringify: (rows) => csv.stringify(rows) };
+}
+
+/** The CSV schema of a record kind, or undefined when tcpkit does not know it. */
+export function schemaFor(deps: TcpkitDeps, kind: string): CsvSchema | undefined {
+  const s = deps.schemas.get(kind);
+  return s === undefined ? undefined : { kind: s.kind, columns: deps.columns(s) };
 }
 
 const CSV_SPECIAL = /[",\r\n]/;
@@ -51,13 +66,16 @@ function cellOf(b: Buffer, n: JNode | undefined): string {
 
 /** Renders tcpkit records of one kind as CSV rows in schema order (csv-stringify quoting). */
 export class RecordCsvRenderer {
-  constructor(readonly schema: CsvSchema) {}
+  constructor(
+    readonly schema: CsvSchema,
+    private readonly stringify: (rows: string[][]) => string,
+  ) {}
   header(): string {
-    return stringify([this.schema.columns]);
+    return this.stringify([this.schema.columns]);
   }
   row(values: ReadonlyMap<string, string>): string {
     const cells = this.schema.columns.map((c) => values.get(c) ?? '');
-    return cells.every((c) => !CSV_SPECIAL.test(c)) ? cells.join(',') + '\n' : stringify([cells]);
+    return cells.every((c) => !CSV_SPECIAL.test(c)) ? cells.join(',') + '\n' : this.stringify([cells]);
   }
 }
 
@@ -93,6 +111,7 @@ interface SkipCount {
 
 async function recordsToCsv(lines: LineReader, sink: TextSink, name: string, header: boolean, skipBad: boolean): Promise<SkipCount> {
   let renderer: RecordCsvRenderer | null = null;
+  const deps = await loadTcpkitDeps();
   const count: SkipCount = { skipped: 0, lines: 0, byCode: {}, first: null };
   for (;;) {
     while (lines.nextBuffered()) {
@@ -102,11 +121,11 @@ async function recordsToCsv(lines: LineReader, sink: TextSink, name: string, hea
         if (values === null) continue;
         const kind = values.get('record')!;
         if (renderer === null) {
-          const schema = schemaFor(kind);
+          const schema = schemaFor(deps, kind);
           if (schema === undefined) {
-            throw new ToolError('CSVTOOL_UNKNOWN_RECORD_KIND', `unknown record kind "${kind}" (known: ${[...SCHEMAS.keys()].join(', ')})`);
+            throw new ToolError('CSVTOOL_UNKNOWN_RECORD_KIND', `unknown record kind "${kind}" (known: ${[...deps.schemas.keys()].join(', ')})`);
           }
-          renderer = new RecordCsvRenderer(schema);
+          renderer = new RecordCsvRenderer(schema, deps.stringify);
           if (header) sink.write(renderer.header());
         } else if (kind !== renderer.schema.kind) {
           throw new ToolError('CSVTOOL_MIXED_RECORD_KINDS', `a "${kind}" record after "${renderer.schema.kind}" records: one CSV holds one record kind`);

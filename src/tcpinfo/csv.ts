@@ -172,14 +172,22 @@ function putFields(out: Buffer, pos: number, b: Buffer, base: number, def: Struc
     const o = base + offs[i]!;
     out[pos++] = COMMA;
     switch (kinds[i]) {
-      case U8:
-        pos = putUint(out, pos, b[o]!);
+      case U8: {
+        const v = b[o]!;
+        if (v < 10) out[pos++] = 48 + v;
+        else pos = put4(out, pos, v);
         break;
-      case U32:
-        pos = putUint(out, pos, (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000);
+      }
+      case U32: {
+        // Single digits (mostly zeros) are a third of tcp_info's cells: no call for them.
+        const v = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
+        if (v < 10) out[pos++] = 48 + v;
+        else pos = putUint(out, pos, v);
         break;
+      }
       case I64:
-        pos = putI64(out, pos, b, o);
+        if ((b[o + 1]! | b[o + 2]! | b[o + 3]! | b[o + 4]! | b[o + 5]! | b[o + 6]! | b[o + 7]!) === 0 && b[o]! < 10) out[pos++] = 48 + b[o]!;
+        else pos = putI64(out, pos, b, o);
         break;
       case I32:
         pos = putInt(out, pos, i32At(b, o));
