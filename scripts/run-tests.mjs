@@ -29,12 +29,13 @@ const child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...file
 let tail = '';
 child.stdout.on('data', (d) => {
   process.stdout.write(d);
-  tail = (tail + d.toString()).slice(-4096);
+  tail = (tail + d.toString()).slice(-(1 << 20));
 });
 child.on('close', (code) => {
-  const m = /ℹ tests (\d+)/.exec(tail);
-  const pass = /ℹ pass (\d+)/.exec(tail);
-  const fail = /ℹ fail (\d+)/.exec(tail);
+  const last = (re) => [...tail.matchAll(re)].pop();
+  const m = last(/ℹ tests (\d+)/g);
+  const pass = last(/ℹ pass (\d+)/g);
+  const fail = last(/ℹ fail (\d+)/g);
   const n = m ? Number(m[1]) : 0;
   if (n === 0) {
     console.error('run-tests: the test runner executed 0 tests; failing the run');

@@ -6,9 +6,11 @@ import type { RecordValues } from '../records/schema.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../decode/decoded.js';
 import type { Conn, Half } from '../tcp/conn.js';
 import { formatAddr } from '../util/ip.js';
-import { diffNs, formatEpoch, formatSecondsFromNs } from '../util/time.js';
+import { formatEpoch, formatSpan } from '../util/time.js';
 import { communityId } from './community-id.js';
 import { stableUid } from './uid.js';
+import type { ConnAnalysis } from './conn-analysis.js';
+import { CONN_FIELDS } from '../records/conn.js';
 
 const FLAG_LETTERS: [number, string][] = [
   [0x02, 'S'], [0x01, 'F'], [0x04, 'R'], [0x08, 'P'], [0x10, 'A'], [0x20, 'U'], [0x40, 'E'], [0x80, 'C'],
@@ -39,8 +41,7 @@ export function connRecord(c: Conn): RecordValues {
   // one-way ICMP messages keep their direction in the Community ID
   const oneWay = isIcmp && c.origRule !== 'icmp';
   const cid = communityId(c.ipVersion, c.proto, oW, oP, rW, rP, oneWay);
-  const last = diffNs(c.firstSec, c.firstNsec, c.lastSec, c.lastNsec);
-  return {
+  const rec: RecordValues = {
     ts: formatEpoch(c.firstSec, c.firstNsec),
     uid: stableUid(cid, c.firstSec, c.firstNsec, c.serial),
     community_id: cid,
@@ -52,7 +53,7 @@ export function connRecord(c: Conn): RecordValues {
     resp_p: rP,
     orig_rule: c.origRule,
     last_ts: formatEpoch(c.lastSec, c.lastNsec),
-    duration: formatSecondsFromNs(last),
+    duration: formatSpan(c.firstSec, c.firstNsec, c.lastSec, c.lastNsec),
     orig_pkts: o.pkts,
     resp_pkts: r.pkts,
     orig_ip_bytes: o.ipBytes,
@@ -88,6 +89,19 @@ export function connRecord(c: Conn): RecordValues {
     icmp_type: orNull(c.icmpType),
     icmp_code: orNull(c.icmpCode),
     vlan: orNull(c.vlan),
-    end_reason: c.endReason,
+    end_reason: c.endReason === 'rst_orig' ? (c.rstFromA === oA ? 'rst_orig' : 'rst_resp') : c.endReason,
   };
+  const ca = c.aux as ConnAnalysis | null;
+  if (ca) {
+    ca.zeek.fill(rec, oA, c.proto);
+    if (tcp) {
+      ca.seq.fill(rec, oA);
+      ca.hs.fill(rec);
+      rec['reused_ports'] = ca.reusedPorts;
+      const best = ca.hs.handshakeNs >= 0 ? ca.hs.handshakeNs / 1e6 : ca.seq.bestSrttMs();
+      rec['rtt_ms'] = best >= 0 ? Number(best.toFixed(6)) : null;
+    }
+  }
+  for (const f of CONN_FIELDS) if (!(f.name in rec)) rec[f.name] = null;
+  return rec;
 }

@@ -5,7 +5,8 @@
  */
 import { openInput, type InputSpec, type OpenedInput } from '../io/input.js';
 import { openCapture, drivePackets, type DriveControl } from '../capture/open.js';
-import type { CaptureReader } from '../capture/packet.js';
+import type { CaptureReader, PacketView } from '../capture/packet.js';
+import type { Conn } from '../tcp/conn.js';
 import { LINKTYPE_NAMES } from '../capture/packet.js';
 import type { RecordValues } from '../records/schema.js';
 import { ConnTracker, DEFAULT_TRACKER_OPTIONS, type TrackerStats } from './tracker.js';
@@ -15,6 +16,11 @@ import type { DefragStats } from '../decode/defrag.js';
 export interface AnalyzeOptions {
   idleTimeoutMs?: number;
   closeLingerMs?: number;
+  synTimeoutMs?: number;
+  /** Called with each handshake verdict as it is decided. */
+  onHandshake?: (c: Conn) => void;
+  /** Called for every TCP segment with its analysis flags. */
+  onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number) => void;
   /** Called with each finished flow's record. */
   onRecord: (r: RecordValues) => void;
   control?: DriveControl;
@@ -52,6 +58,9 @@ export async function analyzeCaptures(specs: InputSpec[], opts: AnalyzeOptions):
   const tracker = new ConnTracker({
     idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_TRACKER_OPTIONS.idleTimeoutMs,
     closeLingerMs: opts.closeLingerMs ?? DEFAULT_TRACKER_OPTIONS.closeLingerMs,
+    synTimeoutMs: opts.synTimeoutMs ?? DEFAULT_TRACKER_OPTIONS.synTimeoutMs,
+    ...(opts.onHandshake ? { onHandshake: opts.onHandshake } : {}),
+    ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),
     onFlowEnd: (c) => opts.onRecord(connRecord(c)),
   });
   let result;
@@ -68,7 +77,7 @@ export async function analyzeCaptures(specs: InputSpec[], opts: AnalyzeOptions):
     errors: result.errors,
     readerSkips,
     defrag: tracker.defrag.stats,
-    inputs: inputs.map((inp, i) => ({ name: inp.name, format: readers[i]!.format, compression: inp.compression, packets: (readers[i] as unknown as { packets: number }).packets })),
+    inputs: inputs.map((inp, i) => ({ name: inp.name, format: readers[i]!.format, compression: inp.compression, packets: readers[i]!.packets })),
     stopped: result.stopped,
   };
 }

@@ -17,17 +17,25 @@ import { FlowTable } from '../tcp/table.js';
 import { unwrap } from '../tcp/seq.js';
 import { FlowList } from '../tcp/flow-list.js';
 import { clientByPorts } from './direction.js';
+import { ConnAnalysis } from './conn-analysis.js';
+import { Verdict } from './handshake.js';
 
 export interface TrackerOptions {
   /** Flows with no packet for this long (capture time) are written. */
   idleTimeoutMs: number;
   /** Time a closed TCP connection stays to collect stragglers before it is written. */
   closeLingerMs: number;
+  /** A SYN with no answer for this long (capture time) is a handshake timeout. */
+  synTimeoutMs: number;
   /** Called once per finished flow, before the flow object is recycled. */
   onFlowEnd: (c: Conn) => void;
+  /** Called when a handshake verdict is decided (tcpeek's live line). */
+  onHandshake?: (c: Conn) => void;
+  /** Called for every TCP segment with its analysis flags (for --flags). */
+  onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number) => void;
 }
 
-export const DEFAULT_TRACKER_OPTIONS = { idleTimeoutMs: 300_000, closeLingerMs: 5_000 };
+export const DEFAULT_TRACKER_OPTIONS = { idleTimeoutMs: 300_000, closeLingerMs: 5_000, synTimeoutMs: 30_000 };
 
 export interface TrackerStats {
   packets: number;
@@ -54,6 +62,8 @@ export class ConnTracker {
   private readonly opts: TrackerOptions;
   private serial = 0;
   nowMs = 0;
+  private lastSec = 0;
+  private lastNsec = 0;
   readonly stats: TrackerStats = {
     packets: 0,
     flowPackets: 0,
@@ -76,6 +86,8 @@ export class ConnTracker {
     const st = this.stats;
     st.packets++;
     const now = pv.sec * 1000 + Math.floor(pv.nsec / 1_000_000);
+    this.lastSec = pv.sec;
+    this.lastNsec = pv.nsec;
     if (now > this.nowMs) {
       this.nowMs = now;
       this.expire(now);
@@ -113,6 +125,7 @@ export class ConnTracker {
   private create(pv: PacketView, d: Decoded, proto: number, sp: number, dp: number, hash: number): Conn {
     const c = this.table.insert(hash, proto, d.ipVersion, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp);
     c.serial = ++this.serial;
+    if (c.aux === null) c.aux = new ConnAnalysis();
     c.firstSec = pv.sec;
     c.firstNsec = pv.nsec;
     c.vlan = d.vlanCount > 0 ? d.vlanId : -1;
@@ -137,12 +150,14 @@ export class ConnTracker {
     const flags = d.flags;
     const isSyn = (flags & (SYN | ACK)) === SYN;
     let c = this.table.lookup(hash, IPPROTO_TCP, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp);
+    let reused = false;
     if (c !== null && isSyn && c.inClosing) {
       // A SYN with a new ISN on a closed 4-tuple starts a new connection (port reuse).
       const h = c.half(this.table.fromA);
       if (h.isn !== d.seq) {
         this.end(c, c.endReason);
         c = null;
+        reused = true;
       }
     }
     let fromA: boolean;
@@ -160,10 +175,16 @@ export class ConnTracker {
         c.origIsA = byPorts >= 0;
         c.origRule = byPorts === 0 ? OrigRule.FIRST : OrigRule.PORTS;
       }
+      if (reused) {
+        const ca = c.aux as ConnAnalysis;
+        ca.reusedPorts = 1;
+        ca.seq.markReused();
+      }
     } else {
       fromA = this.table.fromA;
       if (c.origRule === OrigRule.PORTS || c.origRule === OrigRule.FIRST) {
         // a late SYN or SYN/ACK settles the roles
+        const before = c.origIsA;
         if (isSyn) {
           c.origIsA = fromA;
           c.origRule = OrigRule.SYN;
@@ -171,6 +192,7 @@ export class ConnTracker {
           c.origIsA = !fromA;
           c.origRule = OrigRule.SYNACK;
         }
+        if (c.origIsA !== before) (c.aux as ConnAnalysis).zeek.onFlip();
       }
     }
     this.touch(c, pv);
@@ -217,10 +239,54 @@ export class ConnTracker {
       const a = unwrap(peer.base, d.ack, peer.maxEnd);
       if (a > h.maxAckRel) h.maxAckRel = a;
     }
+    const ca = c.aux as ConnAnalysis;
+    const frame = this.stats.packets;
+    const segFlags = ca.seq.onSegment(fromA, d, pv.sec, pv.nsec, frame);
+    ca.zeek.onTcp(fromA, d, segFlags, ca.seq.gapBytes);
+    if (ca.hs.onTcp(fromA, flags, d.seq, d.ack, pv.sec, pv.nsec, this.nowMs, this.opts.synTimeoutMs)) this.handshakeDecided(c);
+    else if (ca.hs.verdict === Verdict.PENDING && !ca.hs.queued) this.trackPending(c);
+    if (this.opts.onSegment) this.opts.onSegment(c, fromA, pv, frame, segFlags);
     if (!c.inClosing) {
-      if (flags & RST) this.startClosing(c, 'rst');
-      else if (c.ha.finRel >= 0 && c.hb.finRel >= 0) this.startClosing(c, 'fin');
+      if (flags & RST) {
+        c.rstFromA = fromA;
+        this.startClosing(c, 'rst_orig');
+      } else if (c.ha.finRel >= 0 && c.hb.finRel >= 0) this.startClosing(c, 'fin');
     }
+  }
+
+  /** Handshakes waiting for an answer, in SYN order (for timeouts). */
+  private pending: Conn[] = [];
+  private pendingHead = 0;
+  private readonly pendingSet = new Set<Conn>();
+
+  private trackPending(c: Conn): void {
+    (c.aux as ConnAnalysis).hs.queued = true;
+    this.pending.push(c);
+    this.pendingSet.add(c);
+  }
+
+  private checkHandshakeTimeouts(now: number): void {
+    const timeout = this.opts.synTimeoutMs;
+    while (this.pendingHead < this.pending.length) {
+      const c = this.pending[this.pendingHead]!;
+      const hs = (c.aux as ConnAnalysis).hs;
+      if (this.pendingSet.has(c) && hs.verdict === Verdict.PENDING && now - hs.synMs <= timeout) break;
+      this.pendingHead++;
+      if (!this.pendingSet.delete(c)) continue;
+      if (hs.checkTimeout(now, timeout)) this.handshakeDecided(c);
+    }
+    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
+      this.pending = this.pending.slice(this.pendingHead);
+      this.pendingHead = 0;
+    }
+  }
+
+  private handshakeDecided(c: Conn): void {
+    this.pendingSet.delete(c);
+    const hs = (c.aux as ConnAnalysis).hs;
+    if (hs.reported) return;
+    hs.reported = true;
+    if (this.opts.onHandshake) this.opts.onHandshake(c);
   }
 
   private udp(pv: PacketView, d: Decoded): void {
@@ -239,6 +305,7 @@ export class ConnTracker {
     const h = fromA ? c.ha : c.hb;
     this.count(h, pv, d);
     h.maxEnd += d.payloadLen;
+    (c.aux as ConnAnalysis).zeek.onOther(fromA, d.payloadLen);
   }
 
   private icmp(pv: PacketView, d: Decoded): void {
@@ -266,6 +333,7 @@ export class ConnTracker {
     const h = fromA ? c.ha : c.hb;
     this.count(h, pv, d);
     h.maxEnd += d.payloadLen;
+    (c.aux as ConnAnalysis).zeek.onOther(fromA, d.payloadLen);
   }
 
   /** Links an ICMP error to the flow named by its quoted header. */
@@ -278,6 +346,8 @@ export class ConnTracker {
     c.icmpType = d.icmpType;
     c.icmpCode = d.icmpCode;
     this.stats.icmpErrorsLinked++;
+    const unreach = d.proto === IPPROTO_ICMPV6 ? d.icmpType === 1 : d.icmpType === 3;
+    if (unreach && p === IPPROTO_TCP && (c.aux as ConnAnalysis).hs.onIcmpUnreach(d.icmpType, d.icmpCode, this.lastSec, this.lastNsec)) this.handshakeDecided(c);
   }
 
   private startClosing(c: Conn, reason: EndReason): void {
@@ -289,6 +359,7 @@ export class ConnTracker {
   }
 
   private expire(now: number): void {
+    this.checkHandshakeTimeouts(now);
     const idle = this.opts.idleTimeoutMs;
     for (let c = this.closing.head; c !== null && c.closeAtMs <= now; c = this.closing.head) this.end(c, c.endReason);
     for (let c = this.active.head; c !== null && c.lastMs + idle <= now; c = this.active.head) this.end(c, 'idle');
@@ -296,6 +367,9 @@ export class ConnTracker {
 
   private end(c: Conn, reason: EndReason): void {
     c.endReason = reason;
+    const hs = (c.aux as ConnAnalysis).hs;
+    if (hs.finish(c.lastSec, c.lastNsec)) this.handshakeDecided(c);
+    this.pendingSet.delete(c);
     if (c.inClosing) this.closing.remove(c);
     else this.active.remove(c);
     c.inClosing = false;

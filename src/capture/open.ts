@@ -4,6 +4,16 @@
  * connection spanning files stays one connection.
  */
 import { ToolError } from '../util/errors.js';
+
+/** Adds where reading stopped to an error that came from below the reader (decompression). */
+function locate(e: unknown, r: CaptureReader, input: OpenedInput): Error {
+  if (e instanceof ToolError) {
+    if (e.context.offset === undefined) e.context.offset = input.window.offset + input.window.available;
+    if (e.context.packet === undefined) e.context.packet = r.packets + 1;
+    return e;
+  }
+  return e as Error;
+}
 import type { OpenedInput } from '../io/input.js';
 import { END, HAVE_PACKET, type CaptureReader, type PacketView } from './packet.js';
 import { PcapReader, isPcapMagic } from './pcap.js';
@@ -103,7 +113,7 @@ export async function drivePackets(
         }
       } catch (e) {
         // decompression failure: complete packets already went out
-        errors.push(e as Error);
+        errors.push(locate(e, r, inputs[0]!));
         return { packets, errors, stopped: false };
       }
     }
@@ -116,7 +126,7 @@ export async function drivePackets(
     try {
       await advance(h, errors);
     } catch (e) {
-      errors.push(e as Error);
+      errors.push(locate(e, h.reader, h.input));
       h.live = false;
     }
   }
@@ -142,7 +152,7 @@ export async function drivePackets(
     try {
       await advance(best, errors);
     } catch (e) {
-      errors.push(e as Error);
+      errors.push(locate(e, best.reader, best.input));
       best.live = false;
     }
   }

@@ -79,6 +79,8 @@ export interface CaptureReader {
   error: Error | null;
   /** Counters for things skipped or tolerated, by reason. */
   readonly skips: Map<string, number>;
+  /** Packets delivered so far. */
+  readonly packets: number;
 }
 
 export function countSkip(map: Map<string, number>, reason: string, n = 1): void {

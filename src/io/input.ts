@@ -5,7 +5,7 @@
  * memory does not depend on the input size.
  */
 import { open, stat } from 'node:fs/promises';
-import { Readable, pipeline, type Transform } from 'node:stream';
+import type { Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { DecompressStream } from 'zstd-napi';
 import { ToolError, UsageError } from '../util/errors.js';
@@ -68,12 +68,82 @@ async function* prefixed(head: Uint8Array[], rest: AsyncIterator<Uint8Array>): A
   }
 }
 
-function throughDecompressor(name: string, c: Compression, raw: AsyncIterable<Uint8Array>, onClose: () => Promise<void>): ByteSource {
-  const dec = decompressor(c);
-  pipeline(Readable.from(raw, { objectMode: false }), dec, () => {
-    /* errors surface through iteration of `dec` */
+/**
+ * Runs `raw` through a decompressor and yields its output. Unlike iterating
+ * a piped stream, everything the decompressor produced before an error
+ * (a cut or corrupt tail) is yielded first and the error comes last, so no
+ * complete record before the damage is lost. At most `highWater` output
+ * chunks wait unread; the input is written only as they are consumed.
+ */
+async function* decompressChunks(raw: AsyncIterable<Uint8Array>, dec: Transform, highWater = 16): AsyncGenerator<Uint8Array> {
+  const queue: Uint8Array[] = [];
+  let error: unknown = null;
+  let ended = false;
+  let wake: (() => void) | null = null;
+  const notify = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  dec.on('data', (b: Uint8Array) => {
+    queue.push(b);
+    if (queue.length >= highWater) dec.pause();
+    notify();
   });
-  return new IterableSource(dec as AsyncIterable<Uint8Array>, onClose, (e) => decompressError(name, c, e));
+  dec.on('error', (e: unknown) => {
+    error ??= e;
+    notify();
+  });
+  dec.on('end', () => {
+    ended = true;
+    notify();
+  });
+  const writer = (async (): Promise<void> => {
+    try {
+      for await (const chunk of raw) {
+        if (error !== null) return;
+        if (!dec.write(chunk)) {
+          await new Promise<void>((resolve) => {
+            const done = (): void => {
+              dec.off('drain', done);
+              dec.off('error', done);
+              dec.off('close', done);
+              resolve();
+            };
+            dec.on('drain', done);
+            dec.on('error', done);
+            dec.on('close', done);
+          });
+        }
+      }
+      if (error === null) dec.end();
+    } catch (e) {
+      error ??= e;
+      notify();
+    }
+  })();
+  try {
+    for (;;) {
+      if (queue.length > 0) {
+        const b = queue.shift()!;
+        if (queue.length < highWater / 2 && dec.isPaused()) dec.resume();
+        yield b;
+        continue;
+      }
+      if (error !== null) throw error;
+      if (ended) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+  } finally {
+    dec.destroy();
+    await writer.catch(() => {});
+  }
+}
+
+function throughDecompressor(name: string, c: Compression, raw: AsyncIterable<Uint8Array>, onClose: () => Promise<void>): ByteSource {
+  return new IterableSource(decompressChunks(raw, decompressor(c)), onClose, (e) => decompressError(name, c, e));
 }
 
 /** Opens a file or stream and returns a sniffed, decompressing window. */

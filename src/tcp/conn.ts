@@ -16,7 +16,12 @@ export const OrigRule = {
 export type OrigRuleName = (typeof OrigRule)[keyof typeof OrigRule];
 
 /** Why a flow's record was written. */
-export type EndReason = 'fin' | 'rst' | 'idle' | 'eof' | 'reused' | 'interrupted';
+export type EndReason = 'fin' | 'rst_orig' | 'rst_resp' | 'idle' | 'eof' | 'interrupted';
+
+/** Analysis state attached to a flow by a higher layer; reset when the flow object is reused. */
+export interface ConnAux {
+  reset(): void;
+}
 
 /** Per-direction state and counters. */
 export class Half {
@@ -80,6 +85,8 @@ export class Conn {
   /** Capture time (ms) after which a closing flow is written; -1 while open. */
   closeAtMs = -1;
   endReason: EndReason = 'eof';
+  /** The RST that closed the flow came from endpoint A. */
+  rstFromA = false;
   /** 1-based number of the flow in the capture (creation order). */
   serial = 0;
   /** ICMP errors quoting this flow (not counted as its packets). */
@@ -92,6 +99,8 @@ export class Conn {
   prev: Conn | null = null;
   next: Conn | null = null;
   inClosing = false;
+  /** Per-connection analysis state owned by the analysis layer (pooled with the flow). */
+  aux: ConnAux | null = null;
 
   half(fromA: boolean): Half {
     return fromA ? this.ha : this.hb;
@@ -116,5 +125,6 @@ export class Conn {
     this.vlan = -1;
     this.prev = this.next = null;
     this.inClosing = false;
+    this.aux?.reset();
   }
 }

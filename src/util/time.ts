@@ -21,6 +21,24 @@ export function formatSecondsFromNs(ns: number): string {
   return (neg ? '-' : '') + formatEpoch(sec, rest);
 }
 
+/**
+ * b - a as seconds text with 9 fraction digits, exact for any span (the
+ * seconds and nanoseconds are subtracted separately, never through a float).
+ */
+export function formatSpan(aSec: number, aNsec: number, bSec: number, bNsec: number): string {
+  let sec = bSec - aSec;
+  let ns = bNsec - aNsec;
+  if (sec > 0 && ns < 0) {
+    sec -= 1;
+    ns += NS_PER_S;
+  } else if (sec < 0 && ns > 0) {
+    sec += 1;
+    ns -= NS_PER_S;
+  }
+  const neg = sec < 0 || ns < 0;
+  return (neg ? '-' : '') + formatEpoch(Math.abs(sec), Math.abs(ns));
+}
+
 /** Difference b - a in nanoseconds (exact for spans below ~104 days). */
 export function diffNs(aSec: number, aNsec: number, bSec: number, bNsec: number): number {
   return (bSec - aSec) * NS_PER_S + (bNsec - aNsec);
