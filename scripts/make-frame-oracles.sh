@@ -5,7 +5,7 @@
 # tshark 4.0 sees them. Used by test/capture.readers.test.ts.
 set -euo pipefail
 cd "$(dirname "$0")/../fixtures/pcaps"
-for f in *.pcap *.pcapng *.cap recorded/*.pcap recorded/*.pcapng; do
+for f in *.pcap *.pcapng *.cap recorded/*.pcap recorded/*.pcapng crafted/*.pcap; do
   [ -f "$f" ] || continue
   out="oracles/$(basename "$f").frames.tsv"
   cmd="tshark -n -r $(basename "$f") -T fields -E separator=/t -e frame.number -e frame.time_epoch -e frame.len -e frame.cap_len -e pkt_comment"

@@ -41,7 +41,7 @@ function tsharkFrames(name: string): Frame[] {
 
 function fixtureCaptures(): string[] {
   const out: string[] = [];
-  for (const dir of ['', 'recorded']) {
+  for (const dir of ['', 'recorded', 'crafted']) {
     const d = join(FIX, dir);
     if (!existsSync(d)) continue;
     for (const n of readdirSync(d).sort()) if (/\.(pcap|pcapng|cap)$/.test(n)) out.push(join(dir, n));

@@ -19,7 +19,7 @@ const update = process.env['UPDATE_GOLDEN'] === '1';
 
 function captures(): string[] {
   const out: string[] = [];
-  for (const dir of ['', 'recorded']) {
+  for (const dir of ['', 'recorded', 'crafted']) {
     const d = join(FIX, dir);
     if (!existsSync(d)) continue;
     for (const n of readdirSync(d).sort()) if (/\.(pcap|pcapng|cap)$/.test(n)) out.push(join(dir, n));

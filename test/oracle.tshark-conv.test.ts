@@ -68,7 +68,7 @@ function readOracle(path: string): Row[] {
 
 function captureOf(oracleName: string): string | null {
   const cap = oracleName.replace(/\.conv\.tsv$/, '');
-  for (const p of [join(FIX, cap), join(FIX, 'recorded', cap)]) if (existsSync(p)) return p;
+  for (const p of [join(FIX, cap), join(FIX, 'recorded', cap), join(FIX, 'crafted', cap)]) if (existsSync(p)) return p;
   return null;
 }
 
