@@ -12,6 +12,9 @@ import { CONN_TABLE_COLUMNS, CsvWriter, NdjsonWriter, TableWriter, type RecordWr
 import { UsageError, isToolError, formatWhere, EXIT_DATA, EXIT_OK, type ToolError } from '../src/util/errors.js';
 import { parseDurationNs } from '../src/util/time.js';
 import { makeProgram, runMain, warn } from './_common.js';
+import { HANDSHAKE_HEADER, countHandshake, emptyCounts, handshakeLine, summaryJson } from '../src/output/tcpeek.js';
+import { FLAGS_HEADER, flagsLine } from '../src/output/flags.js';
+import type { ConnAnalysis } from '../src/analysis/conn-analysis.js';
 import { openOutput } from './_output.js';
 
 const NAME = 'tcpanalyze';
@@ -25,7 +28,10 @@ function durationMs(text: string, flag: string): number {
 async function main(): Promise<number> {
   const program = makeProgram(NAME, 'Rebuild every TCP connection (and UDP/ICMP flow) of packet captures and write one record per connection.')
     .argument('[files...]', 'pcap or pcapng captures, plain, gzip or zstd (detected by content); several are merged by timestamp; none or - reads stdin')
-    .addOption(new Option('-f, --format <format>', 'output format (default: table on a terminal, else ndjson)').choices(['ndjson', 'csv', 'table']))
+    .addOption(new Option('-f, --format <format>', 'output format: ndjson, csv, table, or summary (tcpeek handshake totals as JSON) (default: table on a terminal, else ndjson)').choices(['ndjson', 'csv', 'table', 'summary']))
+    .option('--handshakes', 'print one tcpeek-style line per handshake (time, timestamp, source, destination, result, dup SYN, dup SYN/ACK) instead of records', false)
+    .option('--flags', 'print one line per TCP segment with tshark analysis flags (frame, time, direction, length, classes) instead of records', false)
+    .option('--syn-timeout <duration>', 'a SYN with no answer for this long (capture time) is a handshake timeout', '30s')
     .option('-o, --output <file>', 'write to FILE instead of stdout (written to a temporary name, renamed when complete)')
     .option('--idle-timeout <duration>', 'write a flow after this much capture time without packets', '5m')
     .option('--close-linger <duration>', 'after FIN/FIN or RST, keep a connection this long (capture time) to count stragglers', '5s')
@@ -44,7 +50,10 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     );
   program.parse(process.argv);
   const o = program.opts<{
-    format?: 'ndjson' | 'csv' | 'table';
+    format?: 'ndjson' | 'csv' | 'table' | 'summary';
+    handshakes: boolean;
+    flags: boolean;
+    synTimeout: string;
     output?: string;
     idleTimeout: string;
     closeLinger: string;
@@ -57,13 +66,19 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   if (files.filter((f) => f === '-').length > 1) throw new UsageError('USAGE_STDIN_TWICE', 'stdin (-) can be given only once');
   const idleTimeoutMs = durationMs(o.idleTimeout, '--idle-timeout');
   const closeLingerMs = durationMs(o.closeLinger, '--close-linger');
+  const synTimeoutMs = durationMs(o.synTimeout, '--syn-timeout');
+  if (o.handshakes && o.flags) throw new UsageError('USAGE_CONFLICT', '--handshakes and --flags cannot be combined');
   const toTerminal = !o.output && process.stdout.isTTY === true;
   const format = o.format ?? (toTerminal ? 'table' : 'ndjson');
 
   const out = await openOutput(o.output);
   const sink = new TextSink(out.stream);
-  const writer: RecordWriter =
-    format === 'csv' ? new CsvWriter(sink, CONN_SCHEMA, o.header) : format === 'table' ? new TableWriter(sink, CONN_TABLE_COLUMNS) : new NdjsonWriter(sink, CONN_SCHEMA);
+  const view = o.handshakes ? 'handshakes' : o.flags ? 'flags' : format === 'summary' ? 'summary' : 'records';
+  const writer: RecordWriter | null =
+    view !== 'records' ? null : format === 'csv' ? new CsvWriter(sink, CONN_SCHEMA, o.header) : format === 'table' ? new TableWriter(sink, CONN_TABLE_COLUMNS) : new NdjsonWriter(sink, CONN_SCHEMA);
+  const summary = emptyCounts();
+  if (view === 'handshakes') sink.write(HANDSHAKE_HEADER);
+  if (view === 'flags') sink.write(FLAGS_HEADER);
 
   let interrupted = false;
   const onSigint = (): void => {
@@ -77,11 +92,33 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     {
       idleTimeoutMs,
       closeLingerMs,
-      onRecord: (r) => writer.write(r),
+      synTimeoutMs,
+      onRecord: (r) => writer?.write(r),
+      ...(view === 'handshakes' || view === 'summary'
+        ? {
+            onHandshake: (c) => {
+              const hs = (c.aux as ConnAnalysis).hs;
+              if (view === 'handshakes') sink.write(handshakeLine(c, hs));
+              else countHandshake(summary, hs);
+            },
+          }
+        : {}),
+      ...(view === 'flags'
+        ? {
+            onSegment: (c, fromA, pv, frame, bits) => {
+              if (bits !== 0) {
+                const sa = (c.aux as ConnAnalysis).seq;
+                sink.write(flagsLine(c, fromA, pv, frame, bits, 0, sa.dupAckNum));
+              }
+            },
+          }
+        : {}),
       control: { stop: () => interrupted || sink.closed, wait: () => (sink.closed ? null : sink.ready()) },
     },
   );
-  writer.end();
+  writer?.end();
+  // Without --local every originator counts as local, so every handshake is TX (tcpeek's default filters).
+  if (view === 'summary') sink.write(summaryJson([['RX', emptyCounts()], ['TX', summary]]) + '\n');
   await sink.flush();
   process.off('SIGINT', onSigint);
   if (sink.error) throw sink.error;
