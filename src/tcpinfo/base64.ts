@@ -19,7 +19,7 @@ const DEC = new Int16Array(256).fill(-1);
  * Two characters at once: PAIR[c0 | c1 << 8] = 12 bits, or -1. Halves the
  * table lookups of the fast loop (about 20% faster than one lookup per char).
  */
-const PAIR = new Int32Array(65536).fill(-1);
+const PAIR = new Int16Array(65536).fill(-1);
 {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
   for (let x = 0; x < 64; x++) for (let y = 0; y < 64; y++) PAIR[alphabet.charCodeAt(x) | (alphabet.charCodeAt(y) << 8)] = (x << 6) | y;
