@@ -220,3 +220,14 @@ test('an empty input gives the header only, as the Go tool does', () => {
   const r = run([], '');
   assert.deepEqual([r.status, r.stderr, r.stdout.toString()], [0, '', NDT_CSV.toString('latin1').split('\n')[0] + '\n']);
 });
+
+test('the usage examples in docs/csvtool.md run and exit 0', () => {
+  const doc = readFileSync(join(ROOT, 'docs', 'csvtool.md'), 'utf8');
+  const block = /<!-- examples:csvtool -->\n```sh\n([\s\S]*?)```\n<!-- \/examples:csvtool -->/.exec(doc);
+  assert.ok(block, 'docs/csvtool.md has the examples block');
+  const commands = block[1]!.trim().split('\n');
+  assert.ok(commands.length >= 4);
+  const prelude = `csvtool() { ${shq(process.execPath)} ${shq(CSVTOOL)} "$@"; }; tcpanalyze() { ${shq(process.execPath)} ${shq(TCPANALYZE)} "$@"; };`;
+  const failed = commands.filter((c) => spawnSync('bash', ['-o', 'pipefail', '-c', `${prelude} ${c}`], { cwd: ROOT }).status !== 0);
+  assert.deepEqual(failed, []);
+});

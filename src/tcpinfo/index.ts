@@ -22,7 +22,7 @@ export { detectLineKind, type LineKind } from './detect.js';
 export { ByteSink } from './byte-sink.js';
 export { ZstdFileSource } from './zstd-source.js';
 export { makeArchivalRecord, parseRouteAttrs, readRawNetlinkMessages, isLocalAddress, type NetlinkMessage, type RouteAttr } from './netlink.js';
-export { compareRecords, CHANGE_NAMES } from './compare.js';
+export * from './compare.js';
 export { RecordCache, recordCookie } from './cache.js';
 export { ipText, cookieText, i64Text } from './fields.js';
 export * from './inet_diag.js';
