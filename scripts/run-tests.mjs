@@ -2,9 +2,11 @@
 // Runs every compiled test file under dist/test with node's test runner.
 // node --test on Node 20 does not expand globs and finds no .ts files, so a
 // naive `node --test` "passes" with zero tests. This script lists the files
-// itself and fails when none are found or when the runner reports 0 tests.
-import { readdirSync, statSync } from 'node:fs';
+// itself, and fails when none are found or when the runner reports 0 tests
+// (read from a TAP copy of the results, whatever the size of the failure output).
+import { readdirSync, readFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 
 function walk(dir, out) {
@@ -23,24 +25,29 @@ if (files.length === 0) {
   console.error('run-tests: no test files found under dist/test (did the build run?)');
   process.exit(1);
 }
-const child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...files], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-let tail = '';
-child.stdout.on('data', (d) => {
-  process.stdout.write(d);
-  tail = (tail + d.toString()).slice(-(1 << 20));
-});
+const dir = mkdtempSync(join(tmpdir(), 'tcpkit-tests-'));
+const tap = join(dir, 'results.tap');
+const child = spawn(
+  process.execPath,
+  ['--test', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files],
+  { stdio: ['ignore', 'inherit', 'inherit'] },
+);
 child.on('close', (code) => {
-  const last = (re) => [...tail.matchAll(re)].pop();
-  const m = last(/ℹ tests (\d+)/g);
-  const pass = last(/ℹ pass (\d+)/g);
-  const fail = last(/ℹ fail (\d+)/g);
-  const n = m ? Number(m[1]) : 0;
+  let text = '';
+  try {
+    text = readFileSync(tap, 'utf8');
+  } catch {
+    /* no results */
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const last = (re) => [...text.matchAll(re)].pop();
+  const n = Number(last(/^# tests (\d+)/gm)?.[1] ?? 0);
+  const pass = Number(last(/^# pass (\d+)/gm)?.[1] ?? 0);
+  const fail = Number(last(/^# fail (\d+)/gm)?.[1] ?? 0);
   if (n === 0) {
     console.error('run-tests: the test runner executed 0 tests; failing the run');
     process.exit(1);
   }
-  console.log(`${pass ? pass[1] : 0} passed, ${fail ? fail[1] : 0} failed`);
+  console.log(`${pass} passed, ${fail} failed`);
   process.exit(code ?? 1);
 });

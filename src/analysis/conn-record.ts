@@ -28,6 +28,8 @@ function protoName(p: number): string {
 
 const orNull = (v: number): number | null => (v < 0 ? null : v);
 
+const NULL_RECORD: RecordValues = Object.freeze(Object.fromEntries(CONN_FIELDS.map((f) => [f.name, null]))) as RecordValues;
+
 export function connRecord(c: Conn): RecordValues {
   const oA = c.origIsA;
   const o: Half = oA ? c.ha : c.hb;
@@ -41,7 +43,10 @@ export function connRecord(c: Conn): RecordValues {
   // one-way ICMP messages keep their direction in the Community ID
   const oneWay = isIcmp && c.origRule !== 'icmp';
   const cid = communityId(c.ipVersion, c.proto, oW, oP, rW, rP, oneWay);
-  const rec: RecordValues = {
+  // Start from a template with every field in schema order (one hidden class
+  // for all records; fields not set below stay null).
+  const rec: RecordValues = { ...NULL_RECORD };
+  Object.assign(rec, {
     ts: formatEpoch(c.firstSec, c.firstNsec),
     uid: stableUid(cid, c.firstSec, c.firstNsec, c.serial),
     community_id: cid,
@@ -90,7 +95,7 @@ export function connRecord(c: Conn): RecordValues {
     icmp_code: orNull(c.icmpCode),
     vlan: orNull(c.vlan),
     end_reason: c.endReason === 'rst_orig' ? (c.rstFromA === oA ? 'rst_orig' : 'rst_resp') : c.endReason,
-  };
+  });
   const ca = c.aux as ConnAnalysis | null;
   if (ca) {
     ca.zeek.fill(rec, oA, c.proto);
@@ -102,6 +107,5 @@ export function connRecord(c: Conn): RecordValues {
       rec['rtt_ms'] = best >= 0 ? Number(best.toFixed(6)) : null;
     }
   }
-  for (const f of CONN_FIELDS) if (!(f.name in rec)) rec[f.name] = null;
   return rec;
 }

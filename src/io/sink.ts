@@ -16,7 +16,8 @@ export class TextSink {
   private waiting: Promise<void> | null = null;
   closed = false;
   error: Error | null = null;
-  bytesWritten = 0;
+  /** UTF-16 units handed to the destination (a cheap progress measure). */
+  charsWritten = 0;
 
   constructor(out: Writable, batchBytes = 1 << 16) {
     this.out = out;
@@ -47,7 +48,7 @@ export class TextSink {
     const text = this.parts.length === 1 ? this.parts[0]! : this.parts.join('');
     this.parts = [];
     this.size = 0;
-    this.bytesWritten += Buffer.byteLength(text);
+    this.charsWritten += text.length;
     const ok = this.out.write(text);
     if (!ok && this.waiting === null) {
       this.waiting = new Promise<void>((resolve) => {

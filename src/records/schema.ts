@@ -42,16 +42,43 @@ function jsonString(s: string): string {
  * `seconds` values are exact decimal strings and are written as JSON numbers.
  */
 export function toJsonLine(schema: RecordSchema, r: RecordValues): string {
-  let out = `{"record":"${schema.kind}"`;
-  for (const f of schema.fields) {
-    const v = r[f.name];
-    out += `,"${f.name}":`;
+  const plan = jsonPlan(schema);
+  let out = plan.head;
+  const names = plan.names, prefixes = plan.prefixes, kinds = plan.kinds;
+  for (let i = 0; i < names.length; i++) {
+    const v = r[names[i]!];
+    out += prefixes[i]!;
     if (v === null || v === undefined) out += 'null';
-    else if (f.type === 'string') out += jsonString(String(v));
-    else if (f.type === 'bool') out += v ? 'true' : 'false';
+    else if (kinds[i] === 1) out += jsonString(String(v));
+    else if (kinds[i] === 2) out += v ? 'true' : 'false';
     else out += String(v);
   }
   return out + '}';
+}
+
+interface JsonPlan {
+  head: string;
+  names: string[];
+  /** `,"name":` for each field, built once per schema. */
+  prefixes: string[];
+  /** 0 number/time, 1 string, 2 bool. */
+  kinds: Uint8Array;
+}
+
+const plans = new WeakMap<RecordSchema, JsonPlan>();
+
+function jsonPlan(schema: RecordSchema): JsonPlan {
+  let p = plans.get(schema);
+  if (!p) {
+    p = {
+      head: `{"record":"${schema.kind}"`,
+      names: schema.fields.map((f) => f.name),
+      prefixes: schema.fields.map((f) => `,"${f.name}":`),
+      kinds: Uint8Array.from(schema.fields.map((f) => (f.type === 'string' ? 1 : f.type === 'bool' ? 2 : 0))),
+    };
+    plans.set(schema, p);
+  }
+  return p;
 }
 
 /** CSV cell text of a value (quoting is the CSV writer's job). */
