@@ -199,6 +199,8 @@ Differences from m-lab's Go csvtool: docs/csvtool.md.`,
     return EXIT_OK;
   } finally {
     await input.window.close().catch(() => {});
+    // After an error the writer of a pipe may still be running (`tail -f x | csvtool`): stop reading stdin so we exit now.
+    if (file === undefined || file === '-') process.stdin.destroy();
   }
 }
 

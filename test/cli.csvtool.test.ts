@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -230,4 +231,17 @@ test('the usage examples in docs/csvtool.md run and exit 0', () => {
   const prelude = `csvtool() { ${shq(process.execPath)} ${shq(CSVTOOL)} "$@"; }; tcpanalyze() { ${shq(process.execPath)} ${shq(TCPANALYZE)} "$@"; };`;
   const failed = commands.filter((c) => spawnSync('bash', ['-o', 'pipefail', '-c', `${prelude} ${c}`], { cwd: ROOT }).status !== 0);
   assert.deepEqual(failed, []);
+});
+
+test('after a bad line csvtool exits at once even though the writer of its stdin pipe is still running', async () => {
+  const child = spawn(process.execPath, [CSVTOOL], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin.write(readFileSync(join(FIX, 'edgecases', 'in', 'bad_json.jsonl')));
+  // stdin stays open: a `tail -f archive | csvtool` that never ends.
+  const timer = setTimeout(() => child.kill(), 10_000);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  child.stdin.destroy();
+  assert.deepEqual([code, stderr], [1, 'csvtool: <stdin>: line 2 (offset 151 = 0x97): invalid JSON: unexpected end of JSON input [TCPINFO_BAD_JSON]\n']);
 });
