@@ -49,6 +49,10 @@ export const FLAG_NAMES = [
 /** Flags counted per direction in the record (reused_ports is per connection). */
 export const DIRECTION_FLAG_COUNT = 14;
 
+/** Record keys of the per-direction flag counts, in FLAG_NAMES order. */
+export const ORIG_FLAG_KEYS = FLAG_NAMES.slice(0, DIRECTION_FLAG_COUNT).map((n) => `orig_${n}`);
+export const RESP_FLAG_KEYS = FLAG_NAMES.slice(0, DIRECTION_FLAG_COUNT).map((n) => `resp_${n}`);
+
 export class SeqAnalysis {
   /** Duplicate-ACK number of the last segment (tcp.analysis.duplicate_ack_num), 0 if not a dup ACK. */
   dupAckNum = 0;
@@ -77,15 +81,15 @@ export class SeqAnalysis {
   /** Marks the connection as a reuse of an earlier one's 4-tuple (its first SYN gets REUSED_PORTS). */
   markReused(): void {}
 
-  /** Writes this analysis's fields of the conn record; `origIsA` maps A/B to orig/resp. */
+  /**
+   * Writes this analysis's fields of the conn record; `origIsA` maps A/B to
+   * orig/resp. Runs once per connection: use the precomputed key names
+   * (ORIG_FLAG_KEYS, ...), not template strings.
+   */
   fill(r: RecordValues, _origIsA: boolean): void {
-    for (const n of FLAG_NAMES.slice(0, DIRECTION_FLAG_COUNT)) {
-      r[`orig_${n}`] = null;
-      r[`resp_${n}`] = null;
-    }
-    for (const k of ['unique_bytes', 'retransmitted_bytes', 'max_bytes_in_flight', 'rtt_samples', 'rtt_min_ms', 'rtt_mean_ms', 'rtt_max_ms', 'rtt_stdev_ms', 'srtt_ms', 'rttvar_ms']) {
-      r[`orig_${k}`] = null;
-      r[`resp_${k}`] = null;
+    for (let i = 0; i < DIRECTION_FLAG_COUNT; i++) {
+      r[ORIG_FLAG_KEYS[i]!] = null;
+      r[RESP_FLAG_KEYS[i]!] = null;
     }
     r['missed_bytes'] = null;
   }

@@ -1,19 +1,36 @@
 /**
- * Stable connection uids in Zeek's shape ("C" + base62), derived from the
- * flow's Community ID, first timestamp and flow number, so two runs over the
- * same capture give the same uids and different flows do not collide.
+ * Stable connection uids in Zeek's shape ("C" + 17 base62 digits), derived
+ * from the flow's Community ID, first timestamp and flow number with a
+ * non-cryptographic 64-bit mix (two 32-bit FNV-1a/murmur lanes), so two runs
+ * over the same capture give the same uids and different flows do not
+ * collide in practice.
  */
-import { createHash } from 'node:crypto';
 
 const B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
+function fmix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
 export function stableUid(communityId: string, sec: number, nsec: number, serial: number): string {
-  const d = createHash('sha1').update(`${communityId}|${sec}.${nsec}|${serial}`).digest();
+  let h1 = 0x811c9dc5, h2 = 0x9747b28c;
+  for (let i = 0; i < communityId.length; i++) {
+    const ch = communityId.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 0x01000193);
+    h2 = Math.imul(h2 ^ ch, 0x5bd1e995);
+  }
+  const extra = [sec >>> 0, Math.floor(sec / 4294967296), nsec, serial];
+  for (const v of extra) {
+    h1 = Math.imul(h1 ^ v, 0x01000193);
+    h2 = Math.imul(h2 ^ (v >>> 0), 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  const words = [fmix(h1), fmix(h2 ^ h1), fmix(h1 + 0x9e3779b9 + h2)];
   let out = 'C';
-  // 17 base62 digits: 3 groups from 32-bit words (6 + 6 + 5 digits, ~101 bits in all)
-  const words = [d.readUInt32BE(0), d.readUInt32BE(4), d.readUInt32BE(8), d.readUInt32BE(12)];
   for (let g = 0; g < 3; g++) {
-    let w = words[g]! * 256 + d[16 + g]!; // 40 bits, exact in a double
+    let w = words[g]! * 64 + (words[(g + 1) % 3]! >>> 26); // 38 bits, exact in a double
     const digits = g < 2 ? 6 : 5;
     for (let i = 0; i < digits; i++) {
       out += B62[w % 62];
