@@ -4,7 +4,7 @@
  * address:port first, prefixed "1:". ICMP maps type/code to ports with the
  * request/reply counterpart table; one-way ICMP types are not reordered.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { addrBytes } from '../util/ip.js';
 
 const scratch = Buffer.alloc(2 + 16 + 16 + 2 + 4);
@@ -43,5 +43,5 @@ export function communityId(
   scratch[o++] = 0;
   scratch.writeUInt16BE(sp, o); o += 2;
   scratch.writeUInt16BE(dp, o); o += 2;
-  return '1:' + createHash('sha1').update(scratch.subarray(0, o)).digest('base64');
+  return '1:' + hash('sha1', scratch.subarray(0, o), 'base64');
 }

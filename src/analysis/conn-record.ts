@@ -46,56 +46,54 @@ export function connRecord(c: Conn): RecordValues {
   // Start from a template with every field in schema order (one hidden class
   // for all records; fields not set below stay null).
   const rec: RecordValues = { ...NULL_RECORD };
-  Object.assign(rec, {
-    ts: formatEpoch(c.firstSec, c.firstNsec),
-    uid: stableUid(cid, c.firstSec, c.firstNsec, c.serial),
-    community_id: cid,
-    proto: protoName(c.proto),
-    ip_version: c.ipVersion,
-    orig_h: formatAddr(c.ipVersion, oW[0]!, oW[1]!, oW[2]!, oW[3]!),
-    orig_p: oP,
-    resp_h: formatAddr(c.ipVersion, rW[0]!, rW[1]!, rW[2]!, rW[3]!),
-    resp_p: rP,
-    orig_rule: c.origRule,
-    last_ts: formatEpoch(c.lastSec, c.lastNsec),
-    duration: formatSpan(c.firstSec, c.firstNsec, c.lastSec, c.lastNsec),
-    orig_pkts: o.pkts,
-    resp_pkts: r.pkts,
-    orig_ip_bytes: o.ipBytes,
-    resp_ip_bytes: r.ipBytes,
-    orig_frame_bytes: o.frameBytes,
-    resp_frame_bytes: r.frameBytes,
-    orig_payload_bytes: o.payloadBytes,
-    resp_payload_bytes: r.payloadBytes,
-    orig_bytes: o.maxEnd,
-    resp_bytes: r.maxEnd,
-    orig_truncated_pkts: o.truncatedPkts,
-    resp_truncated_pkts: r.truncatedPkts,
-    orig_flags: tcp ? flagLetters(o.flagsSeen) : null,
-    resp_flags: tcp ? flagLetters(r.flagsSeen) : null,
-    orig_syn_pkts: tcp ? o.synPkts : null,
-    resp_syn_pkts: tcp ? r.synPkts : null,
-    orig_fin_pkts: tcp ? o.finPkts : null,
-    resp_fin_pkts: tcp ? r.finPkts : null,
-    orig_rst_pkts: tcp ? o.rstPkts : null,
-    resp_rst_pkts: tcp ? r.rstPkts : null,
-    orig_mss: tcp ? orNull(o.mss) : null,
-    resp_mss: tcp ? orNull(r.mss) : null,
-    orig_wscale: tcp ? orNull(o.wscale) : null,
-    resp_wscale: tcp ? orNull(r.wscale) : null,
-    orig_sack_permitted: tcp ? o.sackPermitted : null,
-    resp_sack_permitted: tcp ? r.sackPermitted : null,
-    orig_timestamps: tcp ? o.timestamps : null,
-    resp_timestamps: tcp ? r.timestamps : null,
-    tfo: tcp ? o.tfo : null,
-    window_scaling: tcp ? o.wscale >= 0 && r.wscale >= 0 : null,
-    sack: tcp ? o.sackPermitted && r.sackPermitted : null,
-    icmp_errors: c.icmpErrors,
-    icmp_type: orNull(c.icmpType),
-    icmp_code: orNull(c.icmpCode),
-    vlan: orNull(c.vlan),
-    end_reason: c.endReason === 'rst_orig' ? (c.rstFromA === oA ? 'rst_orig' : 'rst_resp') : c.endReason,
-  });
+  rec['ts'] = formatEpoch(c.firstSec, c.firstNsec);
+  rec['uid'] = stableUid(cid, c.firstSec, c.firstNsec, c.serial);
+  rec['community_id'] = cid;
+  rec['proto'] = protoName(c.proto);
+  rec['ip_version'] = c.ipVersion;
+  rec['orig_h'] = formatAddr(c.ipVersion, oW[0]!, oW[1]!, oW[2]!, oW[3]!);
+  rec['orig_p'] = oP;
+  rec['resp_h'] = formatAddr(c.ipVersion, rW[0]!, rW[1]!, rW[2]!, rW[3]!);
+  rec['resp_p'] = rP;
+  rec['orig_rule'] = c.origRule;
+  rec['last_ts'] = formatEpoch(c.lastSec, c.lastNsec);
+  rec['duration'] = formatSpan(c.firstSec, c.firstNsec, c.lastSec, c.lastNsec);
+  rec['orig_pkts'] = o.pkts;
+  rec['resp_pkts'] = r.pkts;
+  rec['orig_ip_bytes'] = o.ipBytes;
+  rec['resp_ip_bytes'] = r.ipBytes;
+  rec['orig_frame_bytes'] = o.frameBytes;
+  rec['resp_frame_bytes'] = r.frameBytes;
+  rec['orig_payload_bytes'] = o.payloadBytes;
+  rec['resp_payload_bytes'] = r.payloadBytes;
+  rec['orig_bytes'] = o.maxEnd;
+  rec['resp_bytes'] = r.maxEnd;
+  rec['orig_truncated_pkts'] = o.truncatedPkts;
+  rec['resp_truncated_pkts'] = r.truncatedPkts;
+  rec['orig_flags'] = tcp ? flagLetters(o.flagsSeen) : null;
+  rec['resp_flags'] = tcp ? flagLetters(r.flagsSeen) : null;
+  rec['orig_syn_pkts'] = tcp ? o.synPkts : null;
+  rec['resp_syn_pkts'] = tcp ? r.synPkts : null;
+  rec['orig_fin_pkts'] = tcp ? o.finPkts : null;
+  rec['resp_fin_pkts'] = tcp ? r.finPkts : null;
+  rec['orig_rst_pkts'] = tcp ? o.rstPkts : null;
+  rec['resp_rst_pkts'] = tcp ? r.rstPkts : null;
+  rec['orig_mss'] = tcp ? orNull(o.mss) : null;
+  rec['resp_mss'] = tcp ? orNull(r.mss) : null;
+  rec['orig_wscale'] = tcp ? orNull(o.wscale) : null;
+  rec['resp_wscale'] = tcp ? orNull(r.wscale) : null;
+  rec['orig_sack_permitted'] = tcp ? o.sackPermitted : null;
+  rec['resp_sack_permitted'] = tcp ? r.sackPermitted : null;
+  rec['orig_timestamps'] = tcp ? o.timestamps : null;
+  rec['resp_timestamps'] = tcp ? r.timestamps : null;
+  rec['tfo'] = tcp ? o.tfo : null;
+  rec['window_scaling'] = tcp ? o.wscale >= 0 && r.wscale >= 0 : null;
+  rec['sack'] = tcp ? o.sackPermitted && r.sackPermitted : null;
+  rec['icmp_errors'] = c.icmpErrors;
+  rec['icmp_type'] = orNull(c.icmpType);
+  rec['icmp_code'] = orNull(c.icmpCode);
+  rec['vlan'] = orNull(c.vlan);
+  rec['end_reason'] = c.endReason === 'rst_orig' ? (c.rstFromA === oA ? 'rst_orig' : 'rst_resp') : c.endReason;
   const ca = c.aux as ConnAnalysis | null;
   if (ca) {
     ca.zeek.fill(rec, oA, c.proto);
