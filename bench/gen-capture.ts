@@ -795,7 +795,11 @@ class Builder {
     for (let i = 0; i < n; i++) order[i] = i;
     order.sort((a, b) => S[a * K]! - S[b * K]! || a - b);
     const out = new Float64Array(n * K);
-    for (let i = 0; i < n; i++) out.set(S.subarray(order[i]! * K, order[i]! * K + K), i * K);
+    for (let i = 0; i < n; i++) {
+      const from = order[i]! * K;
+      const to = i * K;
+      for (let f = 0; f < K; f++) out[to + f] = S[from + f]!;
+    }
 
     // TCP timestamps: 1 kHz clocks with random per-connection offsets (Linux
     // randomises them per connection). The server echoes the newest client

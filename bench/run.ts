@@ -266,7 +266,7 @@ async function main(): Promise<void> {
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${fmtNum(totalmem() / 2 ** 30, 1)} GiB RAM, node ${process.version}`);
   const tools = makeTools(opts);
   for (const t of tools) {
-    if (!t.available) console.log(`${t.name}: not installed / not available - ${t.why}`);
+    if (!t.available) console.log(`${t.name}: ${t.name === 'tcpanalyze' ? 'NOT AVAILABLE' : 'not installed'} - ${t.why}`);
   }
 
   const cap = await ensureCapture(opts.packets, opts.seed, opts.regen);
@@ -326,7 +326,7 @@ async function main(): Promise<void> {
   const mb = cap.bytes / 1e6;
   const ratio = (r: ToolResult, ref: ToolResult | undefined): string => (good(r) && good(ref) ? `${(ref.medianWall / r.medianWall).toFixed(2)}x` : '-');
   const rows = results.map((r) => {
-    if (!r.available) return [r.name, 'not installed', '', '', '', '', '', '', '', ''];
+    if (!r.available) return [r.name, r.name === 'tcpanalyze' ? 'not built' : 'not installed', '', '', '', '', '', '', '', ''];
     if (r.failed) return [r.name, 'FAILED', '', '', '', '', '', '', '', ''];
     return [
       r.name,
