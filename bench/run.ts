@@ -72,7 +72,8 @@ function usage(): string {
   --regen                regenerate the capture(s) even if a matching one exists
   --tcpanalyze-cmd CMD   benchmark this shell command instead of dist/cli/tcpanalyze.js;
                          FILE in CMD is replaced by the (quoted) capture path,
-                         e.g. --tcpanalyze-cmd 'tcpdump -nr FILE -w /dev/null'`;
+                         e.g. --tcpanalyze-cmd 'tcpdump -nr FILE -w -' (stdout already goes to /dev/null;
+                         as root, 'tcpdump -w /dev/null' would chown /dev/null to the tcpdump user)`;
 }
 
 function parse(): {
