@@ -143,4 +143,11 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   return code;
 }
 
-runMain(NAME, main);
+runMain(NAME, async () => {
+  try {
+    return await main();
+  } finally {
+    // Do not wait for a writer that keeps stdin open after we stopped reading.
+    process.stdin.destroy();
+  }
+});

@@ -185,7 +185,7 @@ export async function openInput(spec: InputSpec): Promise<OpenedInput> {
       const rs = fh.createReadStream({ highWaterMark: 1 << 20 });
       return { name, compression, window: new ByteWindow(new IterableSource(rs), name, size, maxRecord), storedSize: undefined };
     }
-    const rs = fh.createReadStream({ highWaterMark: 1 << 20, start: regular ? 0 : undefined });
+    const rs = fh.createReadStream({ highWaterMark: 1 << 16, start: regular ? 0 : undefined }); // small reads: a 1 MiB zstd chunk can expand to many MB at once
     if (!regular) throw new UsageError('INPUT_OPEN_FAILED', 'compressed input from a non-regular file is not supported; pipe it to stdin', { file: name });
     const src = throughDecompressor(name, compression, rs, async () => {
       rs.destroy();
