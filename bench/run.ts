@@ -271,7 +271,10 @@ async function main(): Promise<void> {
   }
 
   const cap = await ensureCapture(opts.packets, opts.seed, opts.regen);
-  if (cap.reused) console.log(formatStats(cap.stats).replace(/^/gm, '  '));
+  if (cap.reused) {
+    const lines = formatStats(cap.stats).split('\n').filter((l) => !l.startsWith('generated in'));
+    console.log(lines.map((l) => `  ${l}`).join('\n'));
+  }
   const warm = warmCache(cap.path);
   console.log(`page cache warmed (${fmtNum(cap.bytes / 1e6 / warm)} MB/s read); ${opts.runs} run(s) per tool, order rotated each round\n`);
 
