@@ -1,5 +1,5 @@
 /**
- * ZstdFileSource (src/tcpinfo/zstd-source.ts): zstd files decompressed
+ * ZstdFileSource (src/io/zstd-file-source.ts): zstd files decompressed
  * straight into a ByteWindow: concatenated and skippable frames, frames with
  * and without a content size, tiny windows; truncation and garbage are
  * ZSTD_CORRUPT errors.
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { compress, decompress } from 'zstd-napi';
 import { ToolError } from '../src/util/errors.js';
 import { ByteWindow } from '../src/io/window.js';
-import { ZstdFileSource } from '../src/tcpinfo/zstd-source.js';
+import { ZstdFileSource } from '../src/io/zstd-file-source.js';
 
 const FIX = new URL('../../fixtures/tcpinfo/repo/', import.meta.url).pathname;
 

@@ -21,7 +21,15 @@ import { PcapngReader, SHB_TYPE } from './pcapng.js';
 
 export async function openCapture(input: OpenedInput, inputIndex = 0): Promise<CaptureReader> {
   const w = input.window;
-  await w.fill(4);
+  try {
+    await w.fill(4);
+  } catch (e) {
+    if (e instanceof ToolError && e.context.offset === undefined) {
+      e.context.packet = 1;
+      e.context.offset = 0;
+    }
+    throw e;
+  }
   if (w.available === 0) throw new ToolError('CAPTURE_EMPTY', 'empty input (0 bytes): not a capture', { file: input.name, offset: 0 });
   if (w.available < 4) throw new ToolError('CAPTURE_TRUNCATED', `input of ${w.available} bytes is too short to be a capture`, { file: input.name, offset: 0 });
   const v = w.buf.readUInt32BE(w.pos);

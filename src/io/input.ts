@@ -11,6 +11,7 @@ import { DecompressStream } from 'zstd-napi';
 import { ToolError, UsageError } from '../util/errors.js';
 import { ByteWindow, type ByteSource } from './window.js';
 import { FileSource, IterableSource } from './sources.js';
+import { ZstdFileSource } from './zstd-file-source.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
@@ -185,8 +186,12 @@ export async function openInput(spec: InputSpec): Promise<OpenedInput> {
       const rs = fh.createReadStream({ highWaterMark: 1 << 20 });
       return { name, compression, window: new ByteWindow(new IterableSource(rs), name, size, maxRecord), storedSize: undefined };
     }
-    const rs = fh.createReadStream({ highWaterMark: 1 << 16, start: regular ? 0 : undefined }); // small reads: a 1 MiB zstd chunk can expand to many MB at once
     if (!regular) throw new UsageError('INPUT_OPEN_FAILED', 'compressed input from a non-regular file is not supported; pipe it to stdin', { file: name });
+    if (compression === 'zstd') {
+      // decompressed straight into the window: memory does not grow with the compression ratio
+      return { name, compression, window: new ByteWindow(new ZstdFileSource(fh, name), name, size, maxRecord), storedSize: st.size };
+    }
+    const rs = fh.createReadStream({ highWaterMark: 1 << 16, start: 0 }); // small reads bound each decompressed burst
     const src = throughDecompressor(name, compression, rs, async () => {
       rs.destroy();
     });

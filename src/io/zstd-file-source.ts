@@ -10,12 +10,13 @@
  * Measured on the benchmark's 114 MB archive (8.9 MB compressed): peak RSS
  * 66 MB, the same as plain input, against 163 MB through openInput's
  * DecompressStream with 1 MiB reads (each read's whole output, ~13 MB, is
- * buffered at once) and 94 MB with 64 KiB reads. (Candidate for src/io.)
+ * buffered at once) and 94 MB with 64 KiB reads. openInput uses it for
+ * every regular zstd file; streams (stdin) go through DecompressStream.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { ToolError } from '../util/errors.js';
-import type { ByteSource } from '../io/window.js';
+import type { ByteSource } from './window.js';
 
 interface DCtx {
   decompressStream(dst: Uint8Array, src: Uint8Array): [number, number, number];

@@ -20,7 +20,6 @@ export { CSV_COLUMNS, CSV_HEADER, CsvRowWriter, goCsvField, goCsvNeedsQuotes } f
 export { archiveToCsv, checkArchiveCompression, decodeArchiveLine, describeSkipped, openArchive, type ArchiveCsvOptions, type ArchiveCsvResult } from './convert.js';
 export { detectLineKind, type LineKind } from './detect.js';
 export { ByteSink } from './byte-sink.js';
-export { ZstdFileSource } from './zstd-source.js';
 export { makeArchivalRecord, parseRouteAttrs, readRawNetlinkMessages, isLocalAddress, type NetlinkMessage, type RouteAttr } from './netlink.js';
 export * from './compare.js';
 export { RecordCache, recordCookie } from './cache.js';
