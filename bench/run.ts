@@ -18,6 +18,14 @@ import { REPO_ROOT, firstLine, fmtNum, measure, median, runInherit, shellQuote, 
 const OUT_DIR = join(REPO_ROOT, 'bench', 'out');
 const GEN_JS = join(REPO_ROOT, 'dist', 'bench', 'gen-capture.js');
 const TCPANALYZE_JS = join(REPO_ROOT, 'dist', 'cli', 'tcpanalyze.js');
+
+/** Node options on a script's `#!/usr/bin/env -S node ...` line. */
+function shebangFlags(path: string): string[] {
+  if (!existsSync(path)) return [];
+  const first = readFileSync(path, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!.*\bnode\s+(.*)$/.exec(first);
+  return m ? m[1]!.trim().split(/\s+/) : [];
+}
 const TIME_BIN = '/usr/bin/time';
 
 /** Goals checked at the end (reported as PASS/FAIL lines, never as the exit status). */
@@ -208,8 +216,9 @@ function makeTools(opts: ReturnType<typeof parse>): Tool[] {
     const ok = existsSync(TCPANALYZE_JS);
     tools.push({
       name: 'tcpanalyze',
-      argv: (file) => [process.execPath, TCPANALYZE_JS, '--format', 'ndjson', file],
-      display: `node ${rel(TCPANALYZE_JS)} --format ndjson FILE > /dev/null`,
+      // run it as the installed command runs: with the V8 flags of its shebang line
+      argv: (file) => [process.execPath, ...shebangFlags(TCPANALYZE_JS), TCPANALYZE_JS, '--format', 'ndjson', file],
+      display: `node ${shebangFlags(TCPANALYZE_JS).join(' ')} ${rel(TCPANALYZE_JS)} --format ndjson FILE > /dev/null`.replace('  ', ' '),
       available: ok,
       ...(ok ? { version: `node ${process.version}` } : { why: `${rel(TCPANALYZE_JS)} not found (not written/built yet?); use --tcpanalyze-cmd to test a stand-in` }),
     });

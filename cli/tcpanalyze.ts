@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 /**
  * tcpanalyze: rebuild every connection of one or more captures (pcap or
  * pcapng, plain, gzip or zstd; several files are merged by time) and write

@@ -56,12 +56,15 @@ export class IterableSource implements ByteSource {
     return n;
   }
 
+  /**
+   * Ends the iteration without waiting for it: a read-ahead may be parked in
+   * `next()` on a pipe whose writer never sends more, and an async generator
+   * runs `return()` only after that `next()` settles.
+   */
   async close(): Promise<void> {
-    try {
-      await this.it.return?.();
-    } catch {
+    this.it.return?.()?.catch(() => {
       // closing a failed stream is not a second error
-    }
+    });
     await this.onClose();
   }
 }

@@ -5,6 +5,12 @@
  * reused for the whole input, so framing allocates nothing per record; views
  * into `buf` stay valid until the next `fill()` call (gopacket's
  * ZeroCopyReadPacketData contract).
+ *
+ * Read-ahead: after a fill, the next read into the free space behind `end`
+ * is started at once, so the source (a file read on libuv's thread pool, a
+ * decompressor) works while the parser consumes [pos, end). The parser never
+ * touches that free space, and every fill, compaction, growth or close first
+ * waits for the read in flight.
  */
 import { ToolError } from '../util/errors.js';
 
@@ -13,6 +19,9 @@ export interface ByteSource {
   readInto(dst: Buffer, off: number, max: number): Promise<number>;
   close(): Promise<void>;
 }
+
+/** Free space below which no read-ahead is started (the next fill compacts first). */
+const MIN_READ_AHEAD = 1 << 16;
 
 export class ByteWindow {
   buf: Buffer;
@@ -26,6 +35,8 @@ export class ByteWindow {
   private readonly source: ByteSource;
   private readonly maxSize: number;
   readonly name: string;
+  private ahead: Promise<number> | null = null;
+  private aheadError: unknown = null;
 
   constructor(source: ByteSource, name: string, initialSize = 1 << 22, maxSize = 1 << 30) {
     this.source = source;
@@ -44,12 +55,42 @@ export class ByteWindow {
     return this.base + this.pos;
   }
 
+  /** Waits for the read-ahead in flight, if any, and takes its bytes. */
+  private async settle(): Promise<void> {
+    const a = this.ahead;
+    if (a === null) return;
+    this.ahead = null;
+    const n = await a;
+    if (this.aheadError !== null) {
+      const e = this.aheadError;
+      this.aheadError = null;
+      throw e;
+    }
+    if (n === 0) this.eof = true;
+    else this.end += n;
+  }
+
+  private startReadAhead(): void {
+    if (this.eof || this.ahead !== null) return;
+    const room = this.buf.length - this.end;
+    if (room < MIN_READ_AHEAD) return;
+    this.ahead = this.source.readInto(this.buf, this.end, room).catch((e: unknown) => {
+      this.aheadError = e;
+      return 0;
+    });
+  }
+
   /**
    * Makes at least `need` bytes available at `pos`, reading as required.
    * Resolves false when the input ends first (what is buffered stays).
    */
   async fill(need: number): Promise<boolean> {
     if (this.end - this.pos >= need) return true;
+    await this.settle();
+    if (this.end - this.pos >= need) {
+      this.startReadAhead();
+      return true;
+    }
     if (need > this.buf.length) {
       if (need > this.maxSize) {
         throw new ToolError('INPUT_RECORD_TOO_LARGE', `a record of ${need} bytes exceeds the ${this.maxSize}-byte limit`, {
@@ -65,7 +106,7 @@ export class ByteWindow {
       this.base += this.pos;
       this.end -= this.pos;
       this.pos = 0;
-    } else if (this.pos > 0) {
+    } else if (this.pos > 0 && this.buf.length - this.pos < need) {
       this.buf.copyWithin(0, this.pos, this.end);
       this.base += this.pos;
       this.end -= this.pos;
@@ -80,6 +121,7 @@ export class ByteWindow {
       }
       this.end += n;
     }
+    this.startReadAhead();
     return true;
   }
 
@@ -88,7 +130,13 @@ export class ByteWindow {
     return this.fill(this.end - this.pos + 1);
   }
 
-  close(): Promise<void> {
-    return this.source.close();
+  /**
+   * Closes the source without waiting for a read-ahead in flight (a pipe's
+   * writer may never send more); that read's result is discarded.
+   */
+  async close(): Promise<void> {
+    this.ahead = null;
+    this.eof = true;
+    await this.source.close();
   }
 }
