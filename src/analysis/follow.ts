@@ -1,0 +1,303 @@
+/**
+ * followConnection: one TCP connection's two byte streams, reassembled, as
+ * the text of `tshark -q -z follow,tcp,<fmt>,<stream>` (see follow-format.ts).
+ *
+ * One pass, so stdin works: the pipeline's `onSegment` hook sees every TCP
+ * segment with its flow; when a flow's first segment arrives its uid is
+ * computed exactly as the conn record computes it (stableUid of the Community
+ * ID, first timestamp and flow number: the flow is known before it ends), and
+ * from then on that flow's segments are decoded again into a private
+ * `Decoded` (the hook does not pass the tracker's; only the followed flow's
+ * packets pay for it) and pushed into one StreamReassembler per direction.
+ * The flow is the same one tcpanalyze reports only with the same
+ * idle-timeout and close-linger settings, since those decide where flows split
+ * and so the flow numbers in uids. Reading stops once the connection's record
+ * is written.
+ *
+ * Chunks follow tshark's follow tap (epan/dissectors/packet-tcp.c 4.0,
+ * follow_tcp_tap_listener / check_follow_fragments): a segment that continues
+ * the stream is one chunk (its new bytes); an early segment waits and becomes
+ * one chunk when the stream reaches it (held segments are scanned in arrival
+ * order for the first that starts at or before the stream's end); when the
+ * peer acknowledges past the start of a held segment, the hole before it is a
+ * "[N bytes missing in capture file]" chunk. Differences from tshark are
+ * listed in docs/reassembly.md.
+ */
+import type { InputSpec } from '../io/input.js';
+import type { PacketView } from '../capture/packet.js';
+import type { DriveControl } from '../capture/open.js';
+import { Decoded, ACK, FIN, RST, SYN, IPPROTO_TCP, Outcome } from '../decode/decoded.js';
+import { decodePacket } from '../decode/packet.js';
+import type { Conn } from '../tcp/conn.js';
+import { unwrap } from '../tcp/seq.js';
+import { PagePool, type PagePoolStats } from '../tcp/page-pool.js';
+import { StreamReassembler, type StreamConsumer, type StreamStats } from '../tcp/reassembly.js';
+import { UsageError } from '../util/errors.js';
+import { formatAddr } from '../util/ip.js';
+import { communityId } from './community-id.js';
+import { stableUid } from './uid.js';
+import { analyzeCaptures, type AnalyzeResult } from './pipeline.js';
+import { FOLLOW_FORMATS, FOLLOW_SEPARATOR, followHeader, followNode, formatChunk, gapMarker, type FollowFormat } from './follow-format.js';
+
+export interface FollowOptions {
+  /** Bytes of out-of-order data held for both directions together (--max-buffer); default 64 MiB. */
+  maxBuffer?: number;
+  /** Bytes of out-of-order data held per direction; default 4 MiB. */
+  maxBufferedPerStream?: number;
+  /** Delivered bytes kept per direction to compare retransmissions with; default 64 KiB. */
+  overlapWindow?: number;
+  /** Must match the tcpanalyze run that printed the uid (they decide flow numbers). */
+  idleTimeoutMs?: number;
+  closeLingerMs?: number;
+  control?: DriveControl;
+}
+
+export interface FollowResult {
+  /** False when no TCP connection matched (nothing was written). */
+  found: boolean;
+  uid: string | null;
+  /** The connection's number among TCP connections, from 0 (tshark's tcp.stream). */
+  tcpStream: number;
+  /** Node 0 (source of the connection's first packet) and Node 1. */
+  nodes: [string, string];
+  /** Reassembly counters of Node 0's stream and Node 1's. */
+  streams: [StreamStats, StreamStats];
+  pool: PagePoolStats;
+  analysis: AnalyzeResult;
+}
+
+const UID_RE = /^C[0-9A-Za-z]{17}$/;
+const STREAM_RE = /^(0|[1-9][0-9]{0,9})$/;
+
+/** What to follow: a conn uid ("C" + 17 base62 digits) or a tcp.stream number. */
+export function parseFollowSelector(sel: string): { uid: string } | { stream: number } {
+  if (UID_RE.test(sel)) return { uid: sel };
+  if (STREAM_RE.test(sel)) return { stream: Number(sel) };
+  throw new UsageError('FOLLOW_BAD_SELECTOR', `--follow: expected a connection uid (C + 17 letters and digits) or a tcp.stream number, got ${JSON.stringify(sel)}`);
+}
+
+/** One direction: sequence base, reassembler, and tshark's chunking of what it delivers. */
+class _FollowDirection implements StreamConsumer {
+  hasBase = false;
+  base = 0;
+  near = 0;
+  readonly re: StreamReassembler;
+  /** Captured extents [start, end) of segments not yet fully delivered, in arrival order (tshark's fragment list). */
+  private held: number[] = [];
+  /** The open chunk: its bytes, and the offset where it must end (Infinity: at the end of the operation). */
+  private acc: Uint8Array = new Uint8Array(2048);
+  private accLen = 0;
+  private open = false;
+  private chunkEnd = 0;
+  /** Bytes of this node's chunks so far (tshark's hex offset). */
+  private pos = 0;
+
+  constructor(
+    pool: PagePool,
+    opts: FollowOptions,
+    private readonly server: boolean,
+    private readonly fmt: FollowFormat,
+    private readonly write: (text: string) => void,
+  ) {
+    this.re = new StreamReassembler(pool, {
+      consumer: this,
+      ...(opts.maxBufferedPerStream !== undefined ? { maxBufferedPerStream: opts.maxBufferedPerStream } : {}),
+      ...(opts.overlapWindow !== undefined ? { overlapWindow: opts.overlapWindow } : {}),
+    });
+  }
+
+  /** A segment's payload: relSeq .. relSeq+len-1 with capLen bytes captured at buf[off]. */
+  push(relSeq: number, buf: Uint8Array, off: number, len: number, capLen: number): void {
+    const capEnd = relSeq + Math.min(len, capLen);
+    const next = this.re.nextOffset;
+    // tshark handles a segment that continues the stream before any held one
+    if (relSeq <= next) {
+      if (capEnd > next) this.held.unshift(relSeq, capEnd);
+    } else this.held.push(relSeq, capEnd);
+    this.re.push(relSeq, buf, off, len, capLen);
+    this.close();
+  }
+
+  ackTo(relAck: number): void {
+    this.re.ackTo(relAck);
+    this.close();
+  }
+
+  flush(): void {
+    this.re.flush();
+    this.close();
+    this.held.length = 0;
+  }
+
+  onData(buf: Uint8Array, off: number, len: number, relSeq: number): void {
+    let o = relSeq;
+    while (len > 0) {
+      if (!this.open) this.begin(o);
+      const n = Math.min(len, this.chunkEnd - o);
+      this.append(buf, off, n);
+      off += n;
+      len -= n;
+      o += n;
+      if (o >= this.chunkEnd) this.close();
+    }
+  }
+
+  onGap(relSeq: number, len: number): void {
+    this.close();
+    const m = gapMarker(len);
+    this.emit(m, m.length);
+    this.dropHeldBefore(relSeq + len);
+  }
+
+  /** Opens a chunk at `o`: it ends where the first held segment (arrival order) starting at or before `o` ends. */
+  private begin(o: number): void {
+    const h = this.held;
+    let end = Infinity;
+    for (let i = 0; i < h.length; ) {
+      if (h[i]! <= o) {
+        const e = h[i + 1]!;
+        h.splice(i, 2);
+        if (e > o) {
+          end = e;
+          break;
+        }
+      } else i += 2;
+    }
+    this.open = true;
+    this.chunkEnd = end;
+    this.accLen = 0;
+  }
+
+  private dropHeldBefore(o: number): void {
+    const h = this.held;
+    for (let i = 0; i < h.length; ) {
+      if (h[i + 1]! <= o) h.splice(i, 2);
+      else i += 2;
+    }
+  }
+
+  private append(buf: Uint8Array, off: number, n: number): void {
+    if (this.accLen + n > this.acc.length) {
+      let cap = this.acc.length * 2;
+      while (cap < this.accLen + n) cap *= 2;
+      const a = new Uint8Array(cap);
+      a.set(this.acc.subarray(0, this.accLen));
+      this.acc = a;
+    }
+    this.acc.set(buf.subarray(off, off + n), this.accLen);
+    this.accLen += n;
+  }
+
+  /** Ends the open chunk (tshark's records never span packets) and forgets segments now wholly delivered. */
+  private close(): void {
+    if (this.open) {
+      this.open = false;
+      if (this.accLen > 0) this.emit(this.acc, this.accLen);
+    }
+    if (this.held.length > 0) this.dropHeldBefore(this.re.nextOffset);
+  }
+
+  private emit(b: Uint8Array, len: number): void {
+    this.write(formatChunk(this.fmt, this.server, this.pos, b, len));
+    this.pos += len;
+  }
+}
+
+function validate(fmt: FollowFormat): void {
+  if (!FOLLOW_FORMATS.includes(fmt)) {
+    throw new UsageError('FOLLOW_BAD_FORMAT', `--follow-format: expected one of ${FOLLOW_FORMATS.join(', ')}, got ${JSON.stringify(fmt)}`);
+  }
+}
+
+/**
+ * Writes one connection's reassembled streams as tshark's follow text.
+ * `uid` is a conn uid or a tcp.stream number (as a string).
+ */
+export async function followConnection(
+  specs: InputSpec[],
+  uid: string,
+  format: FollowFormat,
+  write: (text: string | Uint8Array) => void,
+  opts: FollowOptions = {},
+): Promise<FollowResult> {
+  validate(format);
+  const sel = parseFollowSelector(uid);
+  const pool = new PagePool(opts.maxBuffer !== undefined ? { maxBytes: opts.maxBuffer } : {});
+  const dirs = [new _FollowDirection(pool, opts, false, format, write), new _FollowDirection(pool, opts, true, format, write)] as const;
+  const d = new Decoded();
+  let lastSerial = 0;
+  let tcpStream = -1;
+  let target = -1;
+  let targetUid: string | null = null;
+  let targetStream = -1;
+  let nodes: [string, string] = ['', ''];
+  let done = false;
+
+  const onSegment = (c: Conn, fromA: boolean, pv: PacketView): void => {
+    if (c.serial !== target) {
+      if (target >= 0 || c.serial <= lastSerial) return;
+      // the first segment of a new TCP connection
+      lastSerial = c.serial;
+      tcpStream++;
+      const wantUid = 'uid' in sel;
+      if (!wantUid && sel.stream !== tcpStream) return;
+      const a = [c.a0, c.a1, c.a2, c.a3], b = [c.b0, c.b1, c.b2, c.b3];
+      const u = stableUid(communityId(c.ipVersion, c.proto, a, c.aPort, b, c.bPort), c.firstSec, c.firstNsec, c.serial);
+      if (wantUid && u !== sel.uid) return;
+      target = c.serial;
+      targetUid = u;
+      targetStream = tcpStream;
+      nodes = [followNode(formatAddr(c.ipVersion, c.a0, c.a1, c.a2, c.a3), c.aPort, c.ipVersion), followNode(formatAddr(c.ipVersion, c.b0, c.b1, c.b2, c.b3), c.bPort, c.ipVersion)];
+      write(followHeader(format, `tcp.stream eq ${tcpStream}`, nodes[0], nodes[1]));
+    }
+    if (done) return;
+    if (decodePacket(pv, d) !== Outcome.OK || d.proto !== IPPROTO_TCP) return;
+    segment(fromA ? dirs[0] : dirs[1], fromA ? dirs[1] : dirs[0], d, pv);
+  };
+
+  const segment = (x: _FollowDirection, y: _FollowDirection, d: Decoded, pv: PacketView): void => {
+    const flags = d.flags;
+    const dataStart = flags & SYN ? (d.seq + 1) >>> 0 : d.seq;
+    if (!x.hasBase) {
+      x.hasBase = true;
+      x.base = dataStart;
+      x.re.reset(0);
+    }
+    // tshark looks at the ACK (holes the peer's receiver got past) before this segment's data
+    if (flags & ACK && y.hasBase) y.ackTo(unwrap(y.base, d.ack, y.near));
+    const len = d.payloadLen;
+    if (len <= 0) return;
+    const rel = unwrap(x.base, dataStart, x.near);
+    // keep-alive probes (one old byte, often garbage) are not stream data
+    if (len <= 1 && rel === x.re.nextOffset - 1 && (flags & (SYN | FIN | RST)) === 0) return;
+    if (rel + len > x.near) x.near = rel + len;
+    x.push(rel, pv.buf, d.payloadOff, len, d.payloadCap);
+  };
+
+  const control = opts.control;
+  const analysis = await analyzeCaptures(specs, {
+    ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
+    ...(opts.closeLingerMs !== undefined ? { closeLingerMs: opts.closeLingerMs } : {}),
+    onSegment,
+    onRecord: (r) => {
+      if (done || targetUid === null || r['uid'] !== targetUid) return;
+      done = true;
+      dirs[0].flush();
+      dirs[1].flush();
+      write(FOLLOW_SEPARATOR);
+    },
+    control: {
+      stop: () => done || (control?.stop?.() ?? false),
+      ...(control?.wait ? { wait: control.wait } : {}),
+    },
+  });
+  return {
+    found: targetUid !== null,
+    uid: targetUid,
+    tcpStream: targetStream,
+    nodes,
+    streams: [dirs[0].re.stats, dirs[1].re.stats],
+    pool: pool.stats,
+    analysis,
+  };
+}
