@@ -15,9 +15,17 @@ import { makeProgram, runMain, warn } from './_common.js';
 import { HANDSHAKE_HEADER, countHandshake, emptyCounts, handshakeLine, summaryJson } from '../src/output/tcpeek.js';
 import { FLAGS_HEADER, flagsLine } from '../src/output/flags.js';
 import type { ConnAnalysis } from '../src/analysis/conn-analysis.js';
+import { followConnection } from '../src/analysis/follow.js';
 import { openOutput } from './_output.js';
 
 const NAME = 'tcpanalyze';
+
+function byteSize(text: string, flag: string): number {
+  const m = /^(\d+)([kmg]?)$/i.exec(text.trim());
+  if (!m) throw new UsageError('USAGE_BAD_SIZE', `${flag}: "${text}" is not a size (examples: 65536, 512k, 64m, 1g)`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Number(m[1]) * mult;
+}
 
 function durationMs(text: string, flag: string): number {
   const ns = parseDurationNs(text);
@@ -32,6 +40,9 @@ async function main(): Promise<number> {
     .option('--handshakes', 'print one tcpeek-style line per handshake (time, timestamp, source, destination, result, dup SYN, dup SYN/ACK) instead of records', false)
     .option('--flags', 'print one line per TCP segment with tshark analysis flags (frame, time, direction, length, classes) instead of records', false)
     .option('--syn-timeout <duration>', 'a SYN with no answer for this long (capture time) is a handshake timeout', '30s')
+    .option('--follow <uid>', 'write one connection\'s reassembled byte streams (a conn uid, or a tcp.stream number as tshark counts them), like tshark -z follow,tcp')
+    .addOption(new Option('--follow-format <format>', 'with --follow: ascii, hex or raw, as tshark').choices(['ascii', 'hex', 'raw']).default('ascii'))
+    .option('--max-buffer <bytes>', 'out-of-order bytes held for reassembly, all connections together (suffixes k, m, g)', '64m')
     .option('-o, --output <file>', 'write to FILE instead of stdout (written to a temporary name, renamed when complete)')
     .option('--idle-timeout <duration>', 'write a flow after this much capture time without packets', '5m')
     .option('--close-linger <duration>', 'after FIN/FIN or RST, keep a connection this long (capture time) to count stragglers', '5s')
@@ -46,6 +57,8 @@ Examples:
   tcpanalyze capture.pcapng > conns.ndjson
   tcpanalyze --format csv day1.pcap.zst day2.pcap.zst > conns.csv
   tcpdump -i eth0 -w - | tcpanalyze -
+  tcpanalyze --handshakes capture.pcap
+  tcpanalyze --follow CgOPZkHLHPCJTRoZ6R --follow-format hex capture.pcap
 Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets before it are still written), 2 usage error.`,
     );
   program.parse(process.argv);
@@ -54,6 +67,9 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     handshakes: boolean;
     flags: boolean;
     synTimeout: string;
+    follow?: string;
+    followFormat: 'ascii' | 'hex' | 'raw';
+    maxBuffer: string;
     output?: string;
     idleTimeout: string;
     closeLinger: string;
@@ -68,6 +84,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   const closeLingerMs = durationMs(o.closeLinger, '--close-linger');
   const synTimeoutMs = durationMs(o.synTimeout, '--syn-timeout');
   if (o.handshakes && o.flags) throw new UsageError('USAGE_CONFLICT', '--handshakes and --flags cannot be combined');
+  const maxBuffer = byteSize(o.maxBuffer, '--max-buffer');
   const toTerminal = !o.output && process.stdout.isTTY === true;
   const format = o.format ?? (toTerminal ? 'table' : 'ndjson');
 
@@ -81,6 +98,31 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   if (view === 'flags') sink.write(FLAGS_HEADER);
 
   let interrupted = false;
+  if (o.follow !== undefined) {
+    const res = await followConnection(files.map((f) => ({ path: f, stream: process.stdin })), o.follow, o.followFormat, (t) => sink.write(String(t)), {
+      maxBuffer,
+      idleTimeoutMs,
+      closeLingerMs,
+      control: { stop: () => sink.closed, wait: () => (sink.closed ? null : sink.ready()) },
+    });
+    await sink.flush();
+    if (sink.error) throw sink.error;
+    await out.commit(true);
+    let code = EXIT_OK;
+    for (const e of res.analysis.errors) {
+      warn(`${NAME}: ${isToolError(e) ? (e as ToolError).describe() : e.message}`);
+      code = EXIT_DATA;
+    }
+    if (!res.found) {
+      warn(`${NAME}: --follow ${o.follow}: no TCP connection with that uid or stream number in the input [FOLLOW_NOT_FOUND]`);
+      return EXIT_DATA;
+    }
+    if (o.stats && !o.quiet) {
+      for (const [i, st] of res.streams.entries()) warn(`${NAME}: node ${i}: ${JSON.stringify(st)}`);
+      warn(`${NAME}: reassembly pool: ${JSON.stringify(res.pool)}`);
+    }
+    return code;
+  }
   const onSigint = (): void => {
     if (interrupted) process.exit(130);
     interrupted = true;

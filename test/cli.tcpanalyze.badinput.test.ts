@@ -445,7 +445,7 @@ test('The same capture as plain pcap, gzip, zstd, on stdin with -, and on stdin 
   }
 });
 
-test('A capture split into two files by packet (odd/even and first/second half, either order) analysed together gives the same records as the whole file.', () => {
+test('A capture split into two files by packet (odd/even, and first/second half in either order) analysed together gives the same records as the whole file; equal timestamps keep the order of the files on the command line, as mergecap does.', () => {
   for (const name of ['zeek__tcp-ssh-dups.pcap', 'zeek__smtp.pcap']) {
     const whole = readFileSync(fixture(name));
     const p = readPcap(whole);
@@ -457,7 +457,10 @@ test('A capture split into two files by packet (odd/even and first/second half, 
     put(`${tag}.even.pcap`, writePcap(p.records.filter((_, i) => i % 2 === 1), p.header));
     put(`${tag}.h1.pcap`, writePcap(p.records.slice(0, half), p.header));
     put(`${tag}.h2.pcap`, writePcap(p.records.slice(half), p.header));
-    for (const pair of [['odd', 'even'], ['even', 'odd'], ['h1', 'h2'], ['h2', 'h1']]) {
+    // [even, odd] is left out: packets 107 and 108 of zeek__smtp.pcap share a
+    // timestamp, so with the even file first they merge as 108, 107 and the
+    // order-sensitive analysis (history, retransmissions) rightly changes.
+    for (const pair of [['odd', 'even'], ['h1', 'h2'], ['h2', 'h1']]) {
       const r = run(pair.map((x) => `${tag}.${x}.pcap`));
       assert.equal(r.status, 0, `${name} ${pair.join('+')}: ${r.stderr}`);
       assert.equal(r.stderr, '');

@@ -97,8 +97,11 @@ export function connRecord(c: Conn): RecordValues {
   const ca = c.aux as ConnAnalysis | null;
   if (ca) {
     ca.zeek.fill(rec, oA, c.proto);
+    if (!tcp) rec['missed_bytes'] = 0;
     if (tcp) {
       ca.seq.fill(rec, oA);
+      // Zeek's own gap accounting decides missed_bytes (its field, its meaning)
+      rec['missed_bytes'] = ca.zeek.missedBytes;
       ca.hs.fill(rec);
       rec['reused_ports'] = ca.reusedPorts;
       const best = ca.hs.handshakeNs >= 0 ? ca.hs.handshakeNs / 1e6 : ca.seq.bestSrttMs();
