@@ -1,47 +1,81 @@
 /**
  * Output destinations for the commands: stdout, or a file written under a
- * temporary name in the same directory and renamed into place only when the
- * command completes, so an interrupted run never leaves a half file.
+ * temporary name and renamed into place only when the command completes
+ * (src/io/atomic.ts), so an interrupted run never leaves a half file. With
+ * `zstd`, the text is compressed on the way (zstd-napi streams); a failed
+ * compressor is an error, not a log line.
  */
-import { createWriteStream, unlinkSync, type WriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { unlinkSync } from 'node:fs';
+import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { UsageError } from '../src/util/errors.js';
+import { CompressStream } from 'zstd-napi';
+import { AtomicFile } from '../src/io/atomic.js';
+import { ToolError, UsageError } from '../src/util/errors.js';
 
 export interface Output {
   stream: Writable;
-  /** Finishes the output: closes and renames a file into place. */
+  /** Finishes the output: flushes the compressor, then renames a file into place (keep) or removes it. */
   commit(keep: boolean): Promise<void>;
 }
 
-export async function openOutput(path: string | undefined): Promise<Output> {
-  if (path === undefined || path === '-') {
-    return { stream: process.stdout, commit: async () => {} };
-  }
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
-  const ws: WriteStream = createWriteStream(tmp);
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', (e) => reject(new UsageError('OUTPUT_OPEN_FAILED', `cannot write: ${e.message}`, { file: path })));
-  });
-  let committed = false;
-  // An abnormal exit removes the temporary file: no half file is left behind.
-  process.once('exit', () => {
-    if (committed) return;
+export async function openOutput(path: string | undefined, opts: { zstd?: boolean } = {}): Promise<Output> {
+  const toStdout = path === undefined || path === '-';
+  let file: AtomicFile | null = null;
+  if (!toStdout) {
     try {
-      unlinkSync(tmp);
-    } catch {
-      /* already gone */
+      file = await AtomicFile.create(path, { overwrite: true });
+    } catch (e) {
+      throw new UsageError('OUTPUT_OPEN_FAILED', `cannot write: ${(e as Error).message}`, { file: path });
     }
+    const temp = file.tempPath;
+    let done = false;
+    // An abnormal exit removes the temporary file: no half file is left behind.
+    process.once('exit', () => {
+      if (done) return;
+      try {
+        unlinkSync(temp);
+      } catch {
+        /* already gone */
+      }
+    });
+    const f = file;
+    const finishFile = async (keep: boolean): Promise<void> => {
+      done = true;
+      if (keep) await f.commit();
+      else await f.abort();
+    };
+    if (!opts.zstd) return { stream: f.stream, commit: async (keep) => finishFile(keep) };
+    const z = compressor(path);
+    z.pipe(f.stream, { end: false });
+    return {
+      stream: z,
+      commit: async (keep) => {
+        await endCompressor(z, path);
+        await finishFile(keep);
+      },
+    };
+  }
+  if (!opts.zstd) return { stream: process.stdout, commit: async () => {} };
+  const z = compressor('<stdout>');
+  z.pipe(process.stdout, { end: false });
+  return { stream: z, commit: async () => endCompressor(z, '<stdout>') };
+}
+
+function compressor(name: string): CompressStream {
+  const z = new CompressStream();
+  z.on('error', (e: Error) => {
+    (z as unknown as { failure?: ToolError }).failure = new ToolError('ZSTD_WRITE_FAILED', `zstd compression failed: ${e.message}`, { file: name });
   });
-  return {
-    stream: ws,
-    commit: async (keep: boolean) => {
-      await new Promise<void>((resolve, reject) => ws.end((e?: Error | null) => (e ? reject(e) : resolve())));
-      committed = true;
-      if (keep) await rename(tmp, path);
-      else await unlink(tmp).catch(() => {});
-    },
-  };
+  return z;
+}
+
+async function endCompressor(z: CompressStream, name: string): Promise<void> {
+  const failure = (): ToolError | undefined => (z as unknown as { failure?: ToolError }).failure;
+  if (!failure()) {
+    z.end();
+    await Promise.race([once(z, 'end'), once(z, 'error')]).catch(() => {});
+  }
+  const f = failure();
+  if (f) throw f;
+  void name;
 }

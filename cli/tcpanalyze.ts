@@ -11,7 +11,7 @@ import { CONN_SCHEMA } from '../src/records/index.js';
 import { CONN_TABLE_COLUMNS, CsvWriter, NdjsonWriter, TableWriter, type RecordWriter } from '../src/output/writers.js';
 import { UsageError, isToolError, formatWhere, EXIT_DATA, EXIT_OK, type ToolError } from '../src/util/errors.js';
 import { parseDurationNs } from '../src/util/time.js';
-import { makeProgram, runMain, warn } from './_common.js';
+import { makeProgram, packageVersion, runMain, warn } from './_common.js';
 import { HANDSHAKE_HEADER, countHandshake, emptyCounts, handshakeLine, summaryJson } from '../src/output/tcpeek.js';
 import { FLAGS_HEADER, flagsLine } from '../src/output/flags.js';
 import type { ConnAnalysis } from '../src/analysis/conn-analysis.js';
@@ -36,7 +36,8 @@ function durationMs(text: string, flag: string): number {
 async function main(): Promise<number> {
   const program = makeProgram(NAME, 'Rebuild every TCP connection (and UDP/ICMP flow) of packet captures and write one record per connection.')
     .argument('[files...]', 'pcap or pcapng captures, plain, gzip or zstd (detected by content); several are merged by timestamp; none or - reads stdin')
-    .addOption(new Option('-f, --format <format>', 'output format: ndjson, csv, table, or summary (tcpeek handshake totals as JSON) (default: table on a terminal, else ndjson)').choices(['ndjson', 'csv', 'table', 'summary']))
+    .addOption(new Option('-f, --format <format>', 'output format: ndjson, csv, table, summary (tcpeek handshake totals as JSON), or archive (zstd NDJSON with a first metadata line) (default: table on a terminal, else ndjson; archive when -o ends in .zst)').choices(['ndjson', 'csv', 'table', 'summary', 'archive']))
+    .option('-z, --zstd', 'compress the output with zstd (implied by --format archive and by -o FILE.zst)', false)
     .option('--handshakes', 'print one tcpeek-style line per handshake (time, timestamp, source, destination, result, dup SYN, dup SYN/ACK) instead of records', false)
     .option('--flags', 'print one line per TCP segment with tshark analysis flags (frame, time, direction, length, classes) instead of records', false)
     .option('--syn-timeout <duration>', 'a SYN with no answer for this long (capture time) is a handshake timeout', '30s')
@@ -58,12 +59,14 @@ Examples:
   tcpanalyze --format csv day1.pcap.zst day2.pcap.zst > conns.csv
   tcpdump -i eth0 -w - | tcpanalyze -
   tcpanalyze --handshakes capture.pcap
+  tcpanalyze capture.pcap -o conns.jsonl.zst && csvtool conns.jsonl.zst > conns.csv
   tcpanalyze --follow CgOPZkHLHPCJTRoZ6R --follow-format hex capture.pcap
 Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets before it are still written), 2 usage error.`,
     );
   program.parse(process.argv);
   const o = program.opts<{
-    format?: 'ndjson' | 'csv' | 'table' | 'summary';
+    format?: 'ndjson' | 'csv' | 'table' | 'summary' | 'archive';
+    zstd: boolean;
     handshakes: boolean;
     flags: boolean;
     synTimeout: string;
@@ -86,14 +89,30 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   if (o.handshakes && o.flags) throw new UsageError('USAGE_CONFLICT', '--handshakes and --flags cannot be combined');
   const maxBuffer = byteSize(o.maxBuffer, '--max-buffer');
   const toTerminal = !o.output && process.stdout.isTTY === true;
-  const format = o.format ?? (toTerminal ? 'table' : 'ndjson');
+  const format = o.format ?? (o.output?.endsWith('.zst') ? 'archive' : toTerminal ? 'table' : 'ndjson');
+  const zstd = o.zstd || format === 'archive' || (o.output?.endsWith('.zst') ?? false);
+  if (zstd && !o.output && process.stdout.isTTY === true) throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write zstd data to a terminal; use -o FILE or a pipe');
 
-  const out = await openOutput(o.output);
+  const out = await openOutput(o.output, { zstd });
   const sink = new TextSink(out.stream);
   const view = o.handshakes ? 'handshakes' : o.flags ? 'flags' : format === 'summary' ? 'summary' : 'records';
   const writer: RecordWriter | null =
     view !== 'records' ? null : format === 'csv' ? new CsvWriter(sink, CONN_SCHEMA, o.header) : format === 'table' ? new TableWriter(sink, CONN_TABLE_COLUMNS) : new NdjsonWriter(sink, CONN_SCHEMA);
   const summary = emptyCounts();
+  if (format === 'archive' && view === 'records') {
+    // tcpkit archives open with one metadata line that readers skip or use
+    sink.write(
+      JSON.stringify({
+        tcpkit: {
+          tool: NAME,
+          version: packageVersion(),
+          record: CONN_SCHEMA.kind,
+          inputs: files.map((f) => (f === '-' ? '<stdin>' : f)),
+          options: { idle_timeout: o.idleTimeout, close_linger: o.closeLinger, syn_timeout: o.synTimeout },
+        },
+      }) + '\n',
+    );
+  }
   if (view === 'handshakes') sink.write(HANDSHAKE_HEADER);
   if (view === 'flags') sink.write(FLAGS_HEADER);
 
