@@ -11,7 +11,6 @@ import { LineReader } from '../src/io/lines.js';
 import { TextSink } from '../src/io/sink.js';
 import { ToolError, EXIT_OK } from '../src/util/errors.js';
 import { archiveToCsv, describeSkipped, openArchive } from '../src/tcpinfo/convert.js';
-import { ByteSink } from '../src/tcpinfo/byte-sink.js';
 import { detectLineKind, type LineKind } from '../src/tcpinfo/detect.js';
 import { J_ARRAY, J_NULL, J_OBJECT, J_STRING, J_TRUE, J_FALSE, parseGoJson, rawText, unquoteGo, GoJsonError, type JNode } from '../src/tcpinfo/go-json.js';
 import type { RecordSchema } from '../src/records/index.js';
@@ -194,7 +193,7 @@ Differences from m-lab's Go csvtool: docs/csvtool.md.`,
       if (c.skipped > 0) warn(`${NAME}: ${input.name}: ${describeSkipped({ lines: c.lines, rows: 0, skipped: c.skipped, skippedByCode: c.byCode, firstSkipped: c.first, outputClosed: false })}`);
       return EXIT_OK;
     }
-    const r = await archiveToCsv(lines, new ByteSink(process.stdout), { name: input.name, skipBad: o.skipBad, header: o.header });
+    const r = await archiveToCsv(lines, new TextSink(process.stdout), { name: input.name, skipBad: o.skipBad, header: o.header });
     if (r.skipped > 0) warn(`${NAME}: ${input.name}: ${describeSkipped(r)}`);
     return EXIT_OK;
   } finally {

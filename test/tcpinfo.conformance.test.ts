@@ -14,7 +14,7 @@ import { gunzipSync } from 'node:zlib';
 import { openInput } from '../src/io/input.js';
 import { LineReader } from '../src/io/lines.js';
 import { ToolError } from '../src/util/errors.js';
-import { ByteSink } from '../src/tcpinfo/byte-sink.js';
+import { TextSink } from '../src/io/sink.js';
 import { archiveToCsv, checkArchiveCompression } from '../src/tcpinfo/convert.js';
 import { CSV_HEADER } from '../src/tcpinfo/csv.js';
 
@@ -42,7 +42,7 @@ async function convert(src: { path: string } | { bytes: Buffer; name?: string },
         : await openInput({ stream: Readable.from([src.bytes]), name: src.name ?? '<stdin>', windowSize: 1 << 12 });
     try {
       checkArchiveCompression(input, 'path' in src ? src.path : undefined);
-      await archiveToCsv(new LineReader(input.window), new ByteSink(out), { name: input.name, skipBad });
+      await archiveToCsv(new LineReader(input.window), new TextSink(out), { name: input.name, skipBad });
     } finally {
       await input.window.close();
     }
@@ -231,7 +231,7 @@ test('with skipBad every failing edge case is skipped and counted, and the other
     },
   });
   const input2 = await openInput({ stream: Readable.from([input]), name: 'mixed.jsonl' });
-  const res = await archiveToCsv(new LineReader(input2.window), new ByteSink(out), { name: 'mixed.jsonl', skipBad: true });
+  const res = await archiveToCsv(new LineReader(input2.window), new TextSink(out), { name: 'mixed.jsonl', skipBad: true });
   const oneRow = readFileSync(join(EDGE, 'out', 'one_record.csv')).subarray(CSV_HEADER.length);
   assertSameBytes(Buffer.concat(chunks), Buffer.concat([readFileSync(join(EDGE, 'out', 'metadata_only.csv')), oneRow, oneRow]), 'skip-bad');
   assert.deepEqual(

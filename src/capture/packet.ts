@@ -1,3 +1,5 @@
+import type { ByteWindow } from '../io/window.js';
+
 /**
  * The packet view every capture reader fills: one reused object per reader,
  * describing bytes inside the reader's window. Valid until the reader's next
@@ -30,6 +32,26 @@ export class PacketView {
   recordOffset = 0;
   /** Which input file (0-based) when several are merged. */
   input = 0;
+}
+
+/**
+ * The DataView over a reader's window buffer, recreated only when the window
+ * replaced its buffer (it grew), and mirrored into the reader's packet view.
+ */
+export class WindowView {
+  private buf: Buffer | null = null;
+  private dv: DataView = new DataView(new ArrayBuffer(0));
+
+  of(w: ByteWindow, pk: PacketView): DataView {
+    const b = w.buf;
+    if (b !== this.buf) {
+      this.buf = b;
+      this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      pk.buf = b;
+      pk.dv = this.dv;
+    }
+    return this.dv;
+  }
 }
 
 /** Link-layer header types (https://www.tcpdump.org/linktypes.html). */

@@ -6,7 +6,7 @@
  */
 import { ToolError } from '../util/errors.js';
 import type { ByteWindow } from '../io/window.js';
-import { PacketView, countSkip, END, HAVE_PACKET, NEED_MORE, type CaptureReader } from './packet.js';
+import { PacketView, WindowView, countSkip, END, HAVE_PACKET, NEED_MORE, type CaptureReader } from './packet.js';
 import { RECORD_LIMIT } from './pcap.js';
 
 export const SHB_TYPE = 0x0a0d0d0a;
@@ -36,8 +36,7 @@ export class PcapngReader implements CaptureReader {
   readonly skips = new Map<string, number>();
   private readonly w: ByteWindow;
   private readonly name: string;
-  private dvBuf: Buffer | null = null;
-  private dv: DataView = new DataView(new ArrayBuffer(0));
+  private readonly wv = new WindowView();
   private le = true;
   private ifaces: Iface[] = [];
   private count = 0;
@@ -55,14 +54,7 @@ export class PcapngReader implements CaptureReader {
   }
 
   private view(): DataView {
-    const b = this.w.buf;
-    if (b !== this.dvBuf) {
-      this.dvBuf = b;
-      this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-      this.packet.buf = b;
-      this.packet.dv = this.dv;
-    }
-    return this.dv;
+    return this.wv.of(this.w, this.packet);
   }
 
   private fail(code: string, message: string, offset: number): number {

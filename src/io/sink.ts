@@ -1,8 +1,10 @@
 /**
- * TextSink: batched, backpressure-aware writing of text to a Writable (stdout
- * or a file). Strings are gathered into one batch and written when it passes
- * `batchBytes`; a write that reports a full buffer makes the next `flush`
- * wait for 'drain' (or 'close'), so a slow consumer slows the producer.
+ * TextSink: batched, backpressure-aware writing to a Writable (stdout or a
+ * file). Strings are gathered into one batch and written when it passes
+ * `batchBytes`; Buffers (already batched by their producer, such as
+ * csvtool's row writer) go out directly after any pending text. A write that
+ * reports a full buffer makes the next `ready()` wait for 'drain' (or
+ * 'close'), so a slow consumer slows the producer.
  * EPIPE (the reader went away, as with `| head`) marks the sink closed; the
  * producer checks `closed` and stops quietly.
  */
@@ -16,7 +18,7 @@ export class TextSink {
   private waiting: Promise<void> | null = null;
   closed = false;
   error: Error | null = null;
-  /** UTF-16 units handed to the destination (a cheap progress measure). */
+  /** UTF-16 units or bytes handed to the destination (a cheap progress measure). */
   charsWritten = 0;
 
   constructor(out: Writable, batchBytes = 1 << 16) {
@@ -31,9 +33,17 @@ export class TextSink {
     });
   }
 
-  /** Queues text; returns true when the caller should `await sink.ready()`. */
-  write(text: string): boolean {
+  /**
+   * Queues text, or writes a Buffer the caller will not touch again; returns
+   * true when the caller should `await sink.ready()`.
+   */
+  write(text: string | Buffer): boolean {
     if (this.closed) return false;
+    if (typeof text !== 'string') {
+      this.push();
+      if (text.length > 0) this.send(text);
+      return this.waiting !== null;
+    }
     this.parts.push(text);
     this.size += text.length;
     if (this.size >= this.batchBytes) {
@@ -48,8 +58,12 @@ export class TextSink {
     const text = this.parts.length === 1 ? this.parts[0]! : this.parts.join('');
     this.parts = [];
     this.size = 0;
-    this.charsWritten += text.length;
-    const ok = this.out.write(text);
+    this.send(text);
+  }
+
+  private send(chunk: string | Buffer): void {
+    this.charsWritten += chunk.length;
+    const ok = this.out.write(chunk);
     if (!ok && this.waiting === null) {
       this.waiting = new Promise<void>((resolve) => {
         const done = (): void => {

@@ -18,7 +18,7 @@ import { scanArchivalRecord } from './record-scanner.js';
 import { decodeArchivalRecordGo } from './record-decoder.js';
 import { Snapshot } from './snapshot.js';
 import { CSV_HEADER, CsvRowWriter } from './csv.js';
-import type { ByteSink } from './byte-sink.js';
+import type { TextSink } from '../io/sink.js';
 
 export interface ArchiveCsvOptions {
   /** Input name for messages. */
@@ -57,7 +57,7 @@ function located(e: ToolError, name: string, line: number, offset: number): Tool
 }
 
 /** Converts the lines of one archive to CSV rows on `sink`. */
-export async function archiveToCsv(lines: LineReader, sink: ByteSink, options: ArchiveCsvOptions): Promise<ArchiveCsvResult> {
+export async function archiveToCsv(lines: LineReader, sink: TextSink, options: ArchiveCsvOptions): Promise<ArchiveCsvResult> {
   const result: ArchiveCsvResult = { lines: 0, rows: 0, skipped: 0, skippedByCode: {}, firstSkipped: null, outputClosed: false };
   const view = new ArchivalRecordView();
   const snap = new Snapshot();

@@ -80,7 +80,7 @@ const ROW_RESERVE = 8192;
 
 /**
  * Writes snapshots as CSV rows (with `\n`) into an output buffer; `take()`
- * hands the bytes written so far to the caller (for a ByteSink).
+ * hands the bytes written so far to the caller (for a TextSink).
  */
 export class CsvRowWriter {
   out: Buffer;

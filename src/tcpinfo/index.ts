@@ -19,7 +19,6 @@ export { Snapshot, StructSlot, ZERO_TIME_REPLACEMENT, E_EMPTY_CONG, E_EMPTY_RECO
 export { CSV_COLUMNS, CSV_HEADER, CsvRowWriter, goCsvField, goCsvNeedsQuotes } from './csv.js';
 export { archiveToCsv, checkArchiveCompression, decodeArchiveLine, describeSkipped, openArchive, type ArchiveCsvOptions, type ArchiveCsvResult } from './convert.js';
 export { detectLineKind, type LineKind } from './detect.js';
-export { ByteSink } from './byte-sink.js';
 export { makeArchivalRecord, parseRouteAttrs, readRawNetlinkMessages, isLocalAddress, type NetlinkMessage, type RouteAttr } from './netlink.js';
 export * from './compare.js';
 export { RecordCache, recordCookie } from './cache.js';
