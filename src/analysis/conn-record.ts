@@ -2,7 +2,7 @@
  * Builds the `conn` record (src/records/conn.ts) from a finished flow.
  * Runs once per flow, so plain objects and strings are fine here.
  */
-import type { RecordValues } from '../records/schema.js';
+import { emptyRecord, type RecordValues } from '../records/schema.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../decode/decoded.js';
 import type { Conn, Half } from '../tcp/conn.js';
 import { formatAddr } from '../util/ip.js';
@@ -10,7 +10,7 @@ import { formatEpoch, formatSpan } from '../util/time.js';
 import { communityId } from './community-id.js';
 import { stableUid } from './uid.js';
 import type { ConnAnalysis } from './conn-analysis.js';
-import { CONN_FIELDS } from '../records/conn.js';
+import { CONN_SCHEMA } from '../records/conn.js';
 
 const FLAG_LETTERS: [number, string][] = [
   [0x02, 'S'], [0x01, 'F'], [0x04, 'R'], [0x08, 'P'], [0x10, 'A'], [0x20, 'U'], [0x40, 'E'], [0x80, 'C'],
@@ -28,7 +28,6 @@ function protoName(p: number): string {
 
 const orNull = (v: number): number | null => (v < 0 ? null : v);
 
-const NULL_RECORD: RecordValues = Object.freeze(Object.fromEntries(CONN_FIELDS.map((f) => [f.name, null]))) as RecordValues;
 
 export function connRecord(c: Conn): RecordValues {
   const oA = c.origIsA;
@@ -45,7 +44,7 @@ export function connRecord(c: Conn): RecordValues {
   const cid = communityId(c.ipVersion, c.proto, oW, oP, rW, rP, oneWay);
   // Start from a template with every field in schema order (one hidden class
   // for all records; fields not set below stay null).
-  const rec: RecordValues = { ...NULL_RECORD };
+  const rec: RecordValues = emptyRecord(CONN_SCHEMA);
   rec['ts'] = formatEpoch(c.firstSec, c.firstNsec);
   rec['uid'] = stableUid(cid, c.firstSec, c.firstNsec, c.serial);
   rec['community_id'] = cid;
