@@ -47,6 +47,8 @@ export interface TableColumn {
   title: string;
   width: number;
   align?: 'left' | 'right';
+  /** Cell text from the record (default: the field's value). */
+  text?: (r: RecordValues) => string;
 }
 
 export class TableWriter implements RecordWriter {
@@ -67,27 +69,43 @@ export class TableWriter implements RecordWriter {
   write(r: RecordValues): void {
     if (this.rows % this.headerEvery === 0) this.sink.write(this.line(this.cols.map((c) => c.title)));
     this.rows++;
-    this.sink.write(this.line(this.cols.map((c) => {
-      const v = r[c.field];
-      return v === null || v === undefined ? '-' : String(v);
-    })));
+    this.sink.write(
+      this.line(
+        this.cols.map((c) => {
+          if (c.text) return c.text(r);
+          const v = r[c.field];
+          return v === null || v === undefined ? '-' : String(v);
+        }),
+      ),
+    );
   }
   end(): void {
     if (this.rows === 0) this.sink.write(this.line(this.cols.map((c) => c.title)));
   }
 }
 
+const endpoint = (h: unknown, p: unknown): string => (String(h).includes(':') ? `[${h}]:${p}` : `${h}:${p}`);
+/** Epoch seconds text (9 fraction digits) as UTC `YYYY-MM-DD HH:MM:SS.mmm`. */
+const clock = (ts: unknown): string => {
+  const [sec, frac = '0'] = String(ts).split('.');
+  return `${new Date(Number(sec) * 1000).toISOString().slice(0, 19).replace('T', ' ')}.${frac.slice(0, 3)}`;
+};
+
 export const CONN_TABLE_COLUMNS: readonly TableColumn[] = [
-  { field: 'ts', title: 'start', width: 20 },
+  { field: 'ts', title: 'start (UTC)', width: 23, text: (r) => clock(r['ts']) },
   { field: 'proto', title: 'proto', width: 5 },
-  { field: 'orig_h', title: 'originator', width: 39, align: 'right' },
-  { field: 'orig_p', title: 'port', width: 5, align: 'right' },
-  { field: 'resp_h', title: 'responder', width: 39, align: 'right' },
-  { field: 'resp_p', title: 'port', width: 5, align: 'right' },
-  { field: 'duration', title: 'duration', width: 12, align: 'right' },
+  { field: 'orig_h', title: 'originator', width: 30, align: 'right', text: (r) => endpoint(r['orig_h'], r['orig_p']) },
+  { field: 'resp_h', title: 'responder', width: 30, text: (r) => endpoint(r['resp_h'], r['resp_p']) },
+  { field: 'duration', title: 'seconds', width: 10, align: 'right', text: (r) => Number(r['duration']).toFixed(3) },
   { field: 'orig_pkts', title: 'o_pkts', width: 7, align: 'right' },
   { field: 'resp_pkts', title: 'r_pkts', width: 7, align: 'right' },
   { field: 'orig_bytes', title: 'o_bytes', width: 10, align: 'right' },
   { field: 'resp_bytes', title: 'r_bytes', width: 10, align: 'right' },
-  { field: 'end_reason', title: 'end', width: 6 },
+  { field: 'handshake', title: 'handshake', width: 9 },
+  { field: 'rtt_ms', title: 'rtt_ms', width: 8, align: 'right', text: (r) => (r['rtt_ms'] === null ? '-' : Number(r['rtt_ms']).toFixed(1)) },
+  { field: 'orig_retransmission', title: 'o_rexmt', width: 7, align: 'right' },
+  { field: 'resp_retransmission', title: 'r_rexmt', width: 7, align: 'right' },
+  { field: 'conn_state', title: 'state', width: 6 },
+  { field: 'history', title: 'history', width: 14 },
+  { field: 'end_reason', title: 'end', width: 8 },
 ];
