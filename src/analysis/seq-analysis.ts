@@ -4,10 +4,38 @@
  * with tshark's trigger rules and precedence, per-direction counts, ACK RTT
  * samples, bytes in flight, unique vs retransmitted bytes, missed bytes.
  *
- * STUB: the interface is final; the analysis is being written.
+ * The state mirrors tshark's per-flow `tcp_flow_t` / `tcp_analyze_seq_info`
+ * (one `Dir` per direction, `fwd` = the sender of the current segment, `rev`
+ * = its peer) and the rules run in tshark's order, with its `goto`s:
+ *
+ *   zero-window probe (ends the forward checks) | zero window | lost segment
+ *   | keep-alive | window update | window full | keep-alive ACK (ends) |
+ *   zero-window-probe ACK (ends) | duplicate ACK
+ *   -> dup-ACK counter reset when the ACK moved -> ACKed unseen segment
+ *   -> for data/SYN/FIN, not a keep-alive: spurious retransmission, else fast
+ *      retransmission, else out-of-order, else retransmission
+ *   -> unacked-segment list, next expected seq, max seq to be ACKed, last
+ *      ACK/window -> the ACK removes acknowledged segments of the peer (ACK
+ *      RTT from the oldest segment it acknowledges exactly) -> bytes in flight.
+ *
+ * Deliberate departures (see docs/tshark-differences.md):
+ *  - tshark uses the value 0 of nextseq / lastack / maxseqtobeacked as
+ *    "not known yet"; here "known" is a separate boolean, so a sequence number
+ *    that happens to be 0 (after the 2^32 wrap) is an ordinary number.
+ *  - tshark processes the ACK field of segments without the ACK bit (a SYN's
+ *    ack field, usually 0, can "acknowledge" half the sequence space); here
+ *    only segments with ACK set acknowledge anything.
+ *  - every sequence comparison is wrap-safe (tshark compares
+ *    maxseqtobeacked > nextseq as plain unsigned numbers in one place).
+ *
+ * Hot path: no allocation per packet. Each direction keeps its unacked
+ * segments in typed arrays that grow by doubling up to UNACKED_CAP (tshark's
+ * TCP_MAX_UNACKED_SEGMENTS); segments past the cap are not listed (as tshark)
+ * and counted in `unackedOverflows`.
  */
 import type { Decoded } from '../decode/decoded.js';
 import type { RecordValues } from '../records/schema.js';
+import { seqLt, seqLte, unwrap } from '../tcp/seq.js';
 
 /** Analysis flags, one bit each; FLAG_NAMES gives the tshark field names in snake case. */
 export const Flag = {
@@ -49,49 +77,677 @@ export const FLAG_NAMES = [
 /** Flags counted per direction in the record (reused_ports is per connection). */
 export const DIRECTION_FLAG_COUNT = 14;
 
+const FIN = 0x01, SYN = 0x02, RST = 0x04, ACK = 0x10;
+
+const F_RETX = Flag.RETRANSMISSION;
+const F_FAST = Flag.FAST_RETRANSMISSION;
+const F_SPUR = Flag.SPURIOUS_RETRANSMISSION;
+const F_OOO = Flag.OUT_OF_ORDER;
+const F_LOST = Flag.LOST_SEGMENT;
+const F_ACKLOST = Flag.ACK_LOST_SEGMENT;
+const F_DUP = Flag.DUPLICATE_ACK;
+const F_ZW = Flag.ZERO_WINDOW;
+const F_ZWP = Flag.ZERO_WINDOW_PROBE;
+const F_ZWPACK = Flag.ZERO_WINDOW_PROBE_ACK;
+const F_WFULL = Flag.WINDOW_FULL;
+const F_WUPD = Flag.WINDOW_UPDATE;
+const F_KA = Flag.KEEP_ALIVE;
+const F_KAACK = Flag.KEEP_ALIVE_ACK;
+const F_REUSED = Flag.REUSED_PORTS;
+
+/** tshark's TCP_MAX_UNACKED_SEGMENTS. */
+export const UNACKED_CAP = 10000;
+const UNACKED_INITIAL = 16;
+/** Sequence holes tracked per direction for unique/missed bytes; older ones are written off as missed. */
+export const HOLE_CAP = 32;
+/** tshark: a fast retransmission comes within 20 ms of the last (duplicate) ACK. */
+const FAST_RETX_NS = 20_000_000;
+/** tshark: out-of-order threshold when the iRTT is not known. */
+const OOO_DEFAULT_NS = 3_000_000;
+const U32 = 4294967296;
+/** tshark keeps window = G_MAXUINT32 until a segment was seen. */
+const WINDOW_UNKNOWN = 0xffffffff;
+
+/** Per-direction state: tshark's tcp_flow_t plus tcpkit's counters. */
+class Dir {
+  // ---- tshark flow state
+  baseSet = false;
+  base = 0;
+  nextseqKnown = false;
+  nextseq = 0;
+  nextseqT = 0;
+  maxAckedKnown = false;
+  maxseqtobeacked = 0;
+  /** ACK field of the last segment (raw, every segment as tshark) and whether tshark would take it as set. */
+  lastack = 0;
+  lastackSet = false;
+  lastackT = -Infinity;
+  window = WINDOW_UNKNOWN;
+  /** -1 not known, -2 no scaling, else the shift. */
+  winScale = -1;
+  isFirstAck = false;
+  validBif = true;
+  dupacknum = 0;
+  lastSegFlags = 0;
+  /** SACK blocks of the last segment from this side (for the peer's bytes in flight). */
+  sackCount = 0;
+  readonly sack = new Float64Array(8);
+  // ---- unacked segments (oldest first)
+  n = 0;
+  segSeq = new Float64Array(UNACKED_INITIAL);
+  segNext = new Float64Array(UNACKED_INITIAL);
+  segT = new Float64Array(UNACKED_INITIAL);
+  segRetx = new Uint8Array(UNACKED_INITIAL);
+  /** Smallest listed seq (wrap-safe order), and the span relative to base for bytes in flight. */
+  minSeq = 0;
+  minRel = 0;
+  maxRel = 0;
+  unackedOverflows = 0;
+  // ---- tcpkit counters
+  readonly counts = new Float64Array(DIRECTION_FLAG_COUNT);
+  rttN = 0;
+  rttMean = 0;
+  rttM2 = 0;
+  rttMin = 0;
+  rttMax = 0;
+  srtt = 0;
+  rttvar = 0;
+  maxBif = 0;
+  uniqueBytes = 0;
+  retransBytes = 0;
+  // ---- coverage (unwrapped offsets from covBase) for unique / missed bytes
+  covSet = false;
+  covBase = 0;
+  covEnd = 0;
+  holes = 0;
+  readonly holeLo = new Float64Array(HOLE_CAP);
+  readonly holeHi = new Float64Array(HOLE_CAP);
+  holeOverflowBytes = 0;
+  /** Highest offset the peer acknowledged in this direction's space (-1 none). */
+  peerAckEnd = -1;
+
+  reset(): void {
+    this.baseSet = false;
+    this.base = 0;
+    this.nextseqKnown = false;
+    this.nextseq = 0;
+    this.nextseqT = 0;
+    this.maxAckedKnown = false;
+    this.maxseqtobeacked = 0;
+    this.lastack = 0;
+    this.lastackSet = false;
+    this.lastackT = -Infinity;
+    this.window = WINDOW_UNKNOWN;
+    this.winScale = -1;
+    this.isFirstAck = false;
+    this.validBif = true;
+    this.dupacknum = 0;
+    this.lastSegFlags = 0;
+    this.sackCount = 0;
+    this.n = 0;
+    this.minSeq = 0;
+    this.minRel = 0;
+    this.maxRel = 0;
+    this.unackedOverflows = 0;
+    this.counts.fill(0);
+    this.rttN = 0;
+    this.rttMean = 0;
+    this.rttM2 = 0;
+    this.rttMin = 0;
+    this.rttMax = 0;
+    this.srtt = 0;
+    this.rttvar = 0;
+    this.maxBif = 0;
+    this.uniqueBytes = 0;
+    this.retransBytes = 0;
+    this.covSet = false;
+    this.covBase = 0;
+    this.covEnd = 0;
+    this.holes = 0;
+    this.holeOverflowBytes = 0;
+    this.peerAckEnd = -1;
+  }
+
+  /** Forgets tshark's flow state (a new tshark conversation on the same 4-tuple), keeping the counters. */
+  resetFlow(): void {
+    this.baseSet = false;
+    this.base = 0;
+    this.nextseqKnown = false;
+    this.nextseq = 0;
+    this.nextseqT = 0;
+    this.maxAckedKnown = false;
+    this.maxseqtobeacked = 0;
+    this.lastack = 0;
+    this.lastackSet = false;
+    this.lastackT = -Infinity;
+    this.window = WINDOW_UNKNOWN;
+    this.winScale = -1;
+    this.isFirstAck = false;
+    this.validBif = true;
+    this.dupacknum = 0;
+    this.lastSegFlags = 0;
+    this.sackCount = 0;
+    this.n = 0;
+  }
+
+  private grow(): void {
+    const cap = Math.min(this.segSeq.length * 2, UNACKED_CAP);
+    const s = new Float64Array(cap), x = new Float64Array(cap), t = new Float64Array(cap), r = new Uint8Array(cap);
+    s.set(this.segSeq);
+    x.set(this.segNext);
+    t.set(this.segT);
+    r.set(this.segRetx);
+    this.segSeq = s;
+    this.segNext = x;
+    this.segT = t;
+    this.segRetx = r;
+  }
+
+  /** Lists an unacked segment (tshark's ual), keeping the cached extremes. */
+  push(seq: number, next: number, t: number, retx: boolean): void {
+    let i = this.n;
+    if (i === this.segSeq.length) this.grow();
+    this.segSeq[i] = seq;
+    this.segNext[i] = next;
+    this.segT[i] = t;
+    this.segRetx[i] = retx ? 1 : 0;
+    const base = this.base;
+    const lo = (seq - base) >>> 0, hi = (next - base) >>> 0;
+    if (i === 0) {
+      this.minSeq = seq;
+      this.minRel = lo;
+      this.maxRel = hi;
+    } else {
+      if (seqLt(seq, this.minSeq)) this.minSeq = seq;
+      if (lo < this.minRel) this.minRel = lo;
+      if (hi > this.maxRel) this.maxRel = hi;
+      if (retx) {
+        // Karn: earlier copies of this data are ambiguous too
+        for (let k = 0; k < i; k++) if (seqLt(this.segSeq[k]!, next) && seqLt(seq, this.segNext[k]!)) this.segRetx[k] = 1;
+      }
+    }
+    this.n = ++i;
+  }
+
+  /** Recomputes the cached extremes after the list changed. */
+  extremes(): void {
+    const n = this.n;
+    if (n === 0) return;
+    const base = this.base;
+    let minSeq = this.segSeq[0]!;
+    let minRel = (minSeq - base) >>> 0;
+    let maxRel = (this.segNext[0]! - base) >>> 0;
+    for (let k = 1; k < n; k++) {
+      const s = this.segSeq[k]!;
+      if (seqLt(s, minSeq)) minSeq = s;
+      const lo = (s - base) >>> 0, hi = (this.segNext[k]! - base) >>> 0;
+      if (lo < minRel) minRel = lo;
+      if (hi > maxRel) maxRel = hi;
+    }
+    this.minSeq = minSeq;
+    this.minRel = minRel;
+    this.maxRel = maxRel;
+  }
+
+  addRtt(ms: number): void {
+    const n = ++this.rttN;
+    if (n === 1) {
+      this.rttMin = this.rttMax = this.rttMean = ms;
+      this.rttM2 = 0;
+      this.srtt = ms;
+      this.rttvar = ms / 2;
+      return;
+    }
+    if (ms < this.rttMin) this.rttMin = ms;
+    if (ms > this.rttMax) this.rttMax = ms;
+    const d = ms - this.rttMean;
+    this.rttMean += d / n;
+    this.rttM2 += d * (ms - this.rttMean);
+    // RFC 6298 2.3: RTTVAR first, with the old SRTT
+    this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - ms);
+    this.srtt = 0.875 * this.srtt + 0.125 * ms;
+  }
+
+  /**
+   * Marks sequence offsets [lo, hi) as seen and returns how many of them
+   * were new (in a hole or past the highest offset seen).
+   */
+  cover(lo: number, hi: number): number {
+    if (hi <= lo) return 0;
+    let fresh = 0;
+    let top = hi;
+    const end = this.covEnd;
+    if (hi > end) {
+      const from = lo > end ? lo : end;
+      fresh += hi - from;
+      if (lo > end) this.addHole(end, lo);
+      this.covEnd = hi;
+      top = from;
+    }
+    if (top <= lo || this.holes === 0) return fresh;
+    // fill holes overlapping [lo, top)
+    const hl = this.holeLo, hh = this.holeHi;
+    for (let k = 0; k < this.holes; k++) {
+      const a = hl[k]!, b = hh[k]!;
+      if (b <= lo) continue;
+      if (a >= top) break;
+      const s = a > lo ? a : lo, e = b < top ? b : top;
+      fresh += e - s;
+      if (s === a && e === b) {
+        this.removeHole(k);
+        k--;
+      } else if (s === a) hl[k] = e;
+      else if (e === b) hh[k] = s;
+      else {
+        // split [a, b) into [a, s) and [e, b)
+        hh[k] = s;
+        this.insertHole(k + 1, e, b);
+        k++;
+      }
+    }
+    return fresh;
+  }
+
+  private addHole(a: number, b: number): void {
+    this.insertHole(this.holes, a, b);
+  }
+
+  private insertHole(at: number, a: number, b: number): void {
+    const hl = this.holeLo, hh = this.holeHi;
+    if (this.holes === HOLE_CAP) {
+      // write off the oldest (lowest) hole as missed for good
+      this.holeOverflowBytes += hh[0]! - hl[0]!;
+      this.removeHole(0);
+      at--;
+      if (at < 0) {
+        this.holeOverflowBytes += b - a;
+        return;
+      }
+    }
+    for (let k = this.holes; k > at; k--) {
+      hl[k] = hl[k - 1]!;
+      hh[k] = hh[k - 1]!;
+    }
+    hl[at] = a;
+    hh[at] = b;
+    this.holes++;
+  }
+
+  private removeHole(k: number): void {
+    const hl = this.holeLo, hh = this.holeHi;
+    for (let j = k + 1; j < this.holes; j++) {
+      hl[j - 1] = hl[j]!;
+      hh[j - 1] = hh[j]!;
+    }
+    this.holes--;
+  }
+
+  /** Sequence-space bytes of this direction never seen: open holes, written-off holes, and ACKed-but-unseen tail. */
+  missed(): number {
+    let m = this.holeOverflowBytes;
+    for (let k = 0; k < this.holes; k++) m += this.holeHi[k]! - this.holeLo[k]!;
+    if (this.covSet && this.peerAckEnd > this.covEnd) m += this.peerAckEnd - this.covEnd;
+    return m;
+  }
+}
+
+/** 2^shift for window shifts 0..14. */
+const POW2 = Array.from({ length: 15 }, (_, i) => 2 ** i);
+
+function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
+
 export class SeqAnalysis {
   /** Duplicate-ACK number of the last segment (tcp.analysis.duplicate_ack_num), 0 if not a dup ACK. */
   dupAckNum = 0;
-  /** ACK RTT of the last segment in ms (tcp.analysis.ack_rtt), -1 if none. */
+  /**
+   * ACK RTT of the last segment in ms (tcp.analysis.ack_rtt), -1 if none.
+   * Negative when capture timestamps go backwards (tshark shows those too);
+   * `hasAckRtt` tells a real value from the -1 sentinel.
+   */
   ackRttMs = -1;
+  /** The last segment acknowledged a listed segment exactly and the time difference is not zero (tshark shows ack_rtt). */
+  hasAckRtt = false;
   /** Bytes in flight after the last segment (tcp.analysis.bytes_in_flight), -1 if not computed. */
   bytesInFlight = -1;
   /** Sequence-space bytes skipped by the last segment (a content gap opened), 0 if none. */
   gapBytes = 0;
 
+  private readonly a = new Dir();
+  private readonly b = new Dir();
+  private started = false;
+  private sec0 = 0;
+  /** tshark's ts_mru_syn (ns since sec0, -1 none) and ts_first_rtt (iRTT, 0 = not known, as tshark). */
+  private synT = -1;
+  private firstRttNs = 0;
+  private pendingReused = false;
+
   reset(): void {
     this.gapBytes = 0;
     this.dupAckNum = 0;
     this.ackRttMs = -1;
+    this.hasAckRtt = false;
     this.bytesInFlight = -1;
+    this.a.reset();
+    this.b.reset();
+    this.started = false;
+    this.sec0 = 0;
+    this.synT = -1;
+    this.firstRttNs = 0;
+    this.pendingReused = false;
+  }
+
+  /** Unacked segments not listed because a direction's list was full (tshark drops them too). */
+  get unackedOverflows(): number {
+    return this.a.unackedOverflows + this.b.unackedOverflows;
   }
 
   /**
    * Analyses one TCP segment sent by endpoint A (`fromA`) or B, in capture
    * order, and returns its flag bits. `frame` is the 1-based packet number.
    */
-  onSegment(_fromA: boolean, _d: Decoded, _sec: number, _nsec: number, _frame: number): number {
-    return 0;
+  onSegment(fromA: boolean, d: Decoded, sec: number, nsec: number, _frame: number): number {
+    if (!this.started) {
+      this.started = true;
+      this.sec0 = sec;
+    }
+    const t = (sec - this.sec0) * 1e9 + nsec;
+    const fwd = fromA ? this.a : this.b;
+    const rev = fromA ? this.b : this.a;
+    const seq = d.seq, ack = d.ack, flags = d.flags, window = d.window;
+    const seglen = d.payloadLen;
+    let f = 0;
+    this.gapBytes = 0;
+    this.dupAckNum = 0;
+    this.ackRttMs = -1;
+    this.hasAckRtt = false;
+    this.bytesInFlight = -1;
+
+    // ---- dissect_tcp, before the analysis: port reuse
+    const synOnly = (flags & (SYN | ACK)) === SYN;
+    if (synOnly) {
+      if (this.pendingReused) {
+        this.pendingReused = false;
+        f |= F_REUSED;
+      }
+      if (fwd.baseSet) {
+        if (seq !== fwd.base) {
+          // tshark starts a new conversation on the 4-tuple
+          fwd.resetFlow();
+          rev.resetFlow();
+          this.synT = -1;
+          this.firstRttNs = 0;
+          f |= F_REUSED;
+        } else {
+          // issue 17616: a repeated SYN restores nextseq
+          fwd.nextseq = fwd.maxseqtobeacked;
+          fwd.nextseqKnown = fwd.maxAckedKnown;
+        }
+      }
+    } else if ((flags & (SYN | ACK)) === (SYN | ACK) && fwd.baseSet && seq !== fwd.base) {
+      fwd.base = seq;
+      f |= F_REUSED;
+    }
+
+    // ---- tcp_analyze_sequence_number
+    if (!fwd.baseSet) {
+      fwd.base = flags & SYN ? seq : (seq - 1) >>> 0;
+      fwd.baseSet = true;
+    }
+    const hasAck = (flags & ACK) !== 0;
+    if (!rev.baseSet && hasAck) {
+      rev.base = (ack - 1) >>> 0;
+      rev.baseSet = true;
+    }
+    if (hasAck) rev.validBif = true;
+    const noSFR = (flags & (SYN | FIN | RST)) === 0;
+    const atNext = fwd.nextseqKnown && seq === fwd.nextseq;
+
+    fwdChecks: {
+      if (seglen === 1 && atNext && rev.window === 0) {
+        f |= F_ZWP;
+        break fwdChecks;
+      }
+      if (window === 0 && noSFR) f |= F_ZW;
+      if (fwd.nextseqKnown && seqLt(fwd.nextseq, seq) && (flags & RST) === 0) {
+        f |= F_LOST;
+        fwd.validBif = false;
+        this.gapBytes = (seq - fwd.nextseq) >>> 0;
+      }
+      if (seglen <= 1 && noSFR && fwd.nextseqKnown && seq === ((fwd.nextseq - 1) >>> 0)) f |= F_KA;
+      if (seglen === 0 && window !== 0 && window !== fwd.window && atNext && ack === fwd.lastack && noSFR) f |= F_WUPD;
+      if (seglen > 0 && rev.winScale !== -1 && noSFR) {
+        const sh = rev.isFirstAck || rev.winScale === -2 ? 0 : rev.winScale;
+        if ((seq + seglen) % U32 === (rev.lastack + ((rev.window * POW2[sh]!) % U32)) % U32) f |= F_WFULL;
+      }
+      if (seglen === 0 && noSFR && atNext && ack === fwd.lastack && window === fwd.window) {
+        if (window !== 0 && rev.lastSegFlags & F_KA) {
+          f |= F_KAACK;
+          break fwdChecks;
+        }
+        if (window === 0 && rev.lastSegFlags & F_ZWP) {
+          f |= F_ZWPACK;
+          break fwdChecks;
+        }
+        if (window !== 0) {
+          fwd.dupacknum = fwd.dupacknum === -1 ? 1 : fwd.dupacknum + 1;
+          f |= F_DUP;
+          this.dupAckNum = fwd.dupacknum;
+        }
+      }
+    }
+    // finished_fwd
+    if (ack !== fwd.lastack) fwd.dupacknum = 0;
+
+    // ACKed unseen segment
+    if (hasAck && rev.maxAckedKnown && seqLt(rev.maxseqtobeacked, ack)) {
+      if (rev.nextseqKnown && seqLt(rev.maxseqtobeacked, rev.nextseq)) {
+        // a hole in the peer's data: move past it, once
+        rev.maxseqtobeacked = rev.nextseq;
+        f |= F_ACKLOST;
+      } else {
+        // the peer is stalled: flag only the first such ACK per peer ACK change
+        if (rev.dupacknum === 0) f |= F_ACKLOST;
+        rev.dupacknum = -1;
+      }
+    }
+
+    // retransmission / fast retransmission / spurious / out-of-order
+    const synFin = flags & (SYN | FIN) ? 1 : 0;
+    if ((seglen > 0 || synFin) && (f & F_KA) === 0) {
+      let notAdvanced = fwd.nextseqKnown && seqLt(seq, fwd.nextseq);
+      if (seglen > 1 && fwd.nextseqKnown && ((fwd.nextseq - 1) >>> 0) === seq) notAdvanced = false;
+      if (seglen > 0 && rev.lastackSet && seqLte((seq + seglen) >>> 0, rev.lastack)) {
+        f |= F_SPUR | F_RETX;
+      } else {
+        const sinceAck = t - rev.lastackT;
+        const sinceNext = t - fwd.nextseqT;
+        const ooo = this.firstRttNs !== 0 ? this.firstRttNs : OOO_DEFAULT_NS;
+        if (notAdvanced && rev.dupacknum >= 2 && rev.lastack === seq && sinceAck >= 0 && sinceAck < FAST_RETX_NS) f |= F_FAST | F_RETX;
+        else if (notAdvanced && sinceNext >= 0 && sinceNext < ooo && fwd.nextseq !== ((seq + seglen + synFin) >>> 0)) f |= F_OOO;
+        else if (notAdvanced) f |= F_RETX;
+      }
+    }
+
+    // finished_checking_retransmission_type
+    let nextseq = (seq + seglen) >>> 0;
+    if (seglen > 0 || synFin) {
+      if (fwd.n < UNACKED_CAP) {
+        if (synFin) nextseq = (nextseq + 1) >>> 0;
+        fwd.push(seq, nextseq, t, (f & F_RETX) !== 0);
+      } else fwd.unackedOverflows++;
+    }
+    if ((f & F_ZWP) === 0) {
+      if (!fwd.nextseqKnown || seqLt(fwd.nextseq, nextseq)) {
+        fwd.nextseq = nextseq;
+        fwd.nextseqKnown = true;
+        fwd.nextseqT = t;
+      }
+      if (!fwd.maxAckedKnown || seq === fwd.maxseqtobeacked) {
+        fwd.maxseqtobeacked = fwd.nextseq;
+        fwd.maxAckedKnown = fwd.nextseqKnown;
+      }
+    }
+    fwd.window = window;
+    fwd.lastack = ack;
+    fwd.lastackSet = hasAck || ack !== 0;
+    fwd.lastackT = t;
+    fwd.lastSegFlags = f;
+
+    // the ACK removes what it acknowledges from the peer's list
+    if (hasAck && rev.n > 0 && seqLt(rev.minSeq, ack)) {
+      const ss = rev.segSeq, sn = rev.segNext;
+      let w = 0;
+      let matchT = -1;
+      let matchRetx = 0;
+      for (let k = 0, n = rev.n; k < n; k++) {
+        const s = ss[k]!, x = sn[k]!;
+        if (ack === x) {
+          if (matchT < 0) {
+            matchT = rev.segT[k]!;
+            matchRetx = rev.segRetx[k]!;
+          }
+          continue;
+        }
+        if (seqLt(ack, x)) {
+          // keep; a partial ACK moves the segment's start
+          ss[w] = seqLt(s, ack) ? ack : s;
+          sn[w] = x;
+          rev.segT[w] = rev.segT[k]!;
+          rev.segRetx[w] = rev.segRetx[k]!;
+          w++;
+        }
+      }
+      rev.n = w;
+      rev.extremes();
+      if (matchT >= 0) {
+        const dt = t - matchT;
+        if (dt !== 0) {
+          const ms = dt / 1e6;
+          this.ackRttMs = ms;
+          this.hasAckRtt = true;
+          if (matchRetx === 0 && dt > 0) rev.addRtt(ms);
+        }
+      }
+    }
+
+    // bytes in flight
+    if (seglen !== 0 && fwd.n > 0 && fwd.validBif) {
+      let inFlight = fwd.maxRel - fwd.minRel;
+      const sc = rev.sackCount;
+      if (sc > 0) {
+        const sk = rev.sack;
+        let delivered = 0;
+        for (let k = 0; k < sc; k++) delivered += (sk[2 * k + 1]! - sk[2 * k]!) >>> 0;
+        inFlight = (inFlight - delivered) >>> 0;
+      }
+      if (inFlight > 0 && inFlight < 2000000000) {
+        const bif = synFin ? inFlight - 1 : inFlight;
+        if (bif !== 0) this.bytesInFlight = bif;
+        if (bif > fwd.maxBif) fwd.maxBif = bif;
+      }
+    }
+
+    // ---- after the analysis (option dissection, dissect_tcp tail)
+    const sc = d.sackCount;
+    fwd.sackCount = sc;
+    if (sc > 0) fwd.sack.set(d.sack);
+    if (d.wscale >= 0) fwd.winScale = d.wscale > 14 ? 14 : d.wscale;
+    if (flags & SYN) {
+      // verify_tcp_window_scaling
+      if (fwd.winScale === -1) {
+        fwd.winScale = -2;
+        rev.winScale = -2;
+      } else if (flags & ACK && rev.winScale === -2) fwd.winScale = -2;
+      fwd.isFirstAck = true;
+      if (synOnly) this.synT = t;
+    }
+    if ((flags & (SYN | ACK)) === ACK) {
+      if (this.synT >= 0 && this.firstRttNs === 0) this.firstRttNs = t - this.synT;
+      fwd.isFirstAck = false;
+    }
+
+    // ---- tcpkit counters
+    if (f !== 0) {
+      const c = fwd.counts;
+      for (let bits = f & ((1 << DIRECTION_FLAG_COUNT) - 1); bits !== 0; bits &= bits - 1) c[31 - Math.clz32(bits & -bits)]!++;
+    }
+    this.coverage(fwd, rev, d, seq, flags, seglen, hasAck, ack);
+    return f;
+  }
+
+  /** Unique vs retransmitted payload bytes and the holes behind missed_bytes. */
+  private coverage(fwd: Dir, rev: Dir, d: Decoded, seq: number, flags: number, seglen: number, hasAck: boolean, ack: number): void {
+    const fin = flags & FIN ? 1 : 0;
+    if (seglen > 0 || flags & (SYN | FIN)) {
+      const start = flags & SYN ? (seq + 1) >>> 0 : seq;
+      if (!fwd.covSet) {
+        fwd.covSet = true;
+        fwd.covBase = start;
+        fwd.covEnd = 0;
+      }
+      if (seglen > 0 || fin) {
+        const lo = unwrap(fwd.covBase, start, fwd.covEnd);
+        if (lo < 0) {
+          // before the first byte seen: new, not tracked
+          fwd.uniqueBytes += seglen;
+        } else {
+          const fresh = fwd.cover(lo, lo + seglen);
+          fwd.uniqueBytes += fresh;
+          fwd.retransBytes += seglen - fresh;
+          if (fin) fwd.cover(lo + seglen, lo + seglen + 1);
+        }
+      }
+    } else if (!fwd.covSet && (flags & RST) === 0) {
+      fwd.covSet = true;
+      fwd.covBase = seq;
+      fwd.covEnd = 0;
+    }
+    void d;
+    if (hasAck && rev.covSet) {
+      const a = unwrap(rev.covBase, ack, rev.covEnd);
+      if (a > rev.peerAckEnd) rev.peerAckEnd = a;
+    }
   }
 
   /** Marks the connection as a reuse of an earlier one's 4-tuple (its first SYN gets REUSED_PORTS). */
-  markReused(): void {}
+  markReused(): void {
+    this.pendingReused = true;
+  }
 
   /** Writes this analysis's fields of the conn record; `origIsA` maps A/B to orig/resp. */
-  fill(r: RecordValues, _origIsA: boolean): void {
-    for (const n of FLAG_NAMES.slice(0, DIRECTION_FLAG_COUNT)) {
-      r[`orig_${n}`] = null;
-      r[`resp_${n}`] = null;
+  fill(r: RecordValues, origIsA: boolean): void {
+    const o = origIsA ? this.a : this.b;
+    const p = origIsA ? this.b : this.a;
+    for (let i = 0; i < DIRECTION_FLAG_COUNT; i++) {
+      const n = FLAG_NAMES[i]!;
+      r[`orig_${n}`] = o.counts[i]!;
+      r[`resp_${n}`] = p.counts[i]!;
     }
-    for (const k of ['unique_bytes', 'retransmitted_bytes', 'max_bytes_in_flight', 'rtt_samples', 'rtt_min_ms', 'rtt_mean_ms', 'rtt_max_ms', 'rtt_stdev_ms', 'srtt_ms', 'rttvar_ms']) {
-      r[`orig_${k}`] = null;
-      r[`resp_${k}`] = null;
-    }
-    r['missed_bytes'] = null;
+    SeqAnalysis.fillDir(r, 'orig_', o);
+    SeqAnalysis.fillDir(r, 'resp_', p);
+    r['missed_bytes'] = o.missed() + p.missed();
+  }
+
+  private static fillDir(r: RecordValues, pre: string, h: Dir): void {
+    r[`${pre}unique_bytes`] = h.uniqueBytes;
+    r[`${pre}retransmitted_bytes`] = h.retransBytes;
+    r[`${pre}max_bytes_in_flight`] = h.maxBif;
+    const n = h.rttN;
+    r[`${pre}rtt_samples`] = n;
+    r[`${pre}rtt_min_ms`] = n > 0 ? round6(h.rttMin) : null;
+    r[`${pre}rtt_mean_ms`] = n > 0 ? round6(h.rttMean) : null;
+    r[`${pre}rtt_max_ms`] = n > 0 ? round6(h.rttMax) : null;
+    r[`${pre}rtt_stdev_ms`] = n > 1 ? round6(Math.sqrt(h.rttM2 / (n - 1))) : n === 1 ? 0 : null;
+    r[`${pre}srtt_ms`] = n > 0 ? round6(h.srtt) : null;
+    r[`${pre}rttvar_ms`] = n > 0 ? round6(h.rttvar) : null;
   }
 
   /** Smoothed RTT (ms) of the direction with more samples, -1 when none (for rtt_ms). */
   bestSrttMs(): number {
-    return -1;
+    const a = this.a, b = this.b;
+    if (a.rttN === 0 && b.rttN === 0) return -1;
+    return b.rttN > a.rttN ? b.srtt : a.srtt;
   }
 }
