@@ -35,7 +35,7 @@
  */
 import type { Decoded } from '../decode/decoded.js';
 import type { RecordValues } from '../records/schema.js';
-import { seqLt, seqLte, unwrap } from '../tcp/seq.js';
+import { seqLt, seqLte } from '../tcp/seq.js';
 
 /** Analysis flags, one bit each; FLAG_NAMES gives the tshark field names in snake case. */
 export const Flag = {
@@ -98,13 +98,14 @@ const F_REUSED = Flag.REUSED_PORTS;
 /** tshark's TCP_MAX_UNACKED_SEGMENTS. */
 export const UNACKED_CAP = 10000;
 const UNACKED_INITIAL = 16;
+/** Ring capacity: the power of two that holds UNACKED_CAP entries. */
+const UNACKED_RING = 16384;
 /** Sequence holes tracked per direction for unique/missed bytes; older ones are written off as missed. */
 export const HOLE_CAP = 32;
 /** tshark: a fast retransmission comes within 20 ms of the last (duplicate) ACK. */
 const FAST_RETX_NS = 20_000_000;
 /** tshark: out-of-order threshold when the iRTT is not known. */
 const OOO_DEFAULT_NS = 3_000_000;
-const U32 = 4294967296;
 /** tshark keeps window = G_MAXUINT32 until a segment was seen. */
 const WINDOW_UNKNOWN = 0xffffffff;
 
@@ -129,20 +130,23 @@ class Dir {
   validBif = true;
   dupacknum = 0;
   lastSegFlags = 0;
-  /** SACK blocks of the last segment from this side (for the peer's bytes in flight). */
+  /** Bytes covered by the SACK blocks of the last segment from this side (for the peer's bytes in flight). */
   sackCount = 0;
-  readonly sack = new Float64Array(8);
-  // ---- unacked segments (oldest first)
+  sackBytes = 0;
+  // ---- unacked segments: a ring of (seq, nextseq, time, retransmitted), oldest first, allocated on first use
+  seg: Float64Array | null = null;
+  head = 0;
   n = 0;
-  segSeq = new Float64Array(UNACKED_INITIAL);
-  segNext = new Float64Array(UNACKED_INITIAL);
-  segT = new Float64Array(UNACKED_INITIAL);
-  segRetx = new Uint8Array(UNACKED_INITIAL);
+  /** The listed segments are in order without overlaps (then an ACK only touches a prefix). */
+  sorted = true;
   /** Smallest listed seq (wrap-safe order), and the span relative to base for bytes in flight. */
   minSeq = 0;
   minRel = 0;
   maxRel = 0;
   unackedOverflows = 0;
+  /** Set by ack(): time of the oldest segment the ACK matched exactly (-1 none) and whether it was retransmitted. */
+  matchT = -1;
+  matchRetx = false;
   // ---- tcpkit counters
   readonly counts = new Float64Array(DIRECTION_FLAG_COUNT);
   rttN = 0;
@@ -160,8 +164,8 @@ class Dir {
   covBase = 0;
   covEnd = 0;
   holes = 0;
-  readonly holeLo = new Float64Array(HOLE_CAP);
-  readonly holeHi = new Float64Array(HOLE_CAP);
+  /** Hole bounds [lo0, hi0, lo1, hi1, ...], allocated on the first hole. */
+  hole: Float64Array | null = null;
   holeOverflowBytes = 0;
   /** Highest offset the peer acknowledged in this direction's space (-1 none). */
   peerAckEnd = -1;
@@ -184,7 +188,10 @@ class Dir {
     this.dupacknum = 0;
     this.lastSegFlags = 0;
     this.sackCount = 0;
+    this.sackBytes = 0;
+    this.head = 0;
     this.n = 0;
+    this.sorted = true;
     this.minSeq = 0;
     this.minRel = 0;
     this.maxRel = 0;
@@ -227,63 +234,141 @@ class Dir {
     this.dupacknum = 0;
     this.lastSegFlags = 0;
     this.sackCount = 0;
+    this.sackBytes = 0;
+    this.head = 0;
     this.n = 0;
+    this.sorted = true;
   }
 
   private grow(): void {
-    const cap = Math.min(this.segSeq.length * 2, UNACKED_CAP);
-    const s = new Float64Array(cap), x = new Float64Array(cap), t = new Float64Array(cap), r = new Uint8Array(cap);
-    s.set(this.segSeq);
-    x.set(this.segNext);
-    t.set(this.segT);
-    r.set(this.segRetx);
-    this.segSeq = s;
-    this.segNext = x;
-    this.segT = t;
-    this.segRetx = r;
+    const old = this.seg;
+    if (old === null) {
+      this.seg = new Float64Array(UNACKED_INITIAL * 4);
+      return;
+    }
+    const cap = old.length >> 2;
+    const seg = new Float64Array(Math.min(cap * 2, UNACKED_RING) * 4);
+    const mask = cap - 1;
+    for (let i = 0; i < this.n; i++) {
+      const o = ((this.head + i) & mask) << 2;
+      seg.set(old.subarray(o, o + 4), i << 2);
+    }
+    this.seg = seg;
+    this.head = 0;
   }
 
   /** Lists an unacked segment (tshark's ual), keeping the cached extremes. */
   push(seq: number, next: number, t: number, retx: boolean): void {
-    let i = this.n;
-    if (i === this.segSeq.length) this.grow();
-    this.segSeq[i] = seq;
-    this.segNext[i] = next;
-    this.segT[i] = t;
-    this.segRetx[i] = retx ? 1 : 0;
+    const n = this.n;
+    if (this.seg === null || n << 2 === this.seg.length) this.grow();
+    const seg = this.seg!;
+    const mask = (seg.length >> 2) - 1;
     const base = this.base;
     const lo = (seq - base) >>> 0, hi = (next - base) >>> 0;
-    if (i === 0) {
+    if (n === 0) {
+      this.sorted = true;
       this.minSeq = seq;
       this.minRel = lo;
       this.maxRel = hi;
     } else {
+      const last = ((this.head + n - 1) & mask) << 2;
+      const prevNext = seg[last + 1]!;
+      if (this.sorted && !(seqLte(prevNext, seq) && lo >= ((prevNext - base) >>> 0))) this.sorted = false;
       if (seqLt(seq, this.minSeq)) this.minSeq = seq;
       if (lo < this.minRel) this.minRel = lo;
       if (hi > this.maxRel) this.maxRel = hi;
       if (retx) {
         // Karn: earlier copies of this data are ambiguous too
-        for (let k = 0; k < i; k++) if (seqLt(this.segSeq[k]!, next) && seqLt(seq, this.segNext[k]!)) this.segRetx[k] = 1;
+        for (let i = 0; i < n; i++) {
+          const o = ((this.head + i) & mask) << 2;
+          if (seqLt(seg[o]!, next) && seqLt(seq, seg[o + 1]!)) seg[o + 3] = 1;
+        }
       }
     }
-    this.n = ++i;
+    const o = ((this.head + n) & mask) << 2;
+    seg[o] = seq;
+    seg[o + 1] = next;
+    seg[o + 2] = t;
+    seg[o + 3] = retx ? 1 : 0;
+    this.n = n + 1;
   }
 
-  /** Recomputes the cached extremes after the list changed. */
-  extremes(): void {
+  /**
+   * tshark's ACK pass over this side's unacked segments: a segment whose
+   * nextseq equals the ACK is acknowledged exactly (the oldest such one gives
+   * the ACK RTT) and removed, one the ACK falls inside is trimmed, older ones
+   * are removed. Sets matchT / matchRetx.
+   */
+  ack(ack: number): void {
+    this.matchT = -1;
     const n = this.n;
-    if (n === 0) return;
+    if (n === 0 || !seqLt(this.minSeq, ack)) return;
+    const seg = this.seg!;
+    const mask = (seg.length >> 2) - 1;
     const base = this.base;
-    let minSeq = this.segSeq[0]!;
-    let minRel = (minSeq - base) >>> 0;
-    let maxRel = (this.segNext[0]! - base) >>> 0;
-    for (let k = 1; k < n; k++) {
-      const s = this.segSeq[k]!;
-      if (seqLt(s, minSeq)) minSeq = s;
-      const lo = (s - base) >>> 0, hi = (this.segNext[k]! - base) >>> 0;
-      if (lo < minRel) minRel = lo;
-      if (hi > maxRel) maxRel = hi;
+    let head = this.head;
+    if (this.sorted) {
+      // in order without overlaps: only a prefix is touched
+      let i = 0;
+      for (; i < n; i++) {
+        const o = ((head + i) & mask) << 2;
+        const x = seg[o + 1]!;
+        if (ack === x) {
+          this.matchT = seg[o + 2]!;
+          this.matchRetx = seg[o + 3]! !== 0;
+          i++;
+          break;
+        }
+        if (seqLt(ack, x)) {
+          if (seqLt(seg[o]!, ack)) seg[o] = ack;
+          break;
+        }
+      }
+      head = (head + i) & mask;
+      this.head = head;
+      this.n = n - i;
+      if (this.n > 0) {
+        const first = seg[head << 2]!;
+        this.minSeq = first;
+        this.minRel = (first - base) >>> 0;
+      }
+      return;
     }
+    let w = 0;
+    let minSeq = 0, minRel = 0, maxRel = 0;
+    for (let k = 0; k < n; k++) {
+      const o = ((head + k) & mask) << 2;
+      const x = seg[o + 1]!;
+      if (ack === x) {
+        if (this.matchT < 0) {
+          this.matchT = seg[o + 2]!;
+          this.matchRetx = seg[o + 3]! !== 0;
+        }
+        continue;
+      }
+      if (!seqLt(ack, x)) continue;
+      // kept; a partial ACK moves the segment's start
+      let sq = seg[o]!;
+      if (seqLt(sq, ack)) sq = ack;
+      const ow = ((head + w) & mask) << 2;
+      seg[ow] = sq;
+      seg[ow + 1] = x;
+      seg[ow + 2] = seg[o + 2]!;
+      seg[ow + 3] = seg[o + 3]!;
+      const lo = (sq - base) >>> 0, hi = (x - base) >>> 0;
+      if (w === 0) {
+        minSeq = sq;
+        minRel = lo;
+        maxRel = hi;
+      } else {
+        if (seqLt(sq, minSeq)) minSeq = sq;
+        if (lo < minRel) minRel = lo;
+        if (hi > maxRel) maxRel = hi;
+      }
+      w++;
+    }
+    this.n = w;
+    if (w === 0) this.sorted = true;
     this.minSeq = minSeq;
     this.minRel = minRel;
     this.maxRel = maxRel;
@@ -326,9 +411,9 @@ class Dir {
     }
     if (top <= lo || this.holes === 0) return fresh;
     // fill holes overlapping [lo, top)
-    const hl = this.holeLo, hh = this.holeHi;
+    const h = this.hole!;
     for (let k = 0; k < this.holes; k++) {
-      const a = hl[k]!, b = hh[k]!;
+      const a = h[2 * k]!, b = h[2 * k + 1]!;
       if (b <= lo) continue;
       if (a >= top) break;
       const s = a > lo ? a : lo, e = b < top ? b : top;
@@ -336,11 +421,11 @@ class Dir {
       if (s === a && e === b) {
         this.removeHole(k);
         k--;
-      } else if (s === a) hl[k] = e;
-      else if (e === b) hh[k] = s;
+      } else if (s === a) h[2 * k] = e;
+      else if (e === b) h[2 * k + 1] = s;
       else {
         // split [a, b) into [a, s) and [e, b)
-        hh[k] = s;
+        h[2 * k + 1] = s;
         this.insertHole(k + 1, e, b);
         k++;
       }
@@ -353,10 +438,11 @@ class Dir {
   }
 
   private insertHole(at: number, a: number, b: number): void {
-    const hl = this.holeLo, hh = this.holeHi;
+    if (this.hole === null) this.hole = new Float64Array(2 * HOLE_CAP);
+    const h = this.hole;
     if (this.holes === HOLE_CAP) {
       // write off the oldest (lowest) hole as missed for good
-      this.holeOverflowBytes += hh[0]! - hl[0]!;
+      this.holeOverflowBytes += h[1]! - h[0]!;
       this.removeHole(0);
       at--;
       if (at < 0) {
@@ -364,28 +450,23 @@ class Dir {
         return;
       }
     }
-    for (let k = this.holes; k > at; k--) {
-      hl[k] = hl[k - 1]!;
-      hh[k] = hh[k - 1]!;
-    }
-    hl[at] = a;
-    hh[at] = b;
+    h.copyWithin(2 * at + 2, 2 * at, 2 * this.holes);
+    h[2 * at] = a;
+    h[2 * at + 1] = b;
     this.holes++;
   }
 
   private removeHole(k: number): void {
-    const hl = this.holeLo, hh = this.holeHi;
-    for (let j = k + 1; j < this.holes; j++) {
-      hl[j - 1] = hl[j]!;
-      hh[j - 1] = hh[j]!;
-    }
+    const h = this.hole!;
+    h.copyWithin(2 * k, 2 * k + 2, 2 * this.holes);
     this.holes--;
   }
 
   /** Sequence-space bytes of this direction never seen: open holes, written-off holes, and ACKed-but-unseen tail. */
   missed(): number {
     let m = this.holeOverflowBytes;
-    for (let k = 0; k < this.holes; k++) m += this.holeHi[k]! - this.holeLo[k]!;
+    const h = this.hole;
+    for (let k = 0; k < this.holes; k++) m += h![2 * k + 1]! - h![2 * k]!;
     if (this.covSet && this.peerAckEnd > this.covEnd) m += this.peerAckEnd - this.covEnd;
     return m;
   }
@@ -393,6 +474,12 @@ class Dir {
 
 /** 2^shift for window shifts 0..14. */
 const POW2 = Array.from({ length: 15 }, (_, i) => 2 ** i);
+
+const ORIG_FLAG_KEYS = FLAG_NAMES.slice(0, DIRECTION_FLAG_COUNT).map((n) => `orig_${n}`);
+const RESP_FLAG_KEYS = FLAG_NAMES.slice(0, DIRECTION_FLAG_COUNT).map((n) => `resp_${n}`);
+const DIR_KEYS = ['unique_bytes', 'retransmitted_bytes', 'max_bytes_in_flight', 'rtt_samples', 'rtt_min_ms', 'rtt_mean_ms', 'rtt_max_ms', 'rtt_stdev_ms', 'srtt_ms', 'rttvar_ms'];
+const ORIG_KEYS = DIR_KEYS.map((k) => `orig_${k}`);
+const RESP_KEYS = DIR_KEYS.map((k) => `resp_${k}`);
 
 function round6(x: number): number {
   return Math.round(x * 1e6) / 1e6;
@@ -519,7 +606,7 @@ export class SeqAnalysis {
       if (seglen === 0 && window !== 0 && window !== fwd.window && atNext && ack === fwd.lastack && noSFR) f |= F_WUPD;
       if (seglen > 0 && rev.winScale !== -1 && noSFR) {
         const sh = rev.isFirstAck || rev.winScale === -2 ? 0 : rev.winScale;
-        if ((seq + seglen) % U32 === (rev.lastack + ((rev.window * POW2[sh]!) % U32)) % U32) f |= F_WFULL;
+        if (((seq + seglen) >>> 0) === ((rev.lastack + rev.window * POW2[sh]!) >>> 0)) f |= F_WFULL;
       }
       if (seglen === 0 && noSFR && atNext && ack === fwd.lastack && window === fwd.window) {
         if (window !== 0 && rev.lastSegFlags & F_KA) {
@@ -596,38 +683,16 @@ export class SeqAnalysis {
     fwd.lastSegFlags = f;
 
     // the ACK removes what it acknowledges from the peer's list
-    if (hasAck && rev.n > 0 && seqLt(rev.minSeq, ack)) {
-      const ss = rev.segSeq, sn = rev.segNext;
-      let w = 0;
-      let matchT = -1;
-      let matchRetx = 0;
-      for (let k = 0, n = rev.n; k < n; k++) {
-        const s = ss[k]!, x = sn[k]!;
-        if (ack === x) {
-          if (matchT < 0) {
-            matchT = rev.segT[k]!;
-            matchRetx = rev.segRetx[k]!;
-          }
-          continue;
-        }
-        if (seqLt(ack, x)) {
-          // keep; a partial ACK moves the segment's start
-          ss[w] = seqLt(s, ack) ? ack : s;
-          sn[w] = x;
-          rev.segT[w] = rev.segT[k]!;
-          rev.segRetx[w] = rev.segRetx[k]!;
-          w++;
-        }
-      }
-      rev.n = w;
-      rev.extremes();
-      if (matchT >= 0) {
-        const dt = t - matchT;
+    if (hasAck && rev.n > 0) {
+      rev.ack(ack);
+      const mt = rev.matchT;
+      if (mt >= 0) {
+        const dt = t - mt;
         if (dt !== 0) {
           const ms = dt / 1e6;
           this.ackRttMs = ms;
           this.hasAckRtt = true;
-          if (matchRetx === 0 && dt > 0) rev.addRtt(ms);
+          if (!rev.matchRetx && dt > 0) rev.addRtt(ms);
         }
       }
     }
@@ -635,13 +700,7 @@ export class SeqAnalysis {
     // bytes in flight
     if (seglen !== 0 && fwd.n > 0 && fwd.validBif) {
       let inFlight = fwd.maxRel - fwd.minRel;
-      const sc = rev.sackCount;
-      if (sc > 0) {
-        const sk = rev.sack;
-        let delivered = 0;
-        for (let k = 0; k < sc; k++) delivered += (sk[2 * k + 1]! - sk[2 * k]!) >>> 0;
-        inFlight = (inFlight - delivered) >>> 0;
-      }
+      if (rev.sackCount > 0) inFlight = (inFlight - rev.sackBytes) >>> 0;
       if (inFlight > 0 && inFlight < 2000000000) {
         const bif = synFin ? inFlight - 1 : inFlight;
         if (bif !== 0) this.bytesInFlight = bif;
@@ -652,7 +711,12 @@ export class SeqAnalysis {
     // ---- after the analysis (option dissection, dissect_tcp tail)
     const sc = d.sackCount;
     fwd.sackCount = sc;
-    if (sc > 0) fwd.sack.set(d.sack);
+    if (sc > 0) {
+      const sk = d.sack;
+      let bytes = 0;
+      for (let k = 0; k < sc; k++) bytes += (sk[2 * k + 1]! - sk[2 * k]!) >>> 0;
+      fwd.sackBytes = bytes;
+    }
     if (d.wscale >= 0) fwd.winScale = d.wscale > 14 ? 14 : d.wscale;
     if (flags & SYN) {
       // verify_tcp_window_scaling
@@ -673,23 +737,23 @@ export class SeqAnalysis {
       const c = fwd.counts;
       for (let bits = f & ((1 << DIRECTION_FLAG_COUNT) - 1); bits !== 0; bits &= bits - 1) c[31 - Math.clz32(bits & -bits)]!++;
     }
-    this.coverage(fwd, rev, d, seq, flags, seglen, hasAck, ack);
-    return f;
-  }
-
-  /** Unique vs retransmitted payload bytes and the holes behind missed_bytes. */
-  private coverage(fwd: Dir, rev: Dir, d: Decoded, seq: number, flags: number, seglen: number, hasAck: boolean, ack: number): void {
-    const fin = flags & FIN ? 1 : 0;
-    if (seglen > 0 || flags & (SYN | FIN)) {
+    // ---- unique vs retransmitted payload bytes, holes behind missed_bytes
+    if (seglen > 0 || synFin) {
       const start = flags & SYN ? (seq + 1) >>> 0 : seq;
       if (!fwd.covSet) {
         fwd.covSet = true;
         fwd.covBase = start;
         fwd.covEnd = 0;
       }
+      const fin = flags & FIN;
       if (seglen > 0 || fin) {
-        const lo = unwrap(fwd.covBase, start, fwd.covEnd);
-        if (lo < 0) {
+        // offset of `start` nearest to the highest offset seen (wrap-safe)
+        const lo = fwd.covEnd + ((start - fwd.covBase - fwd.covEnd) | 0);
+        if (lo === fwd.covEnd) {
+          // in order: all new
+          fwd.uniqueBytes += seglen;
+          fwd.covEnd = lo + seglen + (fin ? 1 : 0);
+        } else if (lo < 0) {
           // before the first byte seen: new, not tracked
           fwd.uniqueBytes += seglen;
         } else {
@@ -704,11 +768,11 @@ export class SeqAnalysis {
       fwd.covBase = seq;
       fwd.covEnd = 0;
     }
-    void d;
     if (hasAck && rev.covSet) {
-      const a = unwrap(rev.covBase, ack, rev.covEnd);
+      const a = rev.covEnd + ((ack - rev.covBase - rev.covEnd) | 0);
       if (a > rev.peerAckEnd) rev.peerAckEnd = a;
     }
+    return f;
   }
 
   /** Marks the connection as a reuse of an earlier one's 4-tuple (its first SYN gets REUSED_PORTS). */
@@ -721,27 +785,26 @@ export class SeqAnalysis {
     const o = origIsA ? this.a : this.b;
     const p = origIsA ? this.b : this.a;
     for (let i = 0; i < DIRECTION_FLAG_COUNT; i++) {
-      const n = FLAG_NAMES[i]!;
-      r[`orig_${n}`] = o.counts[i]!;
-      r[`resp_${n}`] = p.counts[i]!;
+      r[ORIG_FLAG_KEYS[i]!] = o.counts[i]!;
+      r[RESP_FLAG_KEYS[i]!] = p.counts[i]!;
     }
-    SeqAnalysis.fillDir(r, 'orig_', o);
-    SeqAnalysis.fillDir(r, 'resp_', p);
+    SeqAnalysis.fillDir(r, ORIG_KEYS, o);
+    SeqAnalysis.fillDir(r, RESP_KEYS, p);
     r['missed_bytes'] = o.missed() + p.missed();
   }
 
-  private static fillDir(r: RecordValues, pre: string, h: Dir): void {
-    r[`${pre}unique_bytes`] = h.uniqueBytes;
-    r[`${pre}retransmitted_bytes`] = h.retransBytes;
-    r[`${pre}max_bytes_in_flight`] = h.maxBif;
+  private static fillDir(r: RecordValues, k: readonly string[], h: Dir): void {
+    r[k[0]!] = h.uniqueBytes;
+    r[k[1]!] = h.retransBytes;
+    r[k[2]!] = h.maxBif;
     const n = h.rttN;
-    r[`${pre}rtt_samples`] = n;
-    r[`${pre}rtt_min_ms`] = n > 0 ? round6(h.rttMin) : null;
-    r[`${pre}rtt_mean_ms`] = n > 0 ? round6(h.rttMean) : null;
-    r[`${pre}rtt_max_ms`] = n > 0 ? round6(h.rttMax) : null;
-    r[`${pre}rtt_stdev_ms`] = n > 1 ? round6(Math.sqrt(h.rttM2 / (n - 1))) : n === 1 ? 0 : null;
-    r[`${pre}srtt_ms`] = n > 0 ? round6(h.srtt) : null;
-    r[`${pre}rttvar_ms`] = n > 0 ? round6(h.rttvar) : null;
+    r[k[3]!] = n;
+    r[k[4]!] = n > 0 ? round6(h.rttMin) : null;
+    r[k[5]!] = n > 0 ? round6(h.rttMean) : null;
+    r[k[6]!] = n > 0 ? round6(h.rttMax) : null;
+    r[k[7]!] = n > 1 ? round6(Math.sqrt(h.rttM2 / (n - 1))) : n === 1 ? 0 : null;
+    r[k[8]!] = n > 0 ? round6(h.srtt) : null;
+    r[k[9]!] = n > 0 ? round6(h.rttvar) : null;
   }
 
   /** Smoothed RTT (ms) of the direction with more samples, -1 when none (for rtt_ms). */
