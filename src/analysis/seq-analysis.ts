@@ -25,8 +25,14 @@
  *  - tshark processes the ACK field of segments without the ACK bit (a SYN's
  *    ack field, usually 0, can "acknowledge" half the sequence space); here
  *    only segments with ACK set acknowledge anything.
- *  - every sequence comparison is wrap-safe (tshark compares
- *    maxseqtobeacked > nextseq as plain unsigned numbers in one place).
+ *  - the ack field of a segment without the ACK bit is compared only with
+ *    another such field (tshark compares raw fields, so a SYN's ack=0 can
+ *    "equal" an ACK of 0 after the wrap, or count as the peer's last ACK in
+ *    the spurious-retransmission and window-full tests).
+ *  - every sequence comparison is wrap-safe.
+ * With these, the analysis depends only on sequence-number differences: it
+ * does not change when every sequence number of a direction is shifted
+ * (test/analysis.seq-wrap.test.ts).
  *
  * Hot path: no allocation per packet. Each direction keeps its unacked
  * segments in typed arrays that grow by doubling up to UNACKED_CAP (tshark's
@@ -119,9 +125,9 @@ class Dir {
   nextseqT = 0;
   maxAckedKnown = false;
   maxseqtobeacked = 0;
-  /** ACK field of the last segment (raw, every segment as tshark) and whether tshark would take it as set. */
+  /** ACK field of the last segment (every segment, as tshark) and whether that segment had the ACK bit. */
   lastack = 0;
-  lastackSet = false;
+  lastackIsAck = false;
   lastackT = -Infinity;
   window = WINDOW_UNKNOWN;
   /** -1 not known, -2 no scaling, else the shift. */
@@ -179,7 +185,7 @@ class Dir {
     this.maxAckedKnown = false;
     this.maxseqtobeacked = 0;
     this.lastack = 0;
-    this.lastackSet = false;
+    this.lastackIsAck = false;
     this.lastackT = -Infinity;
     this.window = WINDOW_UNKNOWN;
     this.winScale = -1;
@@ -225,7 +231,7 @@ class Dir {
     this.maxAckedKnown = false;
     this.maxseqtobeacked = 0;
     this.lastack = 0;
-    this.lastackSet = false;
+    this.lastackIsAck = false;
     this.lastackT = -Infinity;
     this.window = WINDOW_UNKNOWN;
     this.winScale = -1;
@@ -472,6 +478,21 @@ class Dir {
   }
 }
 
+/**
+ * The stream offset of sequence number `seq` in a direction whose offset 0 is
+ * sequence number `base`, taking the candidate nearest to `near` (an offset
+ * already seen): wrap-safe for any distance below 2^31, and offsets keep
+ * counting past 2^32 on long transfers.
+ */
+export function seqOffset(base: number, seq: number, near: number): number {
+  return near + ((seq - base - near) | 0);
+}
+
+/** Sequence number `seq` relative to `base` as tshark shows it (unsigned 32-bit). */
+export function relSeq(base: number, seq: number): number {
+  return (seq - base) >>> 0;
+}
+
 /** 2^shift for window shifts 0..14. */
 const POW2 = Array.from({ length: 15 }, (_, i) => 2 ** i);
 
@@ -589,6 +610,8 @@ export class SeqAnalysis {
     }
     if (hasAck) rev.validBif = true;
     const noSFR = (flags & (SYN | FIN | RST)) === 0;
+    // tshark compares raw ack fields; here an ack field only equals another of the same kind (ACK bit or not)
+    const sameAck = ack === fwd.lastack && hasAck === fwd.lastackIsAck;
     const atNext = fwd.nextseqKnown && seq === fwd.nextseq;
 
     fwdChecks: {
@@ -603,12 +626,12 @@ export class SeqAnalysis {
         this.gapBytes = (seq - fwd.nextseq) >>> 0;
       }
       if (seglen <= 1 && noSFR && fwd.nextseqKnown && seq === ((fwd.nextseq - 1) >>> 0)) f |= F_KA;
-      if (seglen === 0 && window !== 0 && window !== fwd.window && atNext && ack === fwd.lastack && noSFR) f |= F_WUPD;
-      if (seglen > 0 && rev.winScale !== -1 && noSFR) {
+      if (seglen === 0 && window !== 0 && window !== fwd.window && atNext && sameAck && noSFR) f |= F_WUPD;
+      if (seglen > 0 && rev.winScale !== -1 && rev.lastackIsAck && noSFR) {
         const sh = rev.isFirstAck || rev.winScale === -2 ? 0 : rev.winScale;
         if (((seq + seglen) >>> 0) === ((rev.lastack + rev.window * POW2[sh]!) >>> 0)) f |= F_WFULL;
       }
-      if (seglen === 0 && noSFR && atNext && ack === fwd.lastack && window === fwd.window) {
+      if (seglen === 0 && noSFR && atNext && sameAck && window === fwd.window) {
         if (window !== 0 && rev.lastSegFlags & F_KA) {
           f |= F_KAACK;
           break fwdChecks;
@@ -625,7 +648,7 @@ export class SeqAnalysis {
       }
     }
     // finished_fwd
-    if (ack !== fwd.lastack) fwd.dupacknum = 0;
+    if (!sameAck) fwd.dupacknum = 0;
 
     // ACKed unseen segment
     if (hasAck && rev.maxAckedKnown && seqLt(rev.maxseqtobeacked, ack)) {
@@ -645,13 +668,13 @@ export class SeqAnalysis {
     if ((seglen > 0 || synFin) && (f & F_KA) === 0) {
       let notAdvanced = fwd.nextseqKnown && seqLt(seq, fwd.nextseq);
       if (seglen > 1 && fwd.nextseqKnown && ((fwd.nextseq - 1) >>> 0) === seq) notAdvanced = false;
-      if (seglen > 0 && rev.lastackSet && seqLte((seq + seglen) >>> 0, rev.lastack)) {
+      if (seglen > 0 && rev.lastackIsAck && seqLte((seq + seglen) >>> 0, rev.lastack)) {
         f |= F_SPUR | F_RETX;
       } else {
         const sinceAck = t - rev.lastackT;
         const sinceNext = t - fwd.nextseqT;
         const ooo = this.firstRttNs !== 0 ? this.firstRttNs : OOO_DEFAULT_NS;
-        if (notAdvanced && rev.dupacknum >= 2 && rev.lastack === seq && sinceAck >= 0 && sinceAck < FAST_RETX_NS) f |= F_FAST | F_RETX;
+        if (notAdvanced && rev.dupacknum >= 2 && rev.lastackIsAck && rev.lastack === seq && sinceAck >= 0 && sinceAck < FAST_RETX_NS) f |= F_FAST | F_RETX;
         else if (notAdvanced && sinceNext >= 0 && sinceNext < ooo && fwd.nextseq !== ((seq + seglen + synFin) >>> 0)) f |= F_OOO;
         else if (notAdvanced) f |= F_RETX;
       }
@@ -678,7 +701,7 @@ export class SeqAnalysis {
     }
     fwd.window = window;
     fwd.lastack = ack;
-    fwd.lastackSet = hasAck || ack !== 0;
+    fwd.lastackIsAck = hasAck;
     fwd.lastackT = t;
     fwd.lastSegFlags = f;
 
@@ -748,7 +771,7 @@ export class SeqAnalysis {
       const fin = flags & FIN;
       if (seglen > 0 || fin) {
         // offset of `start` nearest to the highest offset seen (wrap-safe)
-        const lo = fwd.covEnd + ((start - fwd.covBase - fwd.covEnd) | 0);
+        const lo = seqOffset(fwd.covBase, start, fwd.covEnd);
         if (lo === fwd.covEnd) {
           // in order: all new
           fwd.uniqueBytes += seglen;
@@ -769,7 +792,7 @@ export class SeqAnalysis {
       fwd.covEnd = 0;
     }
     if (hasAck && rev.covSet) {
-      const a = rev.covEnd + ((ack - rev.covBase - rev.covEnd) | 0);
+      const a = seqOffset(rev.covBase, ack, rev.covEnd);
       if (a > rev.peerAckEnd) rev.peerAckEnd = a;
     }
     return f;
