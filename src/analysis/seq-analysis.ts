@@ -115,6 +115,11 @@ const OOO_DEFAULT_NS = 3_000_000;
 /** tshark keeps window = G_MAXUINT32 until a segment was seen. */
 const WINDOW_UNKNOWN = 0xffffffff;
 
+/** An array of `n` numbers with double elements (V8 PACKED_DOUBLE_ELEMENTS). */
+function doubles(n: number): number[] {
+  return new Array<number>(n).fill(0.5).fill(0);
+}
+
 /** Per-direction state: tshark's tcp_flow_t plus tcpkit's counters. */
 class Dir {
   // ---- tshark flow state
@@ -140,7 +145,7 @@ class Dir {
   sackCount = 0;
   sackBytes = 0;
   // ---- unacked segments: a ring of (seq, nextseq, time, retransmitted), oldest first, allocated on first use
-  seg: Float64Array | null = null;
+  seg: number[] | null = null;
   head = 0;
   n = 0;
   /** The listed segments are in order without overlaps (then an ACK only touches a prefix). */
@@ -171,7 +176,7 @@ class Dir {
   covEnd = 0;
   holes = 0;
   /** Hole bounds [lo0, hi0, lo1, hi1, ...], allocated on the first hole. */
-  hole: Float64Array | null = null;
+  hole: number[] | null = null;
   holeOverflowBytes = 0;
   /** Highest offset the peer acknowledged in this direction's space (-1 none). */
   peerAckEnd = -1;
@@ -247,17 +252,21 @@ class Dir {
   }
 
   private grow(): void {
+    // plain arrays of doubles: allocated on the JS heap, cheaper than typed arrays for many small rings
     const old = this.seg;
     if (old === null) {
-      this.seg = new Float64Array(UNACKED_INITIAL * 4);
+      this.seg = doubles(UNACKED_INITIAL * 4);
       return;
     }
     const cap = old.length >> 2;
-    const seg = new Float64Array(Math.min(cap * 2, UNACKED_RING) * 4);
+    const seg = doubles(Math.min(cap * 2, UNACKED_RING) * 4);
     const mask = cap - 1;
     for (let i = 0; i < this.n; i++) {
-      const o = ((this.head + i) & mask) << 2;
-      seg.set(old.subarray(o, o + 4), i << 2);
+      const o = ((this.head + i) & mask) << 2, w = i << 2;
+      seg[w] = old[o]!;
+      seg[w + 1] = old[o + 1]!;
+      seg[w + 2] = old[o + 2]!;
+      seg[w + 3] = old[o + 3]!;
     }
     this.seg = seg;
     this.head = 0;
@@ -444,7 +453,7 @@ class Dir {
   }
 
   private insertHole(at: number, a: number, b: number): void {
-    if (this.hole === null) this.hole = new Float64Array(2 * HOLE_CAP);
+    if (this.hole === null) this.hole = doubles(2 * HOLE_CAP);
     const h = this.hole;
     if (this.holes === HOLE_CAP) {
       // write off the oldest (lowest) hole as missed for good
