@@ -457,10 +457,12 @@ test('A capture split into two files by packet (odd/even, and first/second half 
     put(`${tag}.even.pcap`, writePcap(p.records.filter((_, i) => i % 2 === 1), p.header));
     put(`${tag}.h1.pcap`, writePcap(p.records.slice(0, half), p.header));
     put(`${tag}.h2.pcap`, writePcap(p.records.slice(half), p.header));
-    // [even, odd] is left out: packets 107 and 108 of zeek__smtp.pcap share a
-    // timestamp, so with the even file first they merge as 108, 107 and the
-    // order-sensitive analysis (history, retransmissions) rightly changes.
-    for (const pair of [['odd', 'even'], ['h1', 'h2'], ['h2', 'h1']]) {
+    for (const pair of [['odd', 'even'], ['even', 'odd'], ['h1', 'h2'], ['h2', 'h1']]) {
+      // zeek__smtp.pcap has two packets of one connection with the same
+      // timestamp (records 106 and 107); merged from even+odd, 107 comes first
+      // (ties go to the earlier input), which the sequence analysis rightly
+      // sees as a reordering (out_of_order + lost_segment).
+      if (name === 'zeek__smtp.pcap' && pair[0] === 'even') continue;
       const r = run(pair.map((x) => `${tag}.${x}.pcap`));
       assert.equal(r.status, 0, `${name} ${pair.join('+')}: ${r.stderr}`);
       assert.equal(r.stderr, '');
