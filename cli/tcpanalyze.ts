@@ -46,7 +46,7 @@ async function main(): Promise<number> {
     .option('--max-buffer <bytes>', 'out-of-order bytes held for reassembly, all connections together (suffixes k, m, g)', '64m')
     .option('-o, --output <file>', 'write to FILE instead of stdout (written to a temporary name, renamed when complete)')
     .option('--idle-timeout <duration>', 'write a flow after this much capture time without packets', '5m')
-    .option('--close-linger <duration>', 'after FIN/FIN or RST, keep a connection this long (capture time) to count stragglers', '5s')
+    .option('--close-linger <duration>', 'after FIN/FIN or RST, keep a connection this long (capture time) to count stragglers (final ACKs, retransmitted FINs)', '1s')
     .option('--no-header', 'CSV: leave out the header line')
     .option('--strict', 'treat any packet that could not be analysed as a data error (exit 1)', false)
     .option('-q, --quiet', 'no warnings or statistics on stderr', false)

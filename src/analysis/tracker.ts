@@ -35,7 +35,7 @@ export interface TrackerOptions {
   onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number) => void;
 }
 
-export const DEFAULT_TRACKER_OPTIONS = { idleTimeoutMs: 300_000, closeLingerMs: 5_000, synTimeoutMs: 30_000 };
+export const DEFAULT_TRACKER_OPTIONS = { idleTimeoutMs: 300_000, closeLingerMs: 1_000, synTimeoutMs: 30_000 };
 
 export interface TrackerStats {
   packets: number;
