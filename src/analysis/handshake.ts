@@ -8,7 +8,8 @@
  * and SYN/ACKs are counted. Works on endpoints A/B; roles are mapped when the
  * record is written.
  */
-import { ACK, RST, SYN } from '../decode/decoded.js';
+import { ACK, RST, SYN, type Decoded } from '../decode/decoded.js';
+import type { PacketView } from '../capture/packet.js';
 import type { RecordValues } from '../records/schema.js';
 
 export const Verdict = { NONE: 0, PENDING: 1, SUCCESS: 2, REJECT: 3, TIMEOUT: 4, UNREACH: 5 } as const;
@@ -52,9 +53,27 @@ export class Handshake {
 
   /**
    * One TCP segment; returns true when this segment decided the verdict.
-   * `nowMs` is the capture time in ms, `timeoutMs` the SYN timeout.
+   * `timeoutMs` is the SYN timeout. Takes the decoded packet and its view
+   * rather than loose numbers: sequence numbers and millisecond times are
+   * doubles, and passing them as arguments would box them on every packet.
    */
-  onTcp(fromA: boolean, flags: number, seq: number, ack: number, sec: number, nsec: number, nowMs: number, timeoutMs: number): boolean {
+  onTcp(fromA: boolean, d: Decoded, pv: PacketView, timeoutMs: number): boolean {
+    const v = this.verdict;
+    if (v !== Verdict.NONE && v !== Verdict.PENDING) {
+      // decided: only duplicates are still counted
+      const f = d.flags & (SYN | ACK);
+      if (f === SYN && (fromA ? 1 : 2) === this.synSide) this.dupSyn++;
+      else if (f === (SYN | ACK) && (fromA ? 1 : 2) !== this.synSide) {
+        if (this.synAckSeen) this.dupSynAck++;
+        else {
+          this.synAckSeen = true;
+          this.synAckIsn = d.seq;
+        }
+      }
+      return false;
+    }
+    const flags = d.flags, seq = d.seq, ack = d.ack, sec = pv.sec, nsec = pv.nsec;
+    const nowMs = sec * 1000 + Math.floor(nsec / 1_000_000);
     const side = fromA ? 1 : 2;
     const synOnly = (flags & (SYN | ACK)) === SYN;
     const synAck = (flags & (SYN | ACK)) === (SYN | ACK);

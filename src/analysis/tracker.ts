@@ -243,7 +243,7 @@ export class ConnTracker {
     const frame = this.stats.packets;
     const segFlags = ca.seq.onSegment(fromA, d, pv.sec, pv.nsec, frame);
     ca.zeek.onTcp(fromA, d, segFlags, ca.seq.gapBytes);
-    if (ca.hs.onTcp(fromA, flags, d.seq, d.ack, pv.sec, pv.nsec, this.nowMs, this.opts.synTimeoutMs)) this.handshakeDecided(c);
+    if (ca.hs.onTcp(fromA, d, pv, this.opts.synTimeoutMs)) this.handshakeDecided(c);
     else if (ca.hs.verdict === Verdict.PENDING && !ca.hs.queued) this.trackPending(c);
     if (this.opts.onSegment) this.opts.onSegment(c, fromA, pv, frame, segFlags);
     if (!c.inClosing) {

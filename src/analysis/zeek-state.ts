@@ -451,7 +451,7 @@ export class ZeekState {
     if (!this.started) {
       this.started = true;
       // the first packet comes from A; Zeek's WantConnection may flip at creation
-      const broadcast = d.ipVersion === 4 && d.da0 === 0xffffffff;
+      const broadcast = d.ipVersion === 4 && d.da0 === -1; // 255.255.255.255 (addresses are int32 words)
       if (!broadcast && creationFlip(LIKELY_TCP, syn && !ack, syn && ack, d.sport, d.dport)) {
         this.zOrigIsA = false;
         this.a.isOrig = false;

@@ -48,7 +48,11 @@ export class Decoded {
   // ---- IP
   /** 4 or 6 (0 when not IP). */
   ipVersion = 0;
-  /** Addresses: IPv4 uses a0 only (host order u32); IPv6 uses a0..a3. */
+  /**
+   * Addresses as signed 32-bit words (read with getInt32 so they stay small
+   * integers in V8 and never become heap numbers on the hot path): IPv4 uses
+   * a0 only; IPv6 a0..a3. Format with `>>> 0` (util/ip.ts does).
+   */
   sa0 = 0; sa1 = 0; sa2 = 0; sa3 = 0;
   da0 = 0; da1 = 0; da2 = 0; da3 = 0;
   /** IP protocol of the transport header (after IPv6 extension headers). */
