@@ -122,6 +122,10 @@ function doubles(n: number): number[] {
 
 /** Per-direction state: tshark's tcp_flow_t plus tcpkit's counters. */
 class Dir {
+  // Arguments of push/ack/cover/addRtt, passed through fields (see push).
+  argA = 0.5;
+  argB = 0.5;
+  argT = 0.5;
   // ---- tshark flow state
   baseSet = false;
   base = 0;
@@ -273,7 +277,13 @@ class Dir {
   }
 
   /** Lists an unacked segment (tshark's ual), keeping the cached extremes. */
-  push(seq: number, next: number, t: number, retx: boolean): void {
+  /**
+   * Appends the segment [argA, argB) sent at argT (set those fields first:
+   * doubles passed as arguments to a call that is not inlined are boxed,
+   * one heap allocation each, on every packet).
+   */
+  push(retx: boolean): void {
+    const seq = this.argA, next = this.argB, t = this.argT;
     const n = this.n;
     if (this.seg === null || n << 2 === this.seg.length) this.grow();
     const seg = this.seg!;
@@ -314,7 +324,8 @@ class Dir {
    * the ACK RTT) and removed, one the ACK falls inside is trimmed, older ones
    * are removed. Sets matchT / matchRetx.
    */
-  ack(ack: number): void {
+  ack(): void {
+    const ack = this.argA;
     this.matchT = -1;
     const n = this.n;
     if (n === 0 || !seqLt(this.minSeq, ack)) return;
@@ -389,7 +400,8 @@ class Dir {
     this.maxRel = maxRel;
   }
 
-  addRtt(ms: number): void {
+  addRtt(): void {
+    const ms = this.argT;
     const n = ++this.rttN;
     if (n === 1) {
       this.rttMin = this.rttMax = this.rttMean = ms;
@@ -412,7 +424,8 @@ class Dir {
    * Marks sequence offsets [lo, hi) as seen and returns how many of them
    * were new (in a hole or past the highest offset seen).
    */
-  cover(lo: number, hi: number): number {
+  cover(): number {
+    const lo = this.argA, hi = this.argB;
     if (hi <= lo) return 0;
     let fresh = 0;
     let top = hi;
@@ -694,7 +707,10 @@ export class SeqAnalysis {
     if (seglen > 0 || synFin) {
       if (fwd.n < UNACKED_CAP) {
         if (synFin) nextseq = (nextseq + 1) >>> 0;
-        fwd.push(seq, nextseq, t, (f & F_RETX) !== 0);
+        fwd.argA = seq;
+        fwd.argB = nextseq;
+        fwd.argT = t;
+        fwd.push((f & F_RETX) !== 0);
       } else fwd.unackedOverflows++;
     }
     if ((f & F_ZWP) === 0) {
@@ -716,7 +732,8 @@ export class SeqAnalysis {
 
     // the ACK removes what it acknowledges from the peer's list
     if (hasAck && rev.n > 0) {
-      rev.ack(ack);
+      rev.argA = ack;
+      rev.ack();
       const mt = rev.matchT;
       if (mt >= 0) {
         const dt = t - mt;
@@ -724,7 +741,10 @@ export class SeqAnalysis {
           const ms = dt / 1e6;
           this.ackRttMs = ms;
           this.hasAckRtt = true;
-          if (!rev.matchRetx && dt > 0) rev.addRtt(ms);
+          if (!rev.matchRetx && dt > 0) {
+            rev.argT = ms;
+            rev.addRtt();
+          }
         }
       }
     }
@@ -789,10 +809,16 @@ export class SeqAnalysis {
           // before the first byte seen: new, not tracked
           fwd.uniqueBytes += seglen;
         } else {
-          const fresh = fwd.cover(lo, lo + seglen);
+          fwd.argA = lo;
+          fwd.argB = lo + seglen;
+          const fresh = fwd.cover();
           fwd.uniqueBytes += fresh;
           fwd.retransBytes += seglen - fresh;
-          if (fin) fwd.cover(lo + seglen, lo + seglen + 1);
+          if (fin) {
+            fwd.argA = lo + seglen;
+            fwd.argB = lo + seglen + 1;
+            fwd.cover();
+          }
         }
       }
     } else if (!fwd.covSet && (flags & RST) === 0) {
