@@ -62,8 +62,6 @@ export const KNOWN_DIFFERENCES: Record<string, string> = {
   // closed connection 5 s (--close-linger) after it closed, so a SYN with a
   // new ISN on the same 4-tuple 5 s later is a new connection without the
   // reuse mark (see the report: the tracker would need a memory of closed 4-tuples).
-  'scenarios.pcap#100': 'reused_ports on a SYN arriving after the closed connection on that 4-tuple was written (close linger)',
-  'scenarios.pcap#stream13': 'reused_ports counted by tshark on the port-reuse SYN; tcpkit had already written the earlier connection',
 };
 
 function known(name: string, key: string | number): string | undefined {

@@ -35,6 +35,9 @@ export interface TrackerOptions {
   onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number) => void;
 }
 
+/** Ended TCP connections remembered for reused_ports. */
+const RECENT_ENDS = 16384;
+
 export const DEFAULT_TRACKER_OPTIONS = { idleTimeoutMs: 300_000, closeLingerMs: 1_000, synTimeoutMs: 30_000 };
 
 export interface TrackerStats {
@@ -175,6 +178,7 @@ export class ConnTracker {
         c.origIsA = byPorts >= 0;
         c.origRule = byPorts === 0 ? OrigRule.FIRST : OrigRule.PORTS;
       }
+      if (!reused && isSyn) reused = this.wasEndedWithOtherIsn(c, d.seq);
       if (reused) {
         const ca = c.aux as ConnAnalysis;
         ca.reusedPorts = 1;
@@ -365,8 +369,38 @@ export class ConnTracker {
     for (let c = this.active.head; c !== null && c.lastMs + idle <= now; c = this.active.head) this.end(c, 'idle');
   }
 
+  /**
+   * TCP 4-tuples of recently written connections with the ISN of their SYN
+   * sender, so a later SYN with a new ISN is still tshark's reused_ports
+   * (tshark keeps every conversation of the file; this keeps the last
+   * RECENT_ENDS, one entry per connection, never per packet).
+   */
+  private readonly recentEnds = new Map<string, number>();
+
+  private static tupleKey(c: Conn): string {
+    const a = `${c.a0},${c.a1},${c.a2},${c.a3}:${c.aPort}`;
+    const b = `${c.b0},${c.b1},${c.b2},${c.b3}:${c.bPort}`;
+    return a < b ? `${a}|${b}` : `${b}|${a}`;
+  }
+
+  private rememberEnd(c: Conn): void {
+    const syner = c.ha.isn >= 0 ? c.ha : c.hb.isn >= 0 ? c.hb : null;
+    if (syner === null) return;
+    const key = ConnTracker.tupleKey(c);
+    this.recentEnds.delete(key);
+    this.recentEnds.set(key, syner.isn);
+    if (this.recentEnds.size > RECENT_ENDS) this.recentEnds.delete(this.recentEnds.keys().next().value!);
+  }
+
+  private wasEndedWithOtherIsn(c: Conn, isn: number): boolean {
+    if (this.recentEnds.size === 0) return false;
+    const prev = this.recentEnds.get(ConnTracker.tupleKey(c));
+    return prev !== undefined && prev !== isn;
+  }
+
   private end(c: Conn, reason: EndReason): void {
     c.endReason = reason;
+    if (c.proto === IPPROTO_TCP) this.rememberEnd(c);
     const hs = (c.aux as ConnAnalysis).hs;
     if (hs.finish(c.lastSec, c.lastNsec)) this.handshakeDecided(c);
     this.pendingSet.delete(c);
