@@ -186,6 +186,8 @@ class Dir {
   peerAckEnd = -1;
 
   reset(): void {
+    // a pooled flow must not keep a long flow's ring: memory stays bounded by open flows
+    if (this.seg !== null && this.seg.length > UNACKED_INITIAL * 4) this.seg = null;
     this.baseSet = false;
     this.base = 0;
     this.nextseqKnown = false;

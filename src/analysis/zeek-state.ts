@@ -117,6 +117,7 @@ class Endpoint {
   more: Float64Array | null = null;
 
   reset(): void {
+    if (this.more !== null && this.more.length > 8) this.more = null;
     this.isOrig = true;
     this.state = TcpState.INACTIVE;
     this.prevState = TcpState.INACTIVE;
@@ -281,6 +282,8 @@ export class ZeekState {
     this.histSeen = 0;
     this.h0 = this.h1 = this.h2 = this.h3 = this.h4 = this.h5 = 0;
     this.histLen = 0;
+    // a pooled flow must not keep a long flow's buffer: memory stays bounded by open flows
+    if (this.histMore !== null && this.histMore.length > 32) this.histMore = null;
     this.isPartial = false;
     this.firstPacketSeen = 0;
     this.missed = 0;
