@@ -375,12 +375,19 @@ export class ConnTracker {
    * (tshark keeps every conversation of the file; this keeps the last
    * RECENT_ENDS, one entry per connection, never per packet).
    */
-  private readonly recentEnds = new Map<string, number>();
+  private readonly recentEnds = new Map<number, number>();
 
-  private static tupleKey(c: Conn): string {
-    const a = `${c.a0},${c.a1},${c.a2},${c.a3}:${c.aPort}`;
-    const b = `${c.b0},${c.b1},${c.b2},${c.b3}:${c.bPort}`;
-    return a < b ? `${a}|${b}` : `${b}|${a}`;
+  /**
+   * A 53-bit key of the 4-tuple, the same in both directions: the flow
+   * table's 32-bit hash plus 21 bits of a second, independent mix (a false
+   * match would also need a SYN with a different ISN; with 16,384 entries the
+   * chance is negligible). Numbers, not strings: no garbage per connection.
+   */
+  private static tupleKey(c: Conn): number {
+    const e = (w0: number, w1: number, w2: number, w3: number, p: number): number =>
+      Math.imul(w0 ^ Math.imul(w1, 0x2c1b3c6d) ^ Math.imul(w2, 0x297a2d39) ^ Math.imul(w3, 0x1b873593) ^ Math.imul(p, 0x61c88647), 0x5bd1e995);
+    const h2 = (e(c.a0, c.a1, c.a2, c.a3, c.aPort) + e(c.b0, c.b1, c.b2, c.b3, c.bPort)) & 0x1fffff;
+    return (c.hash >>> 0) * 2097152 + h2;
   }
 
   private rememberEnd(c: Conn): void {

@@ -13,12 +13,12 @@ function mix(h: number): number {
   return h ^ (h >>> 16);
 }
 
+/**
+ * Hash of one endpoint: the address words and the port folded with distinct
+ * odd multipliers, then one finalizer round (murmur3's fmix32).
+ */
 export function endpointHash(a0: number, a1: number, a2: number, a3: number, port: number): number {
-  let h = mix(a0 ^ 0x9e3779b9);
-  h = mix(h ^ a1);
-  h = mix(h ^ a2);
-  h = mix(h ^ a3);
-  return mix(h ^ (port * 0x10001));
+  return mix(a0 ^ Math.imul(a1, 0x2c1b3c6d) ^ Math.imul(a2, 0x297a2d39) ^ Math.imul(a3, 0x1b873593) ^ Math.imul(port + 1, 0x9e3779b1));
 }
 
 export class FlowTable {
