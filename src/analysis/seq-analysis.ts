@@ -188,27 +188,7 @@ class Dir {
   reset(): void {
     // a pooled flow must not keep a long flow's ring: memory stays bounded by open flows
     if (this.seg !== null && this.seg.length > UNACKED_INITIAL * 4) this.seg = null;
-    this.baseSet = false;
-    this.base = 0;
-    this.nextseqKnown = false;
-    this.nextseq = 0;
-    this.nextseqT = 0;
-    this.maxAckedKnown = false;
-    this.maxseqtobeacked = 0;
-    this.lastack = 0;
-    this.lastackIsAck = false;
-    this.lastackT = -Infinity;
-    this.window = WINDOW_UNKNOWN;
-    this.winScale = -1;
-    this.isFirstAck = false;
-    this.validBif = true;
-    this.dupacknum = 0;
-    this.lastSegFlags = 0;
-    this.sackCount = 0;
-    this.sackBytes = 0;
-    this.head = 0;
-    this.n = 0;
-    this.sorted = true;
+    this.resetFlow();
     this.minSeq = 0;
     this.minRel = 0;
     this.maxRel = 0;
