@@ -47,6 +47,7 @@ async function main(): Promise<number> {
     .option('-z, --zstd', 'compress the output with zstd (implied by --format archive and by -o FILE.zst)', false)
     .option('--handshakes', 'print one tcpeek-style line per handshake (time, timestamp, source, destination, result, dup SYN, dup SYN/ACK) instead of records', false)
     .option('--flags', 'print one line per TCP segment with tshark analysis flags (frame, time, direction, length, classes) instead of records', false)
+    .addOption(new Option('--analysis <level>', 'full: tshark flags, RTT, Zeek state and history, handshake verdicts; flows: connection accounting only (counts, bytes, options), faster, part-2 fields empty').choices(['full', 'flows']).default('full'))
     .option('--syn-timeout <duration>', 'a SYN with no answer for this long (capture time) is a handshake timeout', '30s')
     .option('--follow <uid>', 'write one connection\'s reassembled byte streams (a conn uid, or a tcp.stream number as tshark counts them), like tshark -z follow,tcp')
     .addOption(new Option('--follow-format <format>', 'with --follow: ascii, hex or raw, as tshark').choices(['ascii', 'hex', 'raw']).default('ascii'))
@@ -77,6 +78,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     handshakes: boolean;
     flags: boolean;
     synTimeout: string;
+    analysis: 'full' | 'flows';
     follow?: string;
     followFormat: 'ascii' | 'hex' | 'raw';
     maxBuffer: string;
@@ -94,6 +96,9 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   const closeLingerMs = durationMs(o.closeLinger, '--close-linger');
   const synTimeoutMs = durationMs(o.synTimeout, '--syn-timeout');
   if (o.handshakes && o.flags) throw new UsageError('USAGE_CONFLICT', '--handshakes and --flags cannot be combined');
+  if (o.analysis === 'flows' && (o.handshakes || o.flags || o.format === 'summary')) {
+    throw new UsageError('USAGE_CONFLICT', '--analysis flows has no handshake verdicts or segment flags; use --analysis full with --handshakes, --flags or --format summary');
+  }
   const maxBuffer = byteSize(o.maxBuffer, '--max-buffer');
   const toTerminal = !o.output && process.stdout.isTTY === true;
   const format = o.format ?? (o.output?.endsWith('.zst') ? 'archive' : toTerminal ? 'table' : 'ndjson');
@@ -161,6 +166,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
       idleTimeoutMs,
       closeLingerMs,
       synTimeoutMs,
+      analysis: o.analysis,
       onRecord: (r) => writer?.write(r),
       ...(view === 'handshakes' || view === 'summary'
         ? {

@@ -17,6 +17,8 @@ export interface AnalyzeOptions {
   idleTimeoutMs?: number;
   closeLingerMs?: number;
   synTimeoutMs?: number;
+  /** 'full' (default) or 'flows' (connection accounting only; see TrackerOptions). */
+  analysis?: 'full' | 'flows';
   /** Called with each handshake verdict as it is decided. */
   onHandshake?: (c: Conn) => void;
   /** Called for every TCP segment with its analysis flags. */
@@ -59,6 +61,7 @@ export async function analyzeCaptures(specs: InputSpec[], opts: AnalyzeOptions):
     idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_TRACKER_OPTIONS.idleTimeoutMs,
     closeLingerMs: opts.closeLingerMs ?? DEFAULT_TRACKER_OPTIONS.closeLingerMs,
     synTimeoutMs: opts.synTimeoutMs ?? DEFAULT_TRACKER_OPTIONS.synTimeoutMs,
+    analysis: opts.analysis ?? 'full',
     ...(opts.onHandshake ? { onHandshake: opts.onHandshake } : {}),
     ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),
     onFlowEnd: (c) => opts.onRecord(connRecord(c)),

@@ -27,6 +27,12 @@ export interface TrackerOptions {
   closeLingerMs: number;
   /** A SYN with no answer for this long (capture time) is a handshake timeout. */
   synTimeoutMs: number;
+  /**
+   * 'full' (default): tshark's sequence analysis, Zeek's state and history and
+   * the handshake verdicts run for every packet. 'flows': connections, packet
+   * and byte counts and handshake options only (part-2 fields stay null).
+   */
+  analysis?: 'full' | 'flows';
   /** Called once per finished flow, before the flow object is recycled. */
   onFlowEnd: (c: Conn) => void;
   /** Called when a handshake verdict is decided (tcpeek's live line). */
@@ -81,8 +87,11 @@ export class ConnTracker {
   };
   private readonly outcomeCounts = new Float64Array(OUTCOME_NAMES.length);
 
+  private readonly full: boolean;
+
   constructor(opts: TrackerOptions) {
     this.opts = opts;
+    this.full = opts.analysis !== 'flows';
   }
 
   onPacket(pv: PacketView): void {
@@ -128,7 +137,7 @@ export class ConnTracker {
   private create(pv: PacketView, d: Decoded, proto: number, sp: number, dp: number, hash: number): Conn {
     const c = this.table.insert(hash, proto, d.ipVersion, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp);
     c.serial = ++this.serial;
-    if (c.aux === null) c.aux = new ConnAnalysis();
+    if (c.aux === null && this.full) c.aux = new ConnAnalysis();
     c.firstSec = pv.sec;
     c.firstNsec = pv.nsec;
     c.vlan = d.vlanCount > 0 ? d.vlanId : -1;
@@ -178,8 +187,8 @@ export class ConnTracker {
         c.origIsA = byPorts >= 0;
         c.origRule = byPorts === 0 ? OrigRule.FIRST : OrigRule.PORTS;
       }
-      if (!reused && isSyn) reused = this.wasEndedWithOtherIsn(c, d.seq);
-      if (reused) {
+      if (!reused && isSyn && this.full) reused = this.wasEndedWithOtherIsn(c, d.seq);
+      if (reused && this.full) {
         const ca = c.aux as ConnAnalysis;
         ca.reusedPorts = 1;
         ca.seq.markReused();
@@ -196,7 +205,7 @@ export class ConnTracker {
           c.origIsA = !fromA;
           c.origRule = OrigRule.SYNACK;
         }
-        if (c.origIsA !== before) (c.aux as ConnAnalysis).zeek.onFlip();
+        if (c.origIsA !== before && this.full) (c.aux as ConnAnalysis).zeek.onFlip();
       }
     }
     this.touch(c, pv);
@@ -243,12 +252,15 @@ export class ConnTracker {
       const a = unwrap(peer.base, d.ack, peer.maxEnd);
       if (a > h.maxAckRel) h.maxAckRel = a;
     }
-    const ca = c.aux as ConnAnalysis;
     const frame = this.stats.packets;
-    const segFlags = ca.seq.onSegment(fromA, d, pv.sec, pv.nsec, frame);
-    ca.zeek.onTcp(fromA, d, segFlags, ca.seq.gapBytes);
-    if (ca.hs.onTcp(fromA, d, pv, this.opts.synTimeoutMs)) this.handshakeDecided(c);
-    else if (ca.hs.verdict === Verdict.PENDING && !ca.hs.queued) this.trackPending(c);
+    let segFlags = 0;
+    if (this.full) {
+      const ca = c.aux as ConnAnalysis;
+      segFlags = ca.seq.onSegment(fromA, d, pv.sec, pv.nsec, frame);
+      ca.zeek.onTcp(fromA, d, segFlags, ca.seq.gapBytes);
+      if (ca.hs.onTcp(fromA, d, pv, this.opts.synTimeoutMs)) this.handshakeDecided(c);
+      else if (ca.hs.verdict === Verdict.PENDING && !ca.hs.queued) this.trackPending(c);
+    }
     if (this.opts.onSegment) this.opts.onSegment(c, fromA, pv, frame, segFlags);
     if (!c.inClosing) {
       if (flags & RST) {
@@ -309,7 +321,7 @@ export class ConnTracker {
     const h = fromA ? c.ha : c.hb;
     this.count(h, pv, d);
     h.maxEnd += d.payloadLen;
-    (c.aux as ConnAnalysis).zeek.onOther(fromA, d.payloadLen);
+    if (this.full) (c.aux as ConnAnalysis).zeek.onOther(fromA, d.payloadLen);
   }
 
   private icmp(pv: PacketView, d: Decoded): void {
@@ -337,7 +349,7 @@ export class ConnTracker {
     const h = fromA ? c.ha : c.hb;
     this.count(h, pv, d);
     h.maxEnd += d.payloadLen;
-    (c.aux as ConnAnalysis).zeek.onOther(fromA, d.payloadLen);
+    if (this.full) (c.aux as ConnAnalysis).zeek.onOther(fromA, d.payloadLen);
   }
 
   /** Links an ICMP error to the flow named by its quoted header. */
@@ -351,7 +363,7 @@ export class ConnTracker {
     c.icmpCode = d.icmpCode;
     this.stats.icmpErrorsLinked++;
     const unreach = d.proto === IPPROTO_ICMPV6 ? d.icmpType === 1 : d.icmpType === 3;
-    if (unreach && p === IPPROTO_TCP && (c.aux as ConnAnalysis).hs.onIcmpUnreach(d.icmpType, d.icmpCode, this.lastSec, this.lastNsec)) this.handshakeDecided(c);
+    if (unreach && p === IPPROTO_TCP && this.full && (c.aux as ConnAnalysis).hs.onIcmpUnreach(d.icmpType, d.icmpCode, this.lastSec, this.lastNsec)) this.handshakeDecided(c);
   }
 
   private startClosing(c: Conn, reason: EndReason): void {
@@ -407,9 +419,11 @@ export class ConnTracker {
 
   private end(c: Conn, reason: EndReason): void {
     c.endReason = reason;
-    if (c.proto === IPPROTO_TCP) this.rememberEnd(c);
-    const hs = (c.aux as ConnAnalysis).hs;
-    if (hs.finish(c.lastSec, c.lastNsec)) this.handshakeDecided(c);
+    if (this.full) {
+      if (c.proto === IPPROTO_TCP) this.rememberEnd(c);
+      const hs = (c.aux as ConnAnalysis).hs;
+      if (hs.finish(c.lastSec, c.lastNsec)) this.handshakeDecided(c);
+    }
     this.pendingSet.delete(c);
     if (c.inClosing) this.closing.remove(c);
     else this.active.remove(c);

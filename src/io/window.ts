@@ -72,6 +72,14 @@ export class ByteWindow {
 
   private startReadAhead(): void {
     if (this.eof || this.ahead !== null) return;
+    // Make room first: with the unread bytes moved to the front (cheap next to
+    // parsing them), the read can fill the rest while the parser works.
+    if (this.pos > 0 && this.buf.length - this.end < this.buf.length >> 1) {
+      this.buf.copyWithin(0, this.pos, this.end);
+      this.base += this.pos;
+      this.end -= this.pos;
+      this.pos = 0;
+    }
     const room = this.buf.length - this.end;
     if (room < MIN_READ_AHEAD) return;
     this.ahead = this.source.readInto(this.buf, this.end, room).catch((e: unknown) => {
@@ -114,7 +122,10 @@ export class ByteWindow {
     }
     while (this.end - this.pos < need) {
       if (this.eof) return false;
-      const n = await this.source.readInto(this.buf, this.end, this.buf.length - this.end);
+      // Read about half the buffer now and leave the rest to the read-ahead,
+      // which then runs while the parser works through these bytes.
+      const want = Math.max(need - (this.end - this.pos), this.buf.length >> 1);
+      const n = await this.source.readInto(this.buf, this.end, Math.min(want, this.buf.length - this.end));
       if (n === 0) {
         this.eof = true;
         return false;
