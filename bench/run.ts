@@ -29,7 +29,10 @@ function shebangFlags(path: string): string[] {
 const TIME_BIN = '/usr/bin/time';
 
 /** Goals checked at the end (reported as PASS/FAIL lines, never as the exit status). */
-const GOAL_SPEEDUP_VS_TCPTRACE = 3;
+/** Issue "part 1": reading, decoding and the connection table (tcpanalyze --analysis flows). */
+const GOAL_FLOWS_SPEEDUP_VS_TCPTRACE = 3;
+/** Issue "part 2": the full analysis (tcpanalyze's default). */
+const GOAL_SPEEDUP_VS_TCPTRACE = 2;
 const GOAL_PEAK_RSS_MB = 150;
 const GOAL_RSS_GROWTH = 0.2;
 const MEMORY_SCALE = 10;
@@ -222,6 +225,13 @@ function makeTools(opts: ReturnType<typeof parse>): Tool[] {
       available: ok,
       ...(ok ? { version: `node ${process.version}` } : { why: `${rel(TCPANALYZE_JS)} not found (not written/built yet?); use --tcpanalyze-cmd to test a stand-in` }),
     });
+    tools.push({
+      name: 'tcpa-flows',
+      argv: (file) => [process.execPath, ...shebangFlags(TCPANALYZE_JS), TCPANALYZE_JS, '--analysis', 'flows', '--format', 'ndjson', file],
+      display: `node ${shebangFlags(TCPANALYZE_JS).join(' ')} ${rel(TCPANALYZE_JS)} --analysis flows --format ndjson FILE > /dev/null`.replace('  ', ' '),
+      available: ok,
+      ...(ok ? { version: `node ${process.version}` } : { why: `${rel(TCPANALYZE_JS)} not found` }),
+    });
   }
   const tcptrace = which('tcptrace');
   if (opts.tcptrace) {
@@ -395,6 +405,11 @@ async function main(): Promise<void> {
     const sp = tcpt.medianWall / tcpa.medianWall;
     goals.push({ goal: `tcpanalyze >= ${GOAL_SPEEDUP_VS_TCPTRACE}x tcptrace -n -l -r speed`, status: sp >= GOAL_SPEEDUP_VS_TCPTRACE ? 'PASS' : 'FAIL', detail: `${sp.toFixed(2)}x (${fmtNum(tcpa.pps)} vs ${fmtNum(tcpt.pps)} packets/s, ratio of median walls${ratioNotes(tcpa, tcpt)})` });
   } else goals.push({ goal: `tcpanalyze >= ${GOAL_SPEEDUP_VS_TCPTRACE}x tcptrace -n -l -r speed`, status: 'SKIP', detail: !good(tcpa) ? 'tcpanalyze not measured' : 'tcptrace not measured' });
+  const flows = byName.get('tcpa-flows');
+  if (good(flows) && good(tcpt)) {
+    const sp = tcpt.medianWall / flows.medianWall;
+    goals.push({ goal: `tcpanalyze --analysis flows >= ${GOAL_FLOWS_SPEEDUP_VS_TCPTRACE}x tcptrace -n -l -r speed`, status: sp >= GOAL_FLOWS_SPEEDUP_VS_TCPTRACE ? 'PASS' : 'FAIL', detail: `${sp.toFixed(2)}x (${fmtNum(flows.pps)} vs ${fmtNum(tcpt.pps)} packets/s${ratioNotes(flows, tcpt)})` });
+  }
   if (good(tcpa)) {
     const peak = Math.max(tcpa.medianRssMB, memory?.medianRssMB ?? 0);
     goals.push({ goal: `tcpanalyze peak RSS < ${GOAL_PEAK_RSS_MB} MB`, status: peak < GOAL_PEAK_RSS_MB ? 'PASS' : 'FAIL', detail: `${fmtNum(tcpa.medianRssMB, 1)} MB at 1x${memory ? `, ${fmtNum(memory.medianRssMB, 1)} MB at ${MEMORY_SCALE}x` : ''}` });
