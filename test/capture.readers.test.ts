@@ -7,11 +7,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCaptures } from '../src/analysis/pipeline.js';
+import { fixtureCaptures } from './_fixtures.js';
 import { drivePackets } from '../src/capture/open.js';
 import { formatEpoch } from '../src/util/time.js';
 
@@ -39,15 +40,6 @@ function tsharkFrames(name: string): Frame[] {
   });
 }
 
-function fixtureCaptures(): string[] {
-  const out: string[] = [];
-  for (const dir of ['', 'recorded', 'crafted']) {
-    const d = join(FIX, dir);
-    if (!existsSync(d)) continue;
-    for (const n of readdirSync(d).sort()) if (/\.(pcap|pcapng|cap)$/.test(n)) out.push(join(dir, n));
-  }
-  return out;
-}
 
 /** Readers that stop with an error where tshark reads on (or the reverse), with the reason. */
 const READER_DIFFERENCES: Record<string, string> = {};

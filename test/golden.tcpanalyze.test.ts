@@ -8,8 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fixtureCaptures } from './_fixtures.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const FIX = join(ROOT, 'fixtures/pcaps');
@@ -17,17 +18,8 @@ const GOLD = join(ROOT, 'test/golden/tcpanalyze');
 const CLI = join(ROOT, 'dist/cli/tcpanalyze.js');
 const update = process.env['UPDATE_GOLDEN'] === '1';
 
-function captures(): string[] {
-  const out: string[] = [];
-  for (const dir of ['', 'recorded', 'crafted']) {
-    const d = join(FIX, dir);
-    if (!existsSync(d)) continue;
-    for (const n of readdirSync(d).sort()) if (/\.(pcap|pcapng|cap)$/.test(n)) out.push(join(dir, n));
-  }
-  return out;
-}
 
-for (const cap of captures()) {
+for (const cap of fixtureCaptures()) {
   const base = cap.replace(/\//g, '__');
   test(`tcpanalyze output for ${cap} equals its golden file`, () => {
     const r = spawnSync(process.execPath, [CLI, '--format', 'ndjson', join(FIX, cap)], { encoding: 'utf8', timeout: 60_000, maxBuffer: 1 << 28 });

@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyzeCaptures } from '../src/analysis/pipeline.js';
 import type { RecordValues } from '../src/records/schema.js';
+import { findCapture } from './_fixtures.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const FIX = join(ROOT, 'fixtures/pcaps');
@@ -67,9 +68,7 @@ function readOracle(path: string): Row[] {
 }
 
 function captureOf(oracleName: string): string | null {
-  const cap = oracleName.replace(/\.conv\.tsv$/, '');
-  for (const p of [join(FIX, cap), join(FIX, 'recorded', cap), join(FIX, 'crafted', cap)]) if (existsSync(p)) return p;
-  return null;
+  return findCapture(oracleName.replace(/\.conv\.tsv$/, ''));
 }
 
 const oracles = existsSync(ORA) ? readdirSync(ORA).filter((f) => f.endsWith('.conv.tsv')).sort() : [];
