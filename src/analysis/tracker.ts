@@ -153,7 +153,6 @@ export class ConnTracker {
     h.frameBytes += pv.origlen;
     h.payloadBytes += d.payloadLen;
     if (d.truncated) h.truncatedPkts++;
-    if (h.ttl < 0) h.ttl = d.ttl;
   }
 
   private tcp(pv: PacketView, d: Decoded): void {
@@ -210,7 +209,6 @@ export class ConnTracker {
     }
     this.touch(c, pv);
     const h = fromA ? c.ha : c.hb;
-    const peer = fromA ? c.hb : c.ha;
     this.count(h, pv, d);
     h.flagsSeen |= flags;
     const seq = d.seq;
@@ -247,10 +245,6 @@ export class ConnTracker {
       const end = rel + len;
       if (end > h.maxEnd && (flags & RST) === 0) h.maxEnd = end;
       if (flags & FIN && h.finRel < 0) h.finRel = end;
-    }
-    if (flags & ACK && peer.hasBase) {
-      const a = unwrap(peer.base, d.ack, peer.maxEnd);
-      if (a > h.maxAckRel) h.maxAckRel = a;
     }
     const frame = this.stats.packets;
     let segFlags = 0;

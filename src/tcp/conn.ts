@@ -53,15 +53,12 @@ export class Half {
   maxEnd = 0;
   /** Relative sequence number of this side's FIN (-1 none). */
   finRel = -1;
-  /** Highest ACK (unwrapped, relative to the peer's base) sent by this side. */
-  maxAckRel = -1;
-  ttl = -1;
 
   reset(): void {
     this.pkts = 0; this.ipBytes = 0; this.frameBytes = 0; this.payloadBytes = 0; this.truncatedPkts = 0;
     this.flagsSeen = 0; this.synPkts = 0; this.finPkts = 0; this.rstPkts = 0;
     this.mss = -1; this.wscale = -1; this.sackPermitted = false; this.timestamps = false; this.tfo = false;
-    this.hasBase = false; this.base = 0; this.isn = -1; this.maxEnd = 0; this.finRel = -1; this.maxAckRel = -1; this.ttl = -1;
+    this.hasBase = false; this.base = 0; this.isn = -1; this.maxEnd = 0; this.finRel = -1;
   }
 }
 
