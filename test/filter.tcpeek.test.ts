@@ -1,0 +1,196 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseFilter, parseFilters, parseLocal, direction, DEFAULT_FILTERS } from '../src/filter/tcpeek.js';
+import { UsageError } from '../src/util/errors.js';
+import type { RecordValues } from '../src/records/schema.js';
+
+const conn = (orig_h: string, resp_h: string, resp_p: number, proto = 'tcp'): RecordValues => ({ proto, orig_h, orig_p: 40000, resp_h, resp_p });
+
+/** The match of one filter spec against a record, without --local (everything is TX). */
+const hit = (spec: string, r: RecordValues): boolean => parseFilters([spec]).match(r).length > 0;
+
+function syntaxError(spec: string, message: string, column: number): void {
+  assert.throws(
+    () => parseFilters([spec]),
+    (e: unknown) => {
+      assert.ok(e instanceof UsageError);
+      assert.deepEqual({ code: e.code, message: e.message, context: e.context, exitCode: e.exitCode }, { code: 'FILTER_SYNTAX', message, context: { column }, exitCode: 2 });
+      return true;
+    },
+  );
+}
+
+test('a named IPv4 filter parses into its name, direction, CIDR and port', () => {
+  const f = parseFilter('http:TX@10.0.0.0/8:80');
+  assert.deepEqual(f, {
+    name: 'http',
+    dir: 'TX',
+    spec: 'http:TX@10.0.0.0/8:80',
+    groups: [{ cidr: { version: 4, prefix: 8, net: [0x0a000000, 0, 0, 0], mask: [0xff000000, 0, 0, 0] }, ports: [80] }],
+  });
+});
+
+test('a host address without a prefix is a /32 and "*" and "%" ports mean any port', () => {
+  assert.deepEqual(parseFilter('a:TX@192.0.2.1:*').groups, [{ cidr: { version: 4, prefix: 32, net: [0xc0000201, 0, 0, 0], mask: [0xffffffff, 0, 0, 0] }, ports: null }]);
+  assert.deepEqual(parseFilter('a:TX@%:%').groups, [{ cidr: null, ports: null }]);
+  assert.deepEqual(parseFilter('a:RX@*:22').groups, [{ cidr: null, ports: [22] }]);
+});
+
+test('several ports and several address groups are all kept in order', () => {
+  const f = parseFilter('web:TX@10.0.0.0/8:80:443:8080,*:8443');
+  assert.deepEqual(
+    f.groups.map((g) => [g.cidr?.prefix ?? null, g.ports]),
+    [
+      [8, [80, 443, 8080]],
+      [null, [8443]],
+    ],
+  );
+});
+
+test('an IPv6 address in brackets, with and without a prefix, parses to its words', () => {
+  assert.deepEqual(parseFilter('v6:TX@[2001:db8::1]:443').groups, [
+    { cidr: { version: 6, prefix: 128, net: [0x20010db8, 0, 0, 1], mask: [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff] }, ports: [443] },
+  ]);
+  assert.deepEqual(parseFilter('v6:TX@[2001:db8::]/32:443').groups, [{ cidr: { version: 6, prefix: 32, net: [0x20010db8, 0, 0, 0], mask: [0xffffffff, 0, 0, 0] }, ports: [443] }]);
+});
+
+test('an unbracketed IPv6 address ending at its prefix parses like the bracketed form', () => {
+  assert.deepEqual(parseFilter('v6:TX@2001:db8::/32:443:80').groups, parseFilter('v6:TX@[2001:db8::]/32:443:80').groups);
+  assert.deepEqual(parseFilter('v6:TX@2001:db8::/33:443').groups[0]!.cidr!.mask, [0xffffffff, 0x80000000, 0, 0]);
+});
+
+test('a filter matches the responder address and port, not the originator', () => {
+  assert.equal(hit('h:TX@10.1.0.0/16:80', conn('192.0.2.1', '10.1.2.3', 80)), true);
+  assert.equal(hit('h:TX@10.1.0.0/16:80', conn('10.1.2.3', '192.0.2.1', 80)), false);
+  assert.equal(hit('h:TX@10.1.0.0/16:80', conn('192.0.2.1', '10.1.2.3', 8080)), false);
+  assert.equal(hit('h:TX@10.1.0.0/16:80', conn('192.0.2.1', '10.2.2.3', 80)), false);
+});
+
+test('several ports match any one of them and several groups match any one of them', () => {
+  const set = parseFilters(['web:TX@10.0.0.0/8:80:443,192.0.2.0/24:8443']);
+  assert.deepEqual(
+    [conn('1.1.1.1', '10.9.9.9', 443), conn('1.1.1.1', '10.9.9.9', 8443), conn('1.1.1.1', '192.0.2.7', 8443), conn('1.1.1.1', '192.0.2.7', 80)].map((r) => set.match(r)),
+    [['web'], [], ['web'], []],
+  );
+});
+
+test('IPv6 filters match IPv6 responders inside the prefix and never IPv4 ones', () => {
+  const set = parseFilters(['v6:TX@[2001:db8::]/32:443']);
+  assert.deepEqual(
+    [conn('2001:db8::5', '2001:db8:ffff::1', 443), conn('2001:db8::5', '2001:db9::1', 443), conn('10.0.0.1', '32.1.13.184', 443)].map((r) => set.match(r)),
+    [['v6'], [], []],
+  );
+  assert.deepEqual(parseFilters(['one:TX@[2001:db8::1]:443']).match(conn('::1', '2001:0db8:0:0:0:0:0:1', 443)), ['one']);
+});
+
+test('a wildcard address matches IPv4 and IPv6 responders alike', () => {
+  const set = parseFilters(['all:TX@*:443']);
+  assert.deepEqual([set.match(conn('::1', '2001:db8::1', 443)), set.match(conn('10.0.0.1', '10.0.0.2', 443))], [['all'], ['all']]);
+});
+
+test('a connection that matches several filters counts in each, in filter order', () => {
+  const set = parseFilters(['any:TX@*:*', 'ssh:TX@*:22', 'web:TX@*:80']);
+  assert.deepEqual(set.match(conn('10.0.0.1', '10.0.0.2', 22)), ['any', 'ssh']);
+});
+
+test('an unnamed filter excludes matching connections from every filter', () => {
+  const set = parseFilters(['any:TX@*:*', 'ssh:TX@*:22', ':TX@10.0.0.0/8:22']);
+  assert.deepEqual(
+    [set.match(conn('192.0.2.1', '10.0.0.2', 22)), set.match(conn('192.0.2.1', '192.0.2.2', 22)), set.match(conn('192.0.2.1', '10.0.0.2', 80))],
+    [[], ['any', 'ssh'], ['any']],
+  );
+  assert.deepEqual(set.exclusions.map((f) => f.spec), [':TX@10.0.0.0/8:22']);
+});
+
+test("without a named filter tcpeek's RX and TX defaults are used, and exclusions still apply", () => {
+  assert.deepEqual(DEFAULT_FILTERS, ['RX:RX@*:*', 'TX:TX@*:*']);
+  assert.deepEqual(parseFilters([]).filters.map((f) => f.spec), ['RX:RX@*:*', 'TX:TX@*:*']);
+  const set = parseFilters([':TX@*:22']);
+  assert.deepEqual(set.filters.map((f) => f.name), ['RX', 'TX']);
+  assert.deepEqual([set.match(conn('10.0.0.1', '10.0.0.2', 22)), set.match(conn('10.0.0.1', '10.0.0.2', 80))], [[], ['TX']]);
+});
+
+test('without --local every connection is TX, so RX filters never match', () => {
+  const set = parseFilters([]);
+  assert.deepEqual(set.match(conn('10.0.0.1', '10.0.0.2', 80)), ['TX']);
+  assert.deepEqual(set.match(conn('10.0.0.1', '10.0.0.2', 80), null), ['TX']);
+});
+
+test('with --local, TX matches connections a local address originated and RX those a local address accepted', () => {
+  const set = parseFilters([]);
+  const local = parseLocal('10.0.0.0/8,2001:db8::/32');
+  assert.deepEqual(
+    [
+      set.match(conn('10.0.0.1', '192.0.2.1', 80), local),
+      set.match(conn('192.0.2.1', '10.0.0.1', 80), local),
+      set.match(conn('10.0.0.1', '10.0.0.2', 80), local),
+      set.match(conn('192.0.2.1', '198.51.100.1', 80), local),
+      set.match(conn('2001:db8::1', '2001:db9::1', 443), local),
+    ],
+    [['TX'], ['RX'], ['RX', 'TX'], [], ['TX']],
+  );
+});
+
+test('only TCP records match; records without a proto are taken as TCP', () => {
+  const set = parseFilters(['all:TX@*:*']);
+  assert.deepEqual(
+    [set.match(conn('10.0.0.1', '10.0.0.2', 53, 'udp')), set.match(conn('10.0.0.1', '10.0.0.2', 0, 'icmp')), set.match({ orig_h: '10.0.0.1', resp_h: '10.0.0.2', resp_p: 1 })],
+    [[], [], ['all']],
+  );
+});
+
+test("direction() gives DataDog's outgoing, incoming, local and none", () => {
+  const local = parseLocal(['10.0.0.0/8', '::1']);
+  assert.deepEqual(
+    [
+      direction(conn('10.0.0.1', '8.8.8.8', 53), local),
+      direction(conn('8.8.8.8', '10.0.0.1', 22), local),
+      direction(conn('10.0.0.1', '10.0.0.2', 22), local),
+      direction(conn('8.8.8.8', '1.1.1.1', 22), local),
+      direction(conn('::1', '::1', 22), local),
+      direction({ orig_h: null, resp_h: '10.0.0.1' }, local),
+    ],
+    ['outgoing', 'incoming', 'local', 'none', 'local', 'incoming'],
+  );
+});
+
+test('a bad --local entry is a usage error naming the entry and its column', () => {
+  assert.throws(() => parseLocal('10.0.0.0/8,10.0.0.0/40'), {
+    name: 'UsageError',
+    code: 'FILTER_SYNTAX',
+    message: '--local "10.0.0.0/8,10.0.0.0/40": "10.0.0.0/40" is not an address or CIDR at column 12',
+  });
+});
+
+test('a prefix longer than the address is an error pointing at the prefix', () => {
+  syntaxError('http:RX@10.0.0.0/33:80', 'filter "http:RX@10.0.0.0/33:80": prefix /33 is longer than 32 at column 18', 18);
+  syntaxError('v6:RX@[::]/129:80', 'filter "v6:RX@[::]/129:80": prefix /129 is longer than 128 at column 12', 12);
+});
+
+test('every other syntax error names its mistake and column', () => {
+  const cases: [string, string, number][] = [
+    ['http', 'expected "name:" before the direction', 5],
+    ['ht tp:RX@*:80', '" " is not allowed in a filter name (letters, digits, "_", "." and "-")', 3],
+    ['http:XX@*:80', 'expected the direction RX or TX', 6],
+    ['http:RX*:80', 'expected "@" after the direction, found "*"', 8],
+    ['http:RX@', 'expected an address, found the end', 9],
+    ['http:RX@host:80', 'expected an address, found "h"', 9],
+    ['http:RX@10.0.0.256:80', '"10.0.0.256" is not an address', 9],
+    ['http:RX@2001:db8::1:80', 'an IPv6 address must be written in brackets or end at its /prefix', 9],
+    ['http:RX@[2001:db8::1:80', 'unclosed "[" of an IPv6 address', 9],
+    ['http:RX@[10.0.0.1]:80', '"10.0.0.1" is not an IPv6 address', 10],
+    ['http:RX@*/8:80', 'a wildcard address takes no prefix', 10],
+    ['http:RX@10.0.0.0/:80', 'expected a prefix length, found ":"', 18],
+    ['http:RX@10.0.0.0', 'expected ":" and a port, found the end', 17],
+    ['http:RX@10.0.0.0:', 'expected a port, found the end', 18],
+    ['http:RX@10.0.0.0:80:x', 'expected a port, found "x"', 21],
+    ['http:RX@10.0.0.0:65536', 'port 65536 is larger than 65535', 18],
+    ['http:RX@10.0.0.0:80,', 'expected an address, found the end', 21],
+    ['http:RX@10.0.0.0:80 ', 'unexpected " "', 20],
+  ];
+  for (const [spec, message, column] of cases) syntaxError(spec, `filter "${spec}": ${message} at column ${column}`, column);
+});
+
+test('two filters with the same name are an error', () => {
+  assert.throws(() => parseFilters(['a:TX@*:80', 'a:RX@*:80']), { code: 'FILTER_SYNTAX', message: 'filter "a:RX@*:80": the name "a" is used by an earlier filter at column 1' });
+});
