@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
 import { compileWhere } from '../src/filter/where.js';
 import type { RecordValues } from '../src/records/schema.js';
 
@@ -136,6 +137,9 @@ test('every syntax error is a usage error naming the mistake and its 1-based col
     ['(rtt_ms > 1', 'expected ")" to close the "(" of column 1', 12],
     ['rtt_ms > 1)', 'unmatched ")"', 11],
     ['rtt_ms > 1 rtt_ms', 'expected "and", "or" or the end, found "rtt_ms"', 12],
+    ['hand b', 'unknown field "hand" (nearest field: "handshake"; quote string values)', 1],
+    ['rtt_ms < 1 < 2', 'comparisons do not chain; join them with "and"', 12],
+    ['not', 'expected a number, a string or a field', 4],
     ['conn_state + 1 > 0', '"+" needs numbers, found the string field "conn_state"', 1],
     ['rtt_ms < null', 'null can only be compared with = or !=', 8],
     ['rtt_ms == 1', 'expected a number, a string or a field, found "="', 9],
@@ -160,6 +164,15 @@ test('every syntax error is a usage error naming the mistake and its 1-based col
       expr,
     );
   }
+});
+
+test('every --where example of docs/filters.md compiles', () => {
+  const doc = readFileSync(new URL('../../docs/filters.md', import.meta.url), 'utf8');
+  const block = /Examples:\n\n```\n([\s\S]*?)```/.exec(doc);
+  assert.ok(block, 'docs/filters.md has the --where examples block');
+  const examples = block[1]!.trim().split('\n');
+  assert.equal(examples.length, 8);
+  for (const e of examples) assert.equal(typeof compileWhere(e)(base), 'boolean', e);
 });
 
 // ---------------------------------------------------------------- property test

@@ -183,6 +183,7 @@ class Parser {
   parse(): Pred {
     const n = this.or();
     const t = this.peek();
+    if ('v' in n && n.v.k === 'bare') this.unknownField(n.v);
     if (t.kind !== 'eof') this.err(t.kind === ')' ? 'unmatched ")"' : `expected "and", "or" or the end${this.found(t)}`, t.start);
     return this.pred(n);
   }
@@ -216,7 +217,8 @@ class Parser {
     let bestD = Infinity;
     for (const name of this.fields.keys()) {
       // Prefer names that start with, then contain, the word; then edit distance.
-      const d = name.startsWith(v.text) ? (name.length - v.text.length) / 1000 : name.includes(v.text) ? 0.5 + (name.length - v.text.length) / 1000 : distance(v.text, name);
+      const w = v.text.toLowerCase();
+      const d = name.startsWith(w) ? (name.length - w.length) / 1000 : name.includes(w) ? 0.5 + (name.length - w.length) / 1000 : distance(w, name);
       if (d < bestD) {
         bestD = d;
         best = name;
@@ -261,6 +263,8 @@ class Parser {
     if (t.kind !== 'op' || t.text === '+' || t.text === '-') return l;
     this.i++;
     const r = this.sum();
+    const next = this.peek();
+    if (next.kind === 'op' && next.text !== '+' && next.text !== '-') this.err('comparisons do not chain; join them with "and"', next.start);
     const op = t.text as CmpOp;
     let lv = this.val(l);
     let rv = this.val(r);
