@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { parseFilter, parseFilters, parseLocal, direction, DEFAULT_FILTERS } from '../src/filter/tcpeek.js';
 import { UsageError } from '../src/util/errors.js';
 import type { RecordValues } from '../src/records/schema.js';
+import fc from 'fast-check';
+import { type AddrWords, cidrContains, makeCidr, parseAddrFast } from '../src/filter/cidr.js';
+import { formatIPv6, parseAddr } from '../src/util/ip.js';
 
 const conn = (orig_h: string, resp_h: string, resp_p: number, proto = 'tcp'): RecordValues => ({ proto, orig_h, orig_p: 40000, resp_h, resp_p });
 
@@ -193,4 +196,44 @@ test('every other syntax error names its mistake and column', () => {
 
 test('two filters with the same name are an error', () => {
   assert.throws(() => parseFilters(['a:TX@*:80', 'a:RX@*:80']), { code: 'FILTER_SYNTAX', message: 'filter "a:RX@*:80": the name "a" is used by an earlier filter at column 1' });
+});
+
+test('the fast address parser agrees with parseAddr on random dotted and colon text', () => {
+  const piece = fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.constantFrom('', '01', '0', 'a', '1e1', '-1', ' 1'));
+  const text = fc.oneof(
+    fc.array(piece, { minLength: 1, maxLength: 6 }).map((p) => p.join('.')),
+    fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 4, maxLength: 4 }).map((w) => formatIPv6(w[0]!, w[1]!, w[2]!, w[3]!)),
+    fc.string(),
+  );
+  const out: AddrWords = { version: 0, w: [0, 0, 0, 0] };
+  fc.assert(
+    fc.property(text, (t) => {
+      const want = parseAddr(t);
+      const got = parseAddrFast(t, out);
+      assert.deepEqual(got.version === 0 ? null : { version: got.version, w: [...got.w] }, want && { version: want.version, w: [...want.w] }, t);
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('CIDR containment agrees with a BigInt reference for random addresses and prefixes', () => {
+  const toBig = (w: readonly number[]): bigint => w.reduce((acc, x) => (acc << 32n) | BigInt(x >>> 0), 0n);
+  const word = fc.integer({ min: 0, max: 0xffffffff });
+  fc.assert(
+    fc.property(fc.boolean(), fc.tuple(word, word, word, word), fc.tuple(word, word, word, word), fc.integer({ min: 0, max: 128 }), (v6, a, b, p) => {
+      const bits = v6 ? 128 : 32;
+      const prefix = p % (bits + 1);
+      const net = v6 ? a : ([a[0], 0, 0, 0] as const);
+      // half the time, the address shares the network's first words
+      const addr = v6 ? ([a[0], a[1], b[2], b[3]] as const) : ([(a[0] & 0xffff0000) | (b[0] & 0xffff), 0, 0, 0] as const);
+      const c = makeCidr(v6 ? 6 : 4, net, prefix);
+      const big = (w: readonly number[]): bigint => (v6 ? toBig(w) : BigInt(w[0]! >>> 0));
+      const shift = BigInt(bits - prefix);
+      const want = big(addr) >> shift === big(net) >> shift;
+      assert.equal(cidrContains(c, { version: v6 ? 6 : 4, w: [addr[0] >>> 0, addr[1] >>> 0, addr[2] >>> 0, addr[3] >>> 0] }), want);
+      // signed words (as the analysis stores them) give the same answer
+      assert.equal(cidrContains(c, { version: v6 ? 6 : 4, w: [addr[0] | 0, addr[1] | 0, addr[2] | 0, addr[3] | 0] }), want);
+    }),
+    { numRuns: 3000 },
+  );
 });
