@@ -54,43 +54,87 @@ export interface AddrWords {
   w: [number, number, number, number];
 }
 
-/**
- * Parses address text into `out` (version 0 when the text is not an address).
- * Dotted IPv4 takes a hand-written fast path; IPv6 goes through parseAddr.
- */
-export function parseAddrFast(text: string, out: AddrWords): AddrWords {
-  let v = 0, part = 0, digits = 0, dots = 0, ok = true;
-  for (let i = 0; i < text.length; i++) {
+/** Dotted IPv4 text from `from` to the end into a u32; -1 when invalid (as parseAddr: 1-3 digits per byte). */
+function dotted(text: string, from: number): number {
+  let v = 0, part = 0, digits = 0, dots = 0;
+  for (let i = from; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c >= 48 && c <= 57) {
       part = part * 10 + (c - 48);
-      if (++digits > 3 || part > 255) {
-        ok = false;
-        break;
-      }
+      if (++digits > 3 || part > 255) return -1;
     } else if (c === 46 && digits > 0 && dots < 3) {
-      v = (v * 256 + part) >>> 0;
+      v = v * 256 + part;
       part = 0;
       digits = 0;
       dots++;
-    } else {
-      ok = false;
+    } else return -1;
+  }
+  return dots === 3 && digits > 0 ? (v * 256 + part) >>> 0 : -1;
+}
+
+const groups: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+/** RFC 4291 text (as parseAddr accepts it) into `out`; false when invalid. */
+function parseV6(t: string, out: AddrWords): boolean {
+  const L = t.length;
+  let n = 0, gap = -1, i = 0;
+  if (L < 2) return false;
+  if (t.charCodeAt(0) === 58) {
+    if (t.charCodeAt(1) !== 58) return false;
+    gap = 0;
+    i = 2;
+  }
+  while (i < L) {
+    let v = 0, d = 0, j = i;
+    for (; j < L; j++) {
+      const c = t.charCodeAt(j);
+      const h = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+      if (h < 0) break;
+      v = v * 16 + h;
+      d++;
+    }
+    if (j < L && t.charCodeAt(j) === 46) {
+      // trailing dotted IPv4: the last two groups
+      const a = dotted(t, i);
+      if (a < 0 || n > 6) return false;
+      groups[n++] = a >>> 16;
+      groups[n++] = a & 0xffff;
       break;
     }
+    if (d === 0 || d > 4 || n === 8) return false;
+    groups[n++] = v;
+    if (j === L) break;
+    if (t.charCodeAt(j) !== 58) return false;
+    if (j + 1 < L && t.charCodeAt(j + 1) === 58) {
+      if (gap >= 0) return false;
+      gap = n;
+      i = j + 2;
+    } else {
+      i = j + 1;
+      if (i === L) return false;
+    }
   }
-  if (ok && dots === 3 && digits > 0) {
+  if (gap < 0 ? n !== 8 : n > 7) return false;
+  const fill = 8 - n;
+  const g = (k: number): number => (gap < 0 || k < gap ? groups[k]! : k < gap + fill ? 0 : groups[k - fill]!);
+  out.version = 6;
+  for (let k = 0; k < 4; k++) out.w[k] = ((g(2 * k) << 16) | g(2 * k + 1)) >>> 0;
+  return true;
+}
+
+/**
+ * Parses address text into `out` (version 0 when the text is not an address),
+ * accepting exactly what parseAddr accepts, without regular expressions.
+ */
+export function parseAddrFast(text: string, out: AddrWords): AddrWords {
+  const a = dotted(text, 0);
+  if (a >= 0) {
     out.version = 4;
-    out.w[0] = (v * 256 + part) >>> 0;
+    out.w[0] = a;
     out.w[1] = out.w[2] = out.w[3] = 0;
     return out;
   }
-  const a = text.includes(':') ? parseAddr(text) : null;
-  if (!a) {
-    out.version = 0;
-    return out;
-  }
-  out.version = a.version;
-  for (let i = 0; i < 4; i++) out.w[i] = a.w[i]! >>> 0;
+  if (!parseV6(text, out)) out.version = 0;
   return out;
 }
 
@@ -108,6 +152,13 @@ export class CidrSet {
 
   constructor(cidrs: readonly Cidr[]) {
     this.cidrs = cidrs;
+  }
+
+  /** Whether parsed address words fall in any of the CIDRs. */
+  containsWords(a: AddrWords): boolean {
+    if (a.version === 0) return false;
+    for (let i = 0; i < this.cidrs.length; i++) if (cidrContains(this.cidrs[i]!, a)) return true;
+    return false;
   }
 
   /** Whether the address text falls in any of the CIDRs. */

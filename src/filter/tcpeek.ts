@@ -188,7 +188,8 @@ export function direction(record: RecordValues, local: CidrSet): Direction {
 export class FilterSet {
   readonly filters: readonly TcpeekFilter[];
   readonly exclusions: readonly TcpeekFilter[];
-  private readonly scratch: AddrWords = { version: 0, w: [0, 0, 0, 0] };
+  private readonly resp: AddrWords = { version: 0, w: [0, 0, 0, 0] };
+  private readonly orig: AddrWords = { version: 0, w: [0, 0, 0, 0] };
 
   constructor(filters: readonly TcpeekFilter[], exclusions: readonly TcpeekFilter[]) {
     this.filters = filters;
@@ -202,24 +203,34 @@ export class FilterSet {
   match(record: RecordValues, local?: CidrSet | null): string[] {
     const proto = record.proto;
     if (proto !== undefined && proto !== null && proto !== 'tcp') return [];
+    const respText = record.resp_h;
+    const a = parseAddrFast(typeof respText === 'string' ? respText : '', this.resp);
     let tx: boolean, rx: boolean;
     if (!local) {
       tx = true;
       rx = false;
     } else {
-      tx = local.containsText(record.orig_h);
-      rx = local.containsText(record.resp_h);
+      const origText = record.orig_h;
+      tx = local.containsWords(parseAddrFast(typeof origText === 'string' ? origText : '', this.orig));
+      rx = local.containsWords(a);
     }
     if (!tx && !rx) return [];
-    const respText = record.resp_h;
-    const a = parseAddrFast(typeof respText === 'string' ? respText : '', this.scratch);
-    const port = typeof record.resp_p === 'number' ? record.resp_p : typeof record.resp_p === 'string' ? Number(record.resp_p) : NaN;
-    const hits = (f: TcpeekFilter): boolean => (f.dir === 'TX' ? tx : rx) && f.groups.some((g) => groupMatches(g, a, port));
-    for (const f of this.exclusions) if (hits(f)) return [];
+    const pv = record.resp_p;
+    const port = typeof pv === 'number' ? pv : typeof pv === 'string' && pv !== '' ? Number(pv) : NaN;
+    const ex = this.exclusions;
+    for (let i = 0; i < ex.length; i++) if (filterMatches(ex[i]!, tx, rx, a, port)) return [];
     const names: string[] = [];
-    for (const f of this.filters) if (hits(f)) names.push(f.name);
+    const fs = this.filters;
+    for (let i = 0; i < fs.length; i++) if (filterMatches(fs[i]!, tx, rx, a, port)) names.push(fs[i]!.name);
     return names;
   }
+}
+
+function filterMatches(f: TcpeekFilter, tx: boolean, rx: boolean, a: AddrWords, port: number): boolean {
+  if (!(f.dir === 'TX' ? tx : rx)) return false;
+  const gs = f.groups;
+  for (let i = 0; i < gs.length; i++) if (groupMatches(gs[i]!, a, port)) return true;
+  return false;
 }
 
 function groupMatches(g: AddrGroup, a: AddrWords, port: number): boolean {
