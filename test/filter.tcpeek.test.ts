@@ -157,6 +157,10 @@ test("direction() gives DataDog's outgoing, incoming, local and none", () => {
   );
 });
 
+test('without a local list direction() calls every connection outgoing, as TX', () => {
+  assert.deepEqual([direction(conn('10.0.0.1', '8.8.8.8', 53)), direction(conn('8.8.8.8', '10.0.0.1', 22), null)], ['outgoing', 'outgoing']);
+});
+
 test('a bad --local entry is a usage error naming the entry and its column', () => {
   assert.throws(() => parseLocal('10.0.0.0/8,10.0.0.0/40'), {
     name: 'UsageError',

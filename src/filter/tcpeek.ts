@@ -178,8 +178,13 @@ export function parseLocal(specs: string | readonly string[]): CidrSet {
 
 export type Direction = 'outgoing' | 'incoming' | 'local' | 'none';
 
-/** DataDog's direction: which ends of the connection are local. */
-export function direction(record: RecordValues, local: CidrSet): Direction {
+/**
+ * DataDog's direction: which ends of the connection are local. Without a
+ * local list, as for the filters, the originator is local and the responder
+ * is not, so every connection is outgoing.
+ */
+export function direction(record: RecordValues, local?: CidrSet | null): Direction {
+  if (!local) return 'outgoing';
   const o = local.containsText(record.orig_h);
   const r = local.containsText(record.resp_h);
   return o ? (r ? 'local' : 'outgoing') : r ? 'incoming' : 'none';

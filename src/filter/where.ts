@@ -119,7 +119,7 @@ type Pred =
   | { k: 'truth'; v: Val }
   | { k: 'const'; v: boolean };
 
-type CmpOp = '=' | '!=' | '<' | '<=' | '>' | '>=';
+export type CmpOp = '=' | '!=' | '<' | '<=' | '>' | '>=';
 type Node = { p: Pred; at: number } | { v: Val; at: number };
 
 const NUMERIC: ReadonlySet<FieldType> = new Set<FieldType>(['int', 'float', 'seconds', 'time']);
