@@ -244,3 +244,97 @@ test('CIDR containment agrees with a BigInt reference for random addresses and p
     { numRuns: 3000 },
   );
 });
+
+// ---------------------------------------------------------------- property test: random filter sets against a naive reference
+
+interface GenGroup {
+  addr: { kind: 'any'; ch: '*' | '%' } | { kind: 'v4' | 'v6'; text: string; prefix: number | null; bracket: boolean };
+  ports: number[] | null;
+  anyCh: '*' | '%';
+}
+interface GenFilter {
+  name: string;
+  dir: 'RX' | 'TX';
+  groups: GenGroup[];
+}
+
+const V4_POOL = ['10.0.0.1', '10.0.1.1', '10.200.0.1', '192.0.2.1', '192.0.2.129', '0.0.0.0', '255.255.255.255'];
+const V6_POOL = ['2001:db8::1', '2001:db8:1::1', '2001:db9::1', '::1', 'fe80::1:2', '::', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'];
+const PORTS = [22, 80, 443, 8080];
+
+const genGroup: fc.Arbitrary<GenGroup> = fc.record({
+  addr: fc.oneof(
+    fc.record({ kind: fc.constant('any' as const), ch: fc.constantFrom('*' as const, '%' as const) }),
+    fc.record({ kind: fc.constant('v4' as const), text: fc.constantFrom(...V4_POOL), prefix: fc.option(fc.integer({ min: 0, max: 32 }), { nil: null }), bracket: fc.constant(false) }),
+    fc.record({ kind: fc.constant('v6' as const), text: fc.constantFrom(...V6_POOL), prefix: fc.option(fc.integer({ min: 0, max: 128 }), { nil: null }), bracket: fc.boolean() }),
+  ),
+  ports: fc.option(fc.uniqueArray(fc.constantFrom(...PORTS), { minLength: 1, maxLength: 3 }), { nil: null }),
+  anyCh: fc.constantFrom('*' as const, '%' as const),
+});
+
+const genFilters: fc.Arbitrary<GenFilter[]> = fc
+  .array(fc.record({ named: fc.boolean(), dir: fc.constantFrom('RX' as const, 'TX' as const), groups: fc.array(genGroup, { minLength: 1, maxLength: 3 }) }), { maxLength: 4 })
+  .map((fs) => fs.map((f, i) => ({ name: f.named ? `f${i}` : '', dir: f.dir, groups: f.groups })));
+
+function printGroup(g: GenGroup): string {
+  let a: string;
+  if (g.addr.kind === 'any') a = g.addr.ch;
+  else {
+    const p = g.addr.prefix === null ? '' : `/${g.addr.prefix}`;
+    // an unbracketed IPv6 address must end at its prefix
+    a = g.addr.kind === 'v6' && (g.addr.bracket || g.addr.prefix === null) ? `[${g.addr.text}]${p}` : `${g.addr.text}${p}`;
+  }
+  return `${a}:${g.ports === null ? g.anyCh : g.ports.join(':')}`;
+}
+const printFilter = (f: GenFilter): string => `${f.name}:${f.dir}@${f.groups.map(printGroup).join(',')}`;
+
+const big = (text: string): { v: number; n: bigint } => {
+  const a = parseAddr(text)!;
+  return { v: a.version, n: a.version === 4 ? BigInt(a.w[0]) : a.w.reduce((acc, x) => (acc << 32n) | BigInt(x >>> 0), 0n) };
+};
+function inPrefix(addr: string, net: string, prefix: number | null): boolean {
+  const a = big(addr), b = big(net);
+  if (a.v !== b.v) return false;
+  const bits = a.v === 4 ? 32 : 128;
+  const shift = BigInt(bits - (prefix ?? bits));
+  return a.n >> shift === b.n >> shift;
+}
+function refMatch(fs: GenFilter[], r: { orig_h: string; resp_h: string; resp_p: number }, local: { net: string; prefix: number }[] | null): string[] {
+  const isLocal = (h: string): boolean => local!.some((l) => inPrefix(h, l.net, l.prefix));
+  const tx = local === null ? true : isLocal(r.orig_h);
+  const rx = local === null ? false : isLocal(r.resp_h);
+  const hits = (f: GenFilter): boolean =>
+    (f.dir === 'TX' ? tx : rx) &&
+    f.groups.some((g) => (g.addr.kind === 'any' || inPrefix(r.resp_h, g.addr.text, g.addr.prefix)) && (g.ports === null || g.ports.includes(r.resp_p)));
+  const named = fs.filter((f) => f.name !== '');
+  const used: GenFilter[] = named.length > 0 ? named : [{ name: 'RX', dir: 'RX', groups: [{ addr: { kind: 'any', ch: '*' }, ports: null, anyCh: '*' }] }, { name: 'TX', dir: 'TX', groups: [{ addr: { kind: 'any', ch: '*' }, ports: null, anyCh: '*' }] }];
+  if (fs.some((f) => f.name === '' && hits(f))) return [];
+  return used.filter(hits).map((f) => f.name);
+}
+
+test('random filter sets in every grammar form match like a naive BigInt reference, with and without --local', () => {
+  const host = fc.constantFrom(...V4_POOL, ...V6_POOL);
+  const localGen = fc.option(
+    fc.array(
+      fc.oneof(
+        fc.record({ net: fc.constantFrom(...V4_POOL), prefix: fc.integer({ min: 0, max: 32 }) }),
+        fc.record({ net: fc.constantFrom(...V6_POOL), prefix: fc.integer({ min: 0, max: 128 }) }),
+      ),
+      { minLength: 1, maxLength: 3 },
+    ),
+    { nil: null },
+  );
+  fc.assert(
+    fc.property(genFilters, localGen, fc.array(fc.record({ orig_h: host, resp_h: host, resp_p: fc.constantFrom(...PORTS, 1) }), { minLength: 1, maxLength: 10 }), (fs, local, records) => {
+      const specs = fs.map(printFilter);
+      const set = parseFilters(specs);
+      const localSet = local === null ? null : parseLocal(local.map((l) => `${l.net}/${l.prefix}`).join(','));
+      assert.deepEqual(
+        records.map((r) => set.match({ proto: 'tcp', ...r }, localSet)),
+        records.map((r) => refMatch(fs, r, local)),
+        specs.join(' '),
+      );
+    }),
+    { numRuns: 1500 },
+  );
+});
