@@ -19,7 +19,10 @@ import { CONN_TABLE_COLUMNS, CsvWriter, NdjsonWriter, TableWriter, type RecordWr
 import { UsageError, isToolError, formatWhere, EXIT_DATA, EXIT_OK, type ToolError } from '../src/util/errors.js';
 import { parseDurationNs } from '../src/util/time.js';
 import { makeProgram, packageVersion, runMain, warn } from './_common.js';
-import { HANDSHAKE_HEADER, countHandshake, emptyCounts, handshakeLine, summaryJson } from '../src/output/tcpeek.js';
+import { HANDSHAKE_HEADER, countHandshake, emptyCounts, handshakeLine, summaryJson, type FilterCounts } from '../src/output/tcpeek.js';
+import { parseFilters, parseLocal } from '../src/filter/index.js';
+import { formatAddr } from '../src/util/ip.js';
+import type { Conn } from '../src/tcp/conn.js';
 import { FLAGS_HEADER, flagsLine } from '../src/output/flags.js';
 import type { ConnAnalysis } from '../src/analysis/conn-analysis.js';
 import { followConnection } from '../src/analysis/follow.js';
@@ -48,6 +51,8 @@ async function main(): Promise<number> {
     .option('--handshakes', 'print one tcpeek-style line per handshake (time, timestamp, source, destination, result, dup SYN, dup SYN/ACK) instead of records', false)
     .option('--flags', 'print one line per TCP segment with tshark analysis flags (frame, time, direction, length, classes) instead of records', false)
     .addOption(new Option('--analysis <level>', 'full: tshark analysis flags, RTT, Zeek state and history, handshake verdicts; flows: connection accounting only (packets, bytes, options, Community ID), about 2.5x faster, the analysis fields stay empty').choices(['full', 'flows']).default('full'))
+    .option('-F, --filter <expr>', "tcpeek filter for --format summary and --handshakes, repeatable: name:RX|TX@addr[/prefix]:port[:port...][,addr:port...], '%' or '*' as wildcards, no name = exclusion (default: RX:RX@*:* and TX:TX@*:*)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--local <cidrs>', 'comma-separated local networks: TX = connections they originate, RX = connections they accept (default: every originator is local)')
     .option('--syn-timeout <duration>', 'a SYN with no answer for this long (capture time) is a handshake timeout', '30s')
     .option('--follow <uid>', 'write one connection\'s reassembled byte streams (a conn uid, or a tcp.stream number as tshark counts them), like tshark -z follow,tcp')
     .addOption(new Option('--follow-format <format>', 'with --follow: ascii, hex or raw, as tshark').choices(['ascii', 'hex', 'raw']).default('ascii'))
@@ -67,6 +72,7 @@ Examples:
   tcpanalyze --format csv day1.pcap.zst day2.pcap.zst > conns.csv
   tcpdump -i eth0 -w - | tcpanalyze -
   tcpanalyze --handshakes capture.pcap
+  tcpanalyze --format summary --local 10.0.0.0/8 -F 'web:TX@%:80:443' -F ':RX@%:22' capture.pcap
   tcpanalyze capture.pcap -o conns.jsonl.zst && csvtool conns.jsonl.zst > conns.csv
   tcpanalyze --follow CgOPZkHLHPCJTRoZ6R --follow-format hex capture.pcap
 Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets before it are still written), 2 usage error.`,
@@ -78,6 +84,8 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     handshakes: boolean;
     flags: boolean;
     synTimeout: string;
+    filter: string[];
+    local?: string;
     analysis: 'full' | 'flows';
     follow?: string;
     followFormat: 'ascii' | 'hex' | 'raw';
@@ -110,7 +118,23 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   const view = o.handshakes ? 'handshakes' : o.flags ? 'flags' : format === 'summary' ? 'summary' : 'records';
   const writer: RecordWriter | null =
     view !== 'records' ? null : format === 'csv' ? new CsvWriter(sink, CONN_SCHEMA, o.header) : format === 'table' ? new TableWriter(sink, CONN_TABLE_COLUMNS) : new NdjsonWriter(sink, CONN_SCHEMA);
-  const summary = emptyCounts();
+  const filterSet = parseFilters(o.filter);
+  const local = o.local !== undefined ? parseLocal(o.local) : null;
+  const summaries = new Map<string, FilterCounts>(filterSet.filters.map((f) => [f.name, emptyCounts()]));
+  /** The names of the filters a handshake's connection matches (tcpeek: it counts in each). */
+  const matching = (c: Conn): string[] => {
+    const oA = c.origIsA;
+    return filterSet.match(
+      {
+        proto: 'tcp',
+        orig_h: oA ? formatAddr(c.ipVersion, c.a0, c.a1, c.a2, c.a3) : formatAddr(c.ipVersion, c.b0, c.b1, c.b2, c.b3),
+        orig_p: oA ? c.aPort : c.bPort,
+        resp_h: oA ? formatAddr(c.ipVersion, c.b0, c.b1, c.b2, c.b3) : formatAddr(c.ipVersion, c.a0, c.a1, c.a2, c.a3),
+        resp_p: oA ? c.bPort : c.aPort,
+      },
+      local,
+    );
+  };
   if (format === 'archive' && view === 'records') {
     // tcpkit archives open with one metadata line that readers skip or use
     sink.write(
@@ -172,8 +196,10 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
         ? {
             onHandshake: (c) => {
               const hs = (c.aux as ConnAnalysis).hs;
+              const names = matching(c);
+              if (names.length === 0) return;
               if (view === 'handshakes') sink.write(handshakeLine(c, hs));
-              else countHandshake(summary, hs);
+              else for (const n of names) countHandshake(summaries.get(n)!, hs);
             },
           }
         : {}),
@@ -191,8 +217,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     },
   );
   writer?.end();
-  // Without --local every originator counts as local, so every handshake is TX (tcpeek's default filters).
-  if (view === 'summary') sink.write(summaryJson([['RX', emptyCounts()], ['TX', summary]]) + '\n');
+  if (view === 'summary') sink.write(summaryJson([...summaries]) + '\n');
   await sink.flush();
   process.off('SIGINT', onSigint);
   if (sink.error) throw sink.error;
