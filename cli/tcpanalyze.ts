@@ -113,13 +113,14 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   const zstd = o.zstd || format === 'archive' || (o.output?.endsWith('.zst') ?? false);
   if (zstd && !o.output && process.stdout.isTTY === true) throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write zstd data to a terminal; use -o FILE or a pipe');
 
+  // every option is checked before anything is created
+  const filterSet = parseFilters(o.filter);
+  const local = o.local !== undefined ? parseLocal(o.local) : null;
   const out = await openOutput(o.output, { zstd });
   const sink = new TextSink(out.stream);
   const view = o.handshakes ? 'handshakes' : o.flags ? 'flags' : format === 'summary' ? 'summary' : 'records';
   const writer: RecordWriter | null =
     view !== 'records' ? null : format === 'csv' ? new CsvWriter(sink, CONN_SCHEMA, o.header) : format === 'table' ? new TableWriter(sink, CONN_TABLE_COLUMNS) : new NdjsonWriter(sink, CONN_SCHEMA);
-  const filterSet = parseFilters(o.filter);
-  const local = o.local !== undefined ? parseLocal(o.local) : null;
   const summaries = new Map<string, FilterCounts>(filterSet.filters.map((f) => [f.name, emptyCounts()]));
   /** The names of the filters a handshake's connection matches (tcpeek: it counts in each). */
   const matching = (c: Conn): string[] => {
@@ -135,7 +136,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
       local,
     );
   };
-  if (format === 'archive' && view === 'records') {
+  if (format === 'archive' && view === 'records' && o.follow === undefined) {
     // tcpkit archives open with one metadata line that readers skip or use
     sink.write(
       JSON.stringify({
@@ -144,7 +145,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
           version: packageVersion(),
           record: CONN_SCHEMA.kind,
           inputs: files.map((f) => (f === '-' ? '<stdin>' : f)),
-          options: { idle_timeout: o.idleTimeout, close_linger: o.closeLinger, syn_timeout: o.synTimeout },
+          options: { analysis: o.analysis, idle_timeout: o.idleTimeout, close_linger: o.closeLinger, syn_timeout: o.synTimeout },
         },
       }) + '\n',
     );
