@@ -12,7 +12,7 @@
  * one record per connection as NDJSON, CSV or a terminal table.
  */
 import { Option } from 'commander';
-import { analyzeCaptures, describeSkips } from '../src/analysis/pipeline.js';
+import { analyzeCaptures, describeSkips, type Progress } from '../src/analysis/pipeline.js';
 import { TextSink } from '../src/io/sink.js';
 import { CONN_SCHEMA } from '../src/records/index.js';
 import { CONN_TABLE_COLUMNS, CsvWriter, NdjsonWriter, TableWriter, type RecordWriter } from '../src/output/writers.js';
@@ -29,6 +29,26 @@ import { followConnection } from '../src/analysis/follow.js';
 import { openOutput } from './_output.js';
 
 const NAME = 'tcpanalyze';
+
+/** A one-line progress display on stderr, redrawn at most twice a second. */
+function progressLine(): { update: (p: Progress) => void; clear: () => void } {
+  const start = Date.now();
+  let last = 0;
+  let shown = false;
+  return {
+    update: (p) => {
+      const now = Date.now();
+      if (now - last < 500) return;
+      last = now;
+      const secs = Math.max((now - start) / 1000, 0.001);
+      process.stderr.write(`\r${NAME}: ${(p.bytes / 1e6).toFixed(0)} MB read, ${p.packets} packets (${Math.round(p.packets / secs)}/s), ${p.openFlows} flows open  `);
+      shown = true;
+    },
+    clear: () => {
+      if (shown) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
 
 function byteSize(text: string, flag: string): number {
   const m = /^(\d+)([kmg]?)$/i.exec(text.trim());
@@ -154,6 +174,8 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   if (view === 'flags') sink.write(FLAGS_HEADER);
 
   let interrupted = false;
+  // Progress on stderr, only when it is a terminal (and not --quiet): bytes read, packets/s, open flows.
+  const progress = process.stderr.isTTY === true && !o.quiet ? progressLine() : null;
   if (o.follow !== undefined) {
     const res = await followConnection(files.map((f) => ({ path: f, stream: process.stdin })), o.follow, o.followFormat, (t) => sink.write(String(t)), {
       maxBuffer,
@@ -193,6 +215,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
       synTimeoutMs,
       analysis: o.analysis,
       onRecord: (r) => writer?.write(r),
+      ...(progress ? { onProgress: progress.update } : {}),
       ...(view === 'handshakes' || view === 'summary'
         ? {
             onHandshake: (c) => {
@@ -217,6 +240,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
       control: { stop: () => interrupted || sink.closed, wait: () => (sink.closed ? null : sink.ready()) },
     },
   );
+  progress?.clear();
   writer?.end();
   if (view === 'summary') sink.write(summaryJson([...summaries]) + '\n');
   await sink.flush();

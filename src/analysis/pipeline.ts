@@ -26,6 +26,15 @@ export interface AnalyzeOptions {
   /** Called with each finished flow's record. */
   onRecord: (r: RecordValues) => void;
   control?: DriveControl;
+  /** Called about every 65,536 packets and at each buffer refill, for progress displays. */
+  onProgress?: (p: Progress) => void;
+}
+
+export interface Progress {
+  packets: number;
+  /** Bytes consumed from the inputs (decompressed). */
+  bytes: number;
+  openFlows: number;
 }
 
 export interface AnalyzeResult {
@@ -68,7 +77,21 @@ export async function analyzeCaptures(specs: InputSpec[], opts: AnalyzeOptions):
   });
   let result;
   try {
-    result = await drivePackets(readers, inputs, (p) => tracker.onPacket(p), opts.control);
+    const control = opts.control ?? {};
+    const progress = opts.onProgress;
+    const stop = control.stop ?? (() => false);
+    const polled: DriveControl = progress
+      ? {
+          ...control,
+          stop: () => {
+            let bytes = 0;
+            for (const inp of inputs) bytes += inp.window.offset;
+            progress({ packets: tracker.stats.packets, bytes, openFlows: tracker.openFlows });
+            return stop();
+          },
+        }
+      : control;
+    result = await drivePackets(readers, inputs, (p) => tracker.onPacket(p), polled);
   } finally {
     for (const inp of inputs) await inp.window.close().catch(() => {});
   }
