@@ -78,6 +78,7 @@ async function main(): Promise<number> {
     .addOption(new Option('--follow-format <format>', 'with --follow: ascii, hex or raw, as tshark').choices(['ascii', 'hex', 'raw']).default('ascii'))
     .option('--max-buffer <bytes>', 'out-of-order bytes held for reassembly, all connections together (suffixes k, m, g)', '64m')
     .option('-o, --output <file>', 'write to FILE instead of stdout (written to a temporary name, renamed when complete)')
+    .option('--max-flows <n>', 'most flows held at once; beyond it the least recently active flow is written early (end_reason evicted): bounds memory on scans and floods', '1000000')
     .option('--idle-timeout <duration>', 'write a flow after this much capture time without packets', '5m')
     .option('--close-linger <duration>', 'after FIN/FIN or RST, keep a connection this long (capture time) to count stragglers (final ACKs, retransmitted FINs)', '1s')
     .option('--no-header', 'CSV: leave out the header line')
@@ -112,6 +113,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     maxBuffer: string;
     output?: string;
     idleTimeout: string;
+    maxFlows: string;
     closeLinger: string;
     header: boolean;
     strict: boolean;
@@ -128,6 +130,8 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     throw new UsageError('USAGE_CONFLICT', '--analysis flows has no handshake verdicts or segment flags; use --analysis full with --handshakes, --flags or --format summary');
   }
   const maxBuffer = byteSize(o.maxBuffer, '--max-buffer');
+  const maxFlows = Number(o.maxFlows);
+  if (!Number.isInteger(maxFlows) || maxFlows < 1) throw new UsageError('USAGE_BAD_NUMBER', `--max-flows: "${o.maxFlows}" is not a positive whole number`);
   const toTerminal = !o.output && process.stdout.isTTY === true;
   const format = o.format ?? (o.output?.endsWith('.zst') ? 'archive' : toTerminal ? 'table' : 'ndjson');
   const zstd = o.zstd || format === 'archive' || (o.output?.endsWith('.zst') ?? false);
@@ -214,6 +218,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
       closeLingerMs,
       synTimeoutMs,
       analysis: o.analysis,
+      maxFlows,
       onRecord: (r) => writer?.write(r),
       ...(progress ? { onProgress: progress.update } : {}),
       ...(view === 'handshakes' || view === 'summary'
@@ -253,6 +258,9 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     if (isToolError(e)) warn(`${NAME}: ${(e as ToolError).describe()}`);
     else warn(`${NAME}: ${formatWhere({})}${e.message}`);
     code = EXIT_DATA;
+  }
+  if (res.stats.evictedFlows > 0 && !o.quiet) {
+    warn(`${NAME}: ${res.stats.evictedFlows} flows written early because --max-flows ${maxFlows} was reached (end_reason evicted)`);
   }
   const skips = describeSkips(res);
   if (skips && !o.quiet) warn(`${NAME}: not analysed: ${skips}`);

@@ -12,7 +12,7 @@ import { ROOT, FIX } from './_fixtures.js';
 
 const CAP = join(FIX, 'recorded/refused-timeout-unreach.pcap');
 const run = (args: string[]): { status: number | null; stdout: string; stderr: string } => {
-  const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/tcpanalyze.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/tcpanalyze.js'), ...args], { encoding: 'utf8', timeout: 60_000, maxBuffer: 1 << 26 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 
@@ -56,4 +56,17 @@ test('a malformed filter is a usage error naming the column', () => {
   assert.equal(r.status, 2);
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /^tcpanalyze: column 5: filter "bad:XX@%:1": expected the direction RX or TX at column 5 \[FILTER_SYNTAX\]\n$/);
+});
+
+test('--max-flows bounds the flows held at once: the least recently active are written early as evicted, and stderr says how many', () => {
+  const scan = join(FIX, 'ndpi__synscan.pcap');
+  const r = run(['--max-flows', '100', scan]);
+  assert.equal(r.status, 0);
+  const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { end_reason: string });
+  const evicted = recs.filter((x) => x.end_reason === 'evicted').length;
+  assert.ok(evicted > 1000, `evicted ${evicted}`);
+  assert.equal(r.stderr, `tcpanalyze: ${evicted} flows written early because --max-flows 100 was reached (end_reason evicted)\n`);
+  const bad = run(['--max-flows', '0', scan]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--max-flows: "0" is not a positive whole number \[USAGE_BAD_NUMBER\]/);
 });

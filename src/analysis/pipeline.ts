@@ -19,6 +19,8 @@ export interface AnalyzeOptions {
   synTimeoutMs?: number;
   /** 'full' (default) or 'flows' (connection accounting only; see TrackerOptions). */
   analysis?: 'full' | 'flows';
+  /** Most flows held at once (see TrackerOptions.maxFlows). */
+  maxFlows?: number;
   /** Called with each handshake verdict as it is decided. */
   onHandshake?: (c: Conn) => void;
   /** Called for every TCP segment with its analysis flags. */
@@ -71,6 +73,7 @@ export async function analyzeCaptures(specs: InputSpec[], opts: AnalyzeOptions):
     closeLingerMs: opts.closeLingerMs ?? DEFAULT_TRACKER_OPTIONS.closeLingerMs,
     synTimeoutMs: opts.synTimeoutMs ?? DEFAULT_TRACKER_OPTIONS.synTimeoutMs,
     analysis: opts.analysis ?? 'full',
+    maxFlows: opts.maxFlows ?? DEFAULT_TRACKER_OPTIONS.maxFlows,
     ...(opts.onHandshake ? { onHandshake: opts.onHandshake } : {}),
     ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),
     onFlowEnd: (c) => opts.onRecord(connRecord(c)),

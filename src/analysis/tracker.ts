@@ -33,6 +33,8 @@ export interface TrackerOptions {
    * and byte counts and handshake options only (part-2 fields stay null).
    */
   analysis?: 'full' | 'flows';
+  /** Most flows held at once; beyond it the least recently active flow is written early (end_reason evicted). */
+  maxFlows?: number;
   /** Called once per finished flow, before the flow object is recycled. */
   onFlowEnd: (c: Conn) => void;
   /** Called when a handshake verdict is decided (tcpeek's live line). */
@@ -44,7 +46,7 @@ export interface TrackerOptions {
 /** Ended TCP connections remembered for reused_ports. */
 const RECENT_ENDS = 16384;
 
-export const DEFAULT_TRACKER_OPTIONS = { idleTimeoutMs: 300_000, closeLingerMs: 1_000, synTimeoutMs: 30_000 };
+export const DEFAULT_TRACKER_OPTIONS = { idleTimeoutMs: 300_000, closeLingerMs: 1_000, synTimeoutMs: 30_000, maxFlows: 1_000_000 };
 
 export interface TrackerStats {
   packets: number;
@@ -60,6 +62,8 @@ export interface TrackerStats {
   truncatedPackets: number;
   icmpErrorsLinked: number;
   peakOpenFlows: number;
+  /** Flows written early because --max-flows was reached (least recently active first). */
+  evictedFlows: number;
 }
 
 export class ConnTracker {
@@ -84,14 +88,33 @@ export class ConnTracker {
     truncatedPackets: 0,
     icmpErrorsLinked: 0,
     peakOpenFlows: 0,
+    evictedFlows: 0,
   };
   private readonly outcomeCounts = new Float64Array(OUTCOME_NAMES.length);
 
   private readonly full: boolean;
+  private readonly maxFlows: number;
 
   constructor(opts: TrackerOptions) {
     this.opts = opts;
     this.full = opts.analysis !== 'flows';
+    this.maxFlows = opts.maxFlows ?? DEFAULT_TRACKER_OPTIONS.maxFlows;
+  }
+
+  /**
+   * The table is full (a scan or a flood of one-packet flows): write the
+   * flow that finished closing first, else the least recently active one,
+   * so memory stays bounded whatever the input.
+   */
+  private evictOne(): void {
+    const c = this.closing.head ?? this.active.head;
+    if (c === null) return;
+    if (c.inClosing) {
+      this.end(c, c.endReason); // already closed: only its linger is cut short
+      return;
+    }
+    this.stats.evictedFlows++;
+    this.end(c, 'evicted');
   }
 
   onPacket(pv: PacketView): void {
@@ -135,6 +158,7 @@ export class ConnTracker {
   }
 
   private create(pv: PacketView, d: Decoded, proto: number, sp: number, dp: number, hash: number): Conn {
+    if (this.table.size >= this.maxFlows) this.evictOne();
     const c = this.table.insert(hash, proto, d.ipVersion, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp);
     c.serial = ++this.serial;
     if (c.aux === null && this.full) c.aux = new ConnAnalysis();

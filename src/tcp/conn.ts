@@ -16,7 +16,7 @@ export const OrigRule = {
 export type OrigRuleName = (typeof OrigRule)[keyof typeof OrigRule];
 
 /** Why a flow's record was written. */
-export type EndReason = 'fin' | 'rst_orig' | 'rst_resp' | 'idle' | 'eof' | 'interrupted';
+export type EndReason = 'fin' | 'rst_orig' | 'rst_resp' | 'idle' | 'eof' | 'interrupted' | 'evicted';
 
 /** Analysis state attached to a flow by a higher layer; reset when the flow object is reused. */
 export interface ConnAux {
