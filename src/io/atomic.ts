@@ -14,6 +14,7 @@ import { link, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/prom
 import { basename, dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { ToolError } from '../util/errors.js';
+import { drained } from './drained.js';
 
 export interface AtomicFileOptions {
   /** Create missing parent directories (default true). */
@@ -86,7 +87,7 @@ export class AtomicFile {
   /** Writes a chunk, waiting for 'drain' when the stream's buffer is full. */
   async write(chunk: Uint8Array | string): Promise<void> {
     this.check();
-    if (!this.stream.write(chunk)) await waitDrain(this.stream);
+    if (!this.stream.write(chunk)) await drained(this.stream);
     this.check();
   }
 
@@ -151,20 +152,6 @@ export class AtomicFile {
     await once(s, 'close');
     if (this.streamError) throw this.streamError;
   }
-}
-
-async function waitDrain(s: WriteStream): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const done = (): void => {
-      s.off('drain', done);
-      s.off('close', done);
-      s.off('error', done);
-      resolve();
-    };
-    s.on('drain', done);
-    s.on('close', done);
-    s.on('error', done);
-  });
 }
 
 function ioError(code: string, what: string, file: string, e: unknown): ToolError {

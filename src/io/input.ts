@@ -12,6 +12,7 @@ import { ToolError, UsageError } from '../util/errors.js';
 import { ByteWindow, type ByteSource } from './window.js';
 import { FileSource, IterableSource } from './sources.js';
 import { ZstdFileSource } from './zstd-file-source.js';
+import { drained } from './drained.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
@@ -103,19 +104,7 @@ async function* decompressChunks(raw: AsyncIterable<Uint8Array>, dec: Transform,
     try {
       for await (const chunk of raw) {
         if (error !== null) return;
-        if (!dec.write(chunk)) {
-          await new Promise<void>((resolve) => {
-            const done = (): void => {
-              dec.off('drain', done);
-              dec.off('error', done);
-              dec.off('close', done);
-              resolve();
-            };
-            dec.on('drain', done);
-            dec.on('error', done);
-            dec.on('close', done);
-          });
-        }
+        if (!dec.write(chunk)) await drained(dec);
       }
       if (error === null) dec.end();
     } catch (e) {

@@ -9,6 +9,7 @@
  * producer checks `closed` and stops quietly.
  */
 import type { Writable } from 'node:stream';
+import { drained } from './drained.js';
 
 export class TextSink {
   private parts: string[] = [];
@@ -65,17 +66,8 @@ export class TextSink {
     this.charsWritten += chunk.length;
     const ok = this.out.write(chunk);
     if (!ok && this.waiting === null) {
-      this.waiting = new Promise<void>((resolve) => {
-        const done = (): void => {
-          this.out.off('drain', done);
-          this.out.off('close', done);
-          this.out.off('error', done);
-          this.waiting = null;
-          resolve();
-        };
-        this.out.on('drain', done);
-        this.out.on('close', done);
-        this.out.on('error', done);
+      this.waiting = drained(this.out).then(() => {
+        this.waiting = null;
       });
     }
   }
