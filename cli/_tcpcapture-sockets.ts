@@ -1,0 +1,14 @@
+/** tcpcapture sockets: to be written (issue 6). */
+import type { Command } from 'commander';
+import { UsageError } from '../src/util/errors.js';
+import type { SubcommandStatus } from './tcpcapture.js';
+
+export function addSocketsCommand(program: Command, status: SubcommandStatus): void {
+  program
+    .command('sockets')
+    .description('(not yet available)')
+    .action(() => {
+      status.code = 2;
+      throw new UsageError('NOT_AVAILABLE', 'tcpcapture sockets is not available yet');
+    });
+}
