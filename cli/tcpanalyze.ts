@@ -12,13 +12,13 @@
  * one record per connection as NDJSON, CSV or a terminal table.
  */
 import { Option } from 'commander';
-import { analyzeCaptures, describeSkips, type Progress } from '../src/analysis/pipeline.js';
+import { analyzeCaptures, describeSkips } from '../src/analysis/pipeline.js';
 import { TextSink } from '../src/io/sink.js';
 import { CONN_SCHEMA } from '../src/records/index.js';
 import { CONN_TABLE_COLUMNS, CsvWriter, NdjsonWriter, TableWriter, type RecordWriter } from '../src/output/writers.js';
 import { UsageError, isToolError, formatWhere, EXIT_DATA, EXIT_OK, type ToolError } from '../src/util/errors.js';
-import { parseDurationNs } from '../src/util/time.js';
 import { makeProgram, packageVersion, runMain, warn } from './_common.js';
+import { byteSize, durationMs, progressLine } from './_args.js';
 import { HANDSHAKE_HEADER, countHandshake, emptyCounts, handshakeLine, summaryJson, type FilterCounts } from '../src/output/tcpeek.js';
 import { parseFilters, parseLocal } from '../src/filter/index.js';
 import { formatAddr } from '../src/util/ip.js';
@@ -29,39 +29,6 @@ import { followConnection } from '../src/analysis/follow.js';
 import { openOutput } from './_output.js';
 
 const NAME = 'tcpanalyze';
-
-/** A one-line progress display on stderr, redrawn at most twice a second. */
-function progressLine(): { update: (p: Progress) => void; clear: () => void } {
-  const start = Date.now();
-  let last = 0;
-  let shown = false;
-  return {
-    update: (p) => {
-      const now = Date.now();
-      if (now - last < 500) return;
-      last = now;
-      const secs = Math.max((now - start) / 1000, 0.001);
-      process.stderr.write(`\r${NAME}: ${(p.bytes / 1e6).toFixed(0)} MB read, ${p.packets} packets (${Math.round(p.packets / secs)}/s), ${p.openFlows} flows open  `);
-      shown = true;
-    },
-    clear: () => {
-      if (shown) process.stderr.write('\r\x1b[K');
-    },
-  };
-}
-
-function byteSize(text: string, flag: string): number {
-  const m = /^(\d+)([kmg]?)$/i.exec(text.trim());
-  if (!m) throw new UsageError('USAGE_BAD_SIZE', `${flag}: "${text}" is not a size (examples: 65536, 512k, 64m, 1g)`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Number(m[1]) * mult;
-}
-
-function durationMs(text: string, flag: string): number {
-  const ns = parseDurationNs(text);
-  if (!Number.isFinite(ns) || ns < 0) throw new UsageError('USAGE_BAD_DURATION', `${flag}: "${text}" is not a duration (examples: 300, 90s, 5m, 1h, 250ms)`);
-  return ns / 1e6;
-}
 
 async function main(): Promise<number> {
   const program = makeProgram(NAME, 'Rebuild every TCP connection (and UDP/ICMP flow) of packet captures and write one record per connection.')
@@ -179,7 +146,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
 
   let interrupted = false;
   // Progress on stderr, only when it is a terminal (and not --quiet): bytes read, packets/s, open flows.
-  const progress = process.stderr.isTTY === true && !o.quiet ? progressLine() : null;
+  const progress = process.stderr.isTTY === true && !o.quiet ? progressLine(NAME) : null;
   if (o.follow !== undefined) {
     const res = await followConnection(files.map((f) => ({ path: f, stream: process.stdin })), o.follow, o.followFormat, (t) => sink.write(String(t)), {
       maxBuffer,

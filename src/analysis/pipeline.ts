@@ -25,8 +25,14 @@ export interface AnalyzeOptions {
   onHandshake?: (c: Conn) => void;
   /** Called for every TCP segment with its analysis flags. */
   onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number) => void;
-  /** Called with each finished flow's record. */
-  onRecord: (r: RecordValues) => void;
+  /** Called with each finished flow's record (and the flow, valid only during the call). */
+  onRecord: (r: RecordValues, c: Conn) => void;
+  /**
+   * Called after each packet with the number (Conn.serial, creation order) of
+   * the flow it was counted in and of the connection an ICMP error quoted
+   * (0 when none); the packet view is valid only during the call.
+   */
+  onPacketDone?: (pv: PacketView, serial: number, linkedSerial: number, reader: CaptureReader) => void;
   control?: DriveControl;
   /** Called about every 65,536 packets and at each buffer refill, for progress displays. */
   onProgress?: (p: Progress) => void;
@@ -76,7 +82,7 @@ export async function analyzeCaptures(specs: InputSpec[], opts: AnalyzeOptions):
     maxFlows: opts.maxFlows ?? DEFAULT_TRACKER_OPTIONS.maxFlows,
     ...(opts.onHandshake ? { onHandshake: opts.onHandshake } : {}),
     ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),
-    onFlowEnd: (c) => opts.onRecord(connRecord(c)),
+    onFlowEnd: (c) => opts.onRecord(connRecord(c), c),
   });
   let result;
   try {
@@ -94,7 +100,14 @@ export async function analyzeCaptures(specs: InputSpec[], opts: AnalyzeOptions):
           },
         }
       : control;
-    result = await drivePackets(readers, inputs, (p) => tracker.onPacket(p), polled);
+    const done = opts.onPacketDone;
+    const onPacket = done
+      ? (p: PacketView): void => {
+          tracker.onPacket(p);
+          done(p, tracker.lastSerial, tracker.lastLinkedSerial, readers[p.input]!);
+        }
+      : (p: PacketView): void => tracker.onPacket(p);
+    result = await drivePackets(readers, inputs, onPacket, polled);
   } finally {
     for (const inp of inputs) await inp.window.close().catch(() => {});
   }

@@ -16,7 +16,7 @@ import { Conn, Half, OrigRule, type EndReason } from '../tcp/conn.js';
 import { FlowTable } from '../tcp/table.js';
 import { unwrap } from '../tcp/seq.js';
 import { FlowList } from '../tcp/flow-list.js';
-import { clientByPorts } from './direction.js';
+import { clientByPorts } from '../util/ports.js';
 import { ConnAnalysis } from './conn-analysis.js';
 import { Verdict } from './handshake.js';
 
@@ -74,6 +74,10 @@ export class ConnTracker {
   private readonly closing = new FlowList();
   private readonly opts: TrackerOptions;
   private serial = 0;
+  /** Flow number (Conn.serial) of the last packet's flow; 0 when it belonged to none. */
+  lastSerial = 0;
+  /** Flow number of the connection an ICMP error in the last packet quoted; 0 when none. */
+  lastLinkedSerial = 0;
   nowMs = 0;
   private lastSec = 0;
   private lastNsec = 0;
@@ -120,6 +124,8 @@ export class ConnTracker {
   onPacket(pv: PacketView): void {
     const st = this.stats;
     st.packets++;
+    this.lastSerial = 0;
+    this.lastLinkedSerial = 0;
     const now = pv.sec * 1000 + Math.floor(pv.nsec / 1_000_000);
     this.lastSec = pv.sec;
     this.lastNsec = pv.nsec;
@@ -153,6 +159,7 @@ export class ConnTracker {
     c.lastSec = pv.sec;
     c.lastNsec = pv.nsec;
     c.lastMs = this.nowMs;
+    this.lastSerial = c.serial;
     if (!c.inClosing) this.active.moveToTail(c);
     this.stats.flowPackets++;
   }
@@ -376,6 +383,7 @@ export class ConnTracker {
     const hash = FlowTable.keyHash(p, d.isa0, d.isa1, d.isa2, d.isa3, d.innerSport, d.ida0, d.ida1, d.ida2, d.ida3, d.innerDport);
     const c = this.table.lookup(hash, p, d.isa0, d.isa1, d.isa2, d.isa3, d.innerSport, d.ida0, d.ida1, d.ida2, d.ida3, d.innerDport);
     if (c === null) return;
+    this.lastLinkedSerial = c.serial;
     c.icmpErrors++;
     c.icmpType = d.icmpType;
     c.icmpCode = d.icmpCode;

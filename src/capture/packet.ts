@@ -103,6 +103,10 @@ export interface CaptureReader {
   readonly skips: Map<string, number>;
   /** Packets delivered so far. */
   readonly packets: number;
+  /** Section (pcapng SHB) the current packet belongs to, 1-based; 1 for classic pcap. */
+  readonly section: number;
+  /** Snapshot length of the interface of the current packet (0 when unknown). */
+  snaplenOf(pk: PacketView): number;
 }
 
 export function countSkip(map: Map<string, number>, reason: string, n = 1): void {

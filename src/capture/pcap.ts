@@ -166,6 +166,10 @@ export class PcapReader implements CaptureReader {
     return this.count;
   }
 
+  readonly section = 1;
+  snaplenOf(): number {
+    return this.snaplen;
+  }
   get nanosecond(): boolean {
     return this.nanos;
   }

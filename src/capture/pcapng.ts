@@ -44,6 +44,12 @@ export class PcapngReader implements CaptureReader {
   private done = false;
   private sawSection = false;
   sections = 0;
+  get section(): number {
+    return this.sections;
+  }
+  snaplenOf(pk: PacketView): number {
+    return this.ifaces[pk.iface]?.snaplen ?? 0;
+  }
   /** Link types of every interface seen, in order. */
   readonly linkTypes: number[] = [];
 

@@ -138,10 +138,12 @@ function parseGroup(c: Cursor): AddrGroup {
 /** Parses one filter; throws UsageError FILTER_SYNTAX naming the column. */
 export function parseFilter(spec: string): TcpeekFilter {
   const c = new Cursor(spec);
-  const colon = spec.indexOf(':');
-  if (colon < 0) c.fail('expected "name:" before the direction', spec.length);
-  const name = spec.slice(0, colon);
-  if (name !== '' && !NAME_RE.test(name)) {
+  // `RX@...` / `TX@...` without "name:" is a named filter, named by its own text
+  const bare = /^(RX|TX)@/.test(spec);
+  const colon = bare ? -1 : spec.indexOf(':');
+  if (colon < 0 && !bare) c.fail('expected "name:" before the direction', spec.length);
+  const name = bare ? spec : spec.slice(0, colon);
+  if (!bare && name !== '' && !NAME_RE.test(name)) {
     const bad = [...name].findIndex((ch) => !/[A-Za-z0-9_.-]/.test(ch));
     c.fail(`"${name[bad]}" is not allowed in a filter name (letters, digits, "_", "." and "-")`, bad);
   }
@@ -219,7 +221,23 @@ export class FilterSet {
       tx = local.containsWords(parseAddrFast(typeof origText === 'string' ? origText : '', this.orig));
       rx = local.containsWords(a);
     }
+    return this.matchDirs(record, tx, rx, a);
+  }
+
+  /**
+   * As `match`, when the caller already knows which side is local: `tx` the
+   * originator is local, `rx` the responder is (a tcp-info socket is local by
+   * definition). `resp` is the parsed responder address when known.
+   */
+  matchDirs(record: RecordValues, tx: boolean, rx: boolean, resp?: AddrWords): string[] {
     if (!tx && !rx) return [];
+    const proto = record.proto;
+    if (proto !== undefined && proto !== null && proto !== 'tcp') return [];
+    let a = resp;
+    if (a === undefined) {
+      const respText = record.resp_h;
+      a = parseAddrFast(typeof respText === 'string' ? respText : '', this.resp);
+    }
     const pv = record.resp_p;
     const port = typeof pv === 'number' ? pv : typeof pv === 'string' && pv !== '' ? Number(pv) : NaN;
     const ex = this.exclusions;

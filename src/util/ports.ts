@@ -1,5 +1,5 @@
 /**
- * Who is the originator when no SYN says so: the port heuristic of goProbe
+ * Who is the client when no SYN says so: the port heuristic of goProbe
  * (`capturetypes/classify.go`) and DataDog (`SPortIsEphemeral`): a
  * well-known port (< 1024) is the server; otherwise an ephemeral port
  * (>= 32768, or 0) is the client; when both are in the same class the lower
