@@ -21,6 +21,7 @@ import { makeProgram, packageVersion, runMain, warn } from './_common.js';
 import { byteSize, durationMs, progressLine } from './_args.js';
 import { HANDSHAKE_HEADER, countHandshake, emptyCounts, handshakeLine, summaryJson, type FilterCounts } from '../src/output/tcpeek.js';
 import { parseFilters, parseLocal } from '../src/filter/index.js';
+import { Selector, parseExclusionFile } from '../src/filter/select.js';
 import { formatAddr } from '../src/util/ip.js';
 import type { Conn } from '../src/tcp/conn.js';
 import { FLAGS_HEADER, flagsLine } from '../src/output/flags.js';
@@ -40,6 +41,8 @@ async function main(): Promise<number> {
     .addOption(new Option('--analysis <level>', 'full: tshark analysis flags, RTT, Zeek state and history, handshake verdicts; flows: connection accounting only (packets, bytes, options, Community ID), about 2.5x faster, the analysis fields stay empty').choices(['full', 'flows']).default('full'))
     .option('-F, --filter <expr>', "tcpeek filter for --format summary and --handshakes, repeatable: name:RX|TX@addr[/prefix]:port[:port...][,addr:port...], '%' or '*' as wildcards, no name = exclusion (default: RX:RX@*:* and TX:TX@*:*)", (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--local <cidrs>', 'comma-separated local networks: TX = connections they originate, RX = connections they accept (default: every originator is local)')
+    .option('--where <expr>', "write only the records for which this predicate holds, e.g. 'conn_state=REJ', 'orig_retransmission+resp_retransmission>0' (docs/filters.md)")
+    .option('--exclude-file <file>', 'leave out records matching a DataDog-style exclusion list (JSON; docs/filters.md)')
     .option('--syn-timeout <duration>', 'a SYN with no answer for this long (capture time) is a handshake timeout', '30s')
     .option('--follow <uid>', 'write one connection\'s reassembled byte streams (a conn uid, or a tcp.stream number as tshark counts them), like tshark -z follow,tcp')
     .addOption(new Option('--follow-format <format>', 'with --follow: ascii, hex or raw, as tshark').choices(['ascii', 'hex', 'raw']).default('ascii'))
@@ -74,6 +77,8 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     synTimeout: string;
     filter: string[];
     local?: string;
+    where?: string;
+    excludeFile?: string;
     analysis: 'full' | 'flows';
     follow?: string;
     followFormat: 'ascii' | 'hex' | 'raw';
@@ -107,6 +112,11 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   // every option is checked before anything is created
   const filterSet = parseFilters(o.filter);
   const local = o.local !== undefined ? parseLocal(o.local) : null;
+  // --where and --exclude-file select the records written (-F is tcpeek's, for --handshakes and summary)
+  const recordSelector =
+    o.where !== undefined || o.excludeFile !== undefined
+      ? new Selector({ ...(o.where !== undefined ? { where: o.where } : {}), ...(o.excludeFile !== undefined ? { exclusions: parseExclusionFile(o.excludeFile) } : {}) })
+      : null;
   const out = await openOutput(o.output, { zstd });
   const sink = new TextSink(out.stream);
   const view = o.handshakes ? 'handshakes' : o.flags ? 'flags' : format === 'summary' ? 'summary' : 'records';
@@ -186,7 +196,9 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
       synTimeoutMs,
       analysis: o.analysis,
       maxFlows,
-      onRecord: (r) => writer?.write(r),
+      onRecord: (r) => {
+        if (writer !== null && (recordSelector === null || recordSelector.accepts(r))) writer.write(r);
+      },
       ...(progress ? { onProgress: progress.update } : {}),
       ...(view === 'handshakes' || view === 'summary'
         ? {

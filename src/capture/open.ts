@@ -19,6 +19,11 @@ import { END, HAVE_PACKET, type CaptureReader, type PacketView } from './packet.
 import { PcapReader, isPcapMagic } from './pcap.js';
 import { PcapngReader, SHB_TYPE } from './pcapng.js';
 
+/** Whether the first four bytes (big-endian) start a pcap or pcapng capture. */
+export function isCaptureMagic(first4: number): boolean {
+  return isPcapMagic(first4) || first4 === SHB_TYPE;
+}
+
 export async function openCapture(input: OpenedInput, inputIndex = 0): Promise<CaptureReader> {
   const w = input.window;
   try {

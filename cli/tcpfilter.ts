@@ -1,0 +1,231 @@
+#!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=10
+/**
+ * tcpfilter: select connections with tcpeek filters, --where predicates and
+ * exclusion lists, from any input tcpkit reads, and write them in the
+ * input's kind:
+ *   - tcpkit records (NDJSON, plain or zstd; tcpanalyze output or archives):
+ *     the selected lines, byte for byte;
+ *   - m-lab tcp-info archives: the snapshots of the selected sockets;
+ *   - pcap or pcapng captures: every packet of the selected connections.
+ * The kind is decided from the content, never from the file name.
+ */
+import { Option } from 'commander';
+import { mkdtemp, open as openFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openInput, type OpenedInput } from '../src/io/input.js';
+import { LineReader } from '../src/io/lines.js';
+import { TextSink } from '../src/io/sink.js';
+import { detectLineKind } from '../src/tcpinfo/detect.js';
+import { isCaptureMagic } from '../src/capture/open.js';
+import { filterRecordLines, filterTcpInfoLines, type LineFilterResult } from '../src/output/line-filter.js';
+import { filterCapture } from '../src/analysis/capture-filter.js';
+import { describeSkips } from '../src/analysis/pipeline.js';
+import { EXIT_DATA, EXIT_OK, ToolError, UsageError, isToolError } from '../src/util/errors.js';
+import { makeProgram, runMain, warn } from './_common.js';
+import { durationMs } from './_args.js';
+import { openOutput } from './_output.js';
+import { addSelectOptions, selectorFrom, splitFilterArgs, type SelectOptionValues } from './_select.js';
+
+const NAME = 'tcpfilter';
+
+interface Opts extends SelectOptionValues {
+  output?: string;
+  write?: string;
+  zstd: boolean;
+  invert: boolean;
+  kind: 'auto' | 'records' | 'tcpinfo' | 'capture';
+  idleTimeout: string;
+  closeLinger: string;
+  synTimeout: string;
+  maxFlows: string;
+  quiet: boolean;
+  stats: boolean;
+}
+
+type Kind = 'records' | 'tcpinfo' | 'capture';
+
+/** The input's kind (from its first bytes, or its first line, which `lines` hands out again). */
+async function detectKind(input: OpenedInput, lines: LineReader): Promise<Kind> {
+  const w = input.window;
+  if (w.available === 0) return 'records'; // an empty input is an empty set of records
+  if (w.available >= 4 && isCaptureMagic(w.buf.readUInt32BE(w.pos))) return 'capture';
+  if (await lines.next()) {
+    const k = detectLineKind(lines.buf, lines.start, lines.end);
+    lines.unread();
+    if (k === 'tcpinfo') return 'tcpinfo';
+    if (k === 'tcpkit') return 'records';
+  }
+  const head = [...w.buf.subarray(w.pos, w.pos + Math.min(8, w.available))].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  throw new ToolError('TCPFILTER_UNKNOWN_INPUT', `not a capture (pcap, pcapng), tcpkit records or a tcp-info archive (first bytes ${head})`, { file: input.name, offset: 0 });
+}
+
+/** Copies the rest of a (decompressed) input into a temporary file, for the capture's second pass. */
+async function spool(input: OpenedInput): Promise<{ path: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'tcpfilter-'));
+  const path = join(dir, 'capture');
+  const fh = await openFile(path, 'w');
+  try {
+    const w = input.window;
+    for (;;) {
+      if (w.available > 0) {
+        await fh.write(w.buf, w.pos, w.available);
+        w.pos = w.end;
+      }
+      if (!(await w.fill(1))) break;
+    }
+  } finally {
+    await fh.close();
+  }
+  return { path, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+async function main(): Promise<number> {
+  const program = addSelectOptions(
+    makeProgram(NAME, 'Select connections with tcpeek filters, --where predicates and exclusion lists, and write them in the input\'s kind: tcpkit records (NDJSON, plain or zstd), tcp-info archive snapshots, or the packets of a pcap/pcapng capture.').argument(
+      '[args...]',
+      "tcpeek filters ('name:TX@10.0.0.0/8:443', ':RX@%:22') and one input: records, tcp-info archive or capture, plain, gzip or zstd (detected by content); none or - reads stdin",
+    ),
+  )
+    .option('-o, --output <file>', 'write to FILE instead of stdout (temporary name, renamed when complete); zstd when it ends in .zst; for captures .pcap or .pcapng picks the format')
+    .option('-w, --write <file>', 'the same as -o (tcpdump\'s spelling, for captures)')
+    .option('-z, --zstd', 'compress the output with zstd', false)
+    .option('-v, --invert', 'keep what does NOT match (as grep -v)', false)
+    .addOption(new Option('--kind <kind>', 'input kind (default: decided by the content)').choices(['auto', 'records', 'tcpinfo', 'capture']).default('auto'))
+    .option('--idle-timeout <duration>', 'captures: as tcpanalyze, a flow ends after this much capture time without packets', '5m')
+    .option('--close-linger <duration>', 'captures: as tcpanalyze, time a closed connection collects stragglers', '1s')
+    .option('--syn-timeout <duration>', 'captures: a SYN unanswered this long is a handshake timeout', '30s')
+    .option('--max-flows <n>', 'captures: most flows held at once (see tcpanalyze)', '1000000')
+    .option('-q, --quiet', 'no warnings or statistics on stderr', false)
+    .option('--stats', 'print how many records, snapshots or connections were kept to stderr', false)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tcpanalyze day1.pcapng.zst | tcpfilter 'slow:TX@10.0.0.0/8:443' | tcpsummary
+  tcpfilter --local 10.0.0.0/8 ':RX@%:22' conns.jsonl.zst -o no-ssh.jsonl.zst
+  tcpfilter --where 'conn_state=REJ or handshake=timeout' conns.ndjson
+  tcpfilter --local 192.0.2.0/24 'RX@%:443' capture.pcap -w https.pcap
+  tcpfilter 'TX@%:443' ndt-archive.jsonl.zst -o https-sockets.jsonl.zst
+Filters: docs/filters.md. Without --local every connection counts as TX (outgoing).
+On tcp-info archives the socket's own side is local, and --where sees proto, ip_version, orig_h, orig_p, resp_h and resp_p.
+Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a damaged capture keeps what came before), 2 usage error.`,
+    );
+  program.parse(process.argv);
+  const o = program.opts<Opts>();
+  const { filters, files } = splitFilterArgs(program.args);
+  if (files.length > 1) throw new UsageError('USAGE_ONE_INPUT', `one input at a time (got ${files.length}: ${files.join(', ')}); a filter argument looks like name:TX@addr:port`);
+  if (o.output !== undefined && o.write !== undefined) throw new UsageError('USAGE_CONFLICT', '-o and -w name the same output: give one');
+  const outPath = o.output ?? o.write;
+  const file = files[0] ?? '-';
+  const selector = selectorFrom(o, filters);
+  const analysis = {
+    idleTimeoutMs: durationMs(o.idleTimeout, '--idle-timeout'),
+    closeLingerMs: durationMs(o.closeLinger, '--close-linger'),
+    synTimeoutMs: durationMs(o.synTimeout, '--syn-timeout'),
+    maxFlows: Number(o.maxFlows),
+  };
+  if (!Number.isInteger(analysis.maxFlows) || analysis.maxFlows < 1) throw new UsageError('USAGE_BAD_NUMBER', `--max-flows: "${o.maxFlows}" is not a positive whole number`);
+
+  const input = await openInput({ path: file, stream: process.stdin, windowSize: 1 << 20 });
+  const stdin = file === '-';
+  let kind: Kind;
+  let lines: LineReader;
+  try {
+    await input.window.fill(4); // a LineReader sees the bytes buffered when it is made
+    lines = new LineReader(input.window);
+    kind = o.kind === 'auto' ? await detectKind(input, lines) : o.kind;
+  } catch (e) {
+    await input.window.close().catch(() => {});
+    throw e;
+  }
+  // a tcp-info socket's own side is local, so only records and captures need --local for RX
+  if (!o.quiet && kind !== 'tcpinfo') for (const w of selector.warnings()) warn(`${NAME}: warning: ${w}`);
+  const zstd = o.zstd || (outPath?.endsWith('.zst') ?? false);
+  if (outPath === undefined && process.stdout.isTTY === true && (zstd || kind === 'capture')) {
+    await input.window.close().catch(() => {});
+    throw new UsageError('USAGE_BINARY_TO_TERMINAL', `will not write ${kind === 'capture' ? 'a capture' : 'zstd data'} to a terminal; use -o FILE or a pipe`);
+  }
+
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const out = await openOutput(outPath, { zstd });
+  const sink = new TextSink(out.stream);
+  const stop = (): boolean => interrupted || sink.closed;
+  let bad = 0;
+  let firstBad: ToolError | null = null;
+  let code = EXIT_OK;
+  try {
+    if (kind === 'capture') {
+      let spooled: { path: string; remove: () => Promise<void> } | null = null;
+      let path = file;
+      if (stdin) {
+        spooled = await spool(input);
+        path = spooled.path;
+      }
+      await input.window.close().catch(() => {});
+      try {
+        const base = outPath?.replace(/\.(zst|gz)$/i, '') ?? '';
+        const format = base.endsWith('.pcapng') ? 'pcapng' : base.endsWith('.pcap') ? 'pcap' : 'input';
+        const res = await filterCapture(
+          { path, name: stdin ? '<stdin>' : file },
+          { selector, invert: o.invert, format, target: sink, analysis, control: { stop, wait: () => (sink.closed ? null : sink.ready()) } },
+        );
+        for (const e of res.analysis.errors) {
+          warn(`${NAME}: ${isToolError(e) ? (e as ToolError).describe() : e.message}`);
+          code = EXIT_DATA;
+        }
+        const skips = describeSkips(res.analysis);
+        if (skips && !o.quiet) warn(`${NAME}: not analysed (not written): ${skips}`);
+        if (o.stats && !o.quiet) warn(`${NAME}: kept ${res.selectedFlows} of ${res.flows} flows: ${res.writtenPackets} of ${res.packets} packets (${res.format})`);
+      } finally {
+        await spooled?.remove();
+      }
+    } else {
+      const lf = {
+        name: input.name,
+        selector,
+        invert: o.invert,
+        target: sink,
+        wait: () => sink.ready(),
+        stop,
+        bad: (e: ToolError) => {
+          bad++;
+          firstBad ??= e;
+          if (bad <= 3 && !o.quiet) warn(`${NAME}: skipped: ${e.describe()}`);
+        },
+      };
+      let res: LineFilterResult;
+      try {
+        res = kind === 'tcpinfo' ? await filterTcpInfoLines(lines, lf) : await filterRecordLines(lines, lf);
+      } finally {
+        await input.window.close().catch(() => {});
+        if (stdin) process.stdin.destroy();
+      }
+      if (bad > 0) {
+        code = EXIT_DATA;
+        if (!o.quiet) warn(`${NAME}: ${input.name}: ${bad} of ${res.lines} lines skipped (not ${kind === 'tcpinfo' ? 'tcp-info snapshots' : 'tcpkit records'}); the first: ${firstBad!.describe()}`);
+      }
+      if (o.stats && !o.quiet) warn(`${NAME}: kept ${res.kept} of ${res.records} ${kind === 'tcpinfo' ? 'snapshots' : 'records'}`);
+    }
+    await sink.flush();
+    if (sink.error) throw sink.error;
+    await out.commit(true);
+  } catch (e) {
+    await sink.flush().catch(() => {});
+    await out.commit(true).catch(() => {});
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return code;
+}
+
+runMain(NAME, main);

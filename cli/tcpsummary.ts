@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+/**
+ * tcpsummary: tcpkit records in, one JSON summary out: per tcpeek filter,
+ * tcpeek's handshake counts plus totals of connections, packets, bytes,
+ * retransmissions, conn_state, RTT percentiles and top talkers; group-by
+ * tables with --by; differences from an earlier summary with --since, as
+ * tcpeekstat's REFRESH. See src/output/summary.ts for every figure's meaning.
+ */
+import { Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { openInput } from '../src/io/input.js';
+import { LineReader } from '../src/io/lines.js';
+import { readRecordLines } from '../src/records/ndjson-reader.js';
+import { BY_ALIASES, SummaryBuilder, summaryDelta } from '../src/output/summary.js';
+import { summaryTable } from '../src/output/summary-table.js';
+import { CONN_FIELDS } from '../src/records/conn.js';
+import { detectLineKind } from '../src/tcpinfo/detect.js';
+import { EXIT_DATA, EXIT_OK, ToolError, UsageError } from '../src/util/errors.js';
+import { makeProgram, packageVersion, runMain, warn } from './_common.js';
+import { addSelectOptions, selectorFrom, splitFilterArgs, type SelectOptionValues } from './_select.js';
+
+const NAME = 'tcpsummary';
+
+interface Opts extends SelectOptionValues {
+  format?: 'json' | 'table';
+  by?: string;
+  since?: string;
+  quiet: boolean;
+}
+
+function readPrevious(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError('SINCE_UNREADABLE', `--since: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path });
+  }
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (v === null || typeof v !== 'object' || !('filters' in v)) throw new Error('no "filters" key (not a tcpsummary JSON summary)');
+    return v;
+  } catch (e) {
+    throw new UsageError('SINCE_NOT_A_SUMMARY', `--since: ${(e as Error).message}`, { file: path });
+  }
+}
+
+async function main(): Promise<number> {
+  const program = addSelectOptions(
+    makeProgram(NAME, 'Summarise tcpkit connection records (tcpanalyze or tcpfilter output, NDJSON plain or zstd) as JSON: per tcpeek filter, handshake success and failure counts, connections, packets, bytes, retransmissions, conn_state, RTT percentiles and top talkers.').argument(
+      '[args...]',
+      "tcpeek filters ('web:TX@%:80:443') and the records' file (none or - reads stdin; several files are summarised together)",
+    ),
+  )
+    .addOption(new Option('-f, --format <format>', 'json, or table for a terminal (default: table on a terminal, else json)').choices(['json', 'table']))
+    .option('--by <field>', `also group by a record field (${Object.keys(BY_ALIASES).join(', ')} or any conn field, e.g. conn_state, resp_p, orig_h, service)`)
+    .option('--since <summary.json>', 'print the difference from an earlier summary (counters only, as tcpeekstat REFRESH; RTT percentiles and top talkers are left out)')
+    .option('-q, --quiet', 'no warnings on stderr', false)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tcpanalyze capture.pcap | tcpsummary
+  tcpanalyze day1.pcapng.zst | tcpfilter 'slow:TX@10.0.0.0/8:443' | tcpsummary
+  tcpsummary --local 10.0.0.0/8 'web:TX@%:80:443' ':RX@%:22' conns.jsonl.zst
+  tcpsummary --by dst_port --format table conns.jsonl.zst
+  tcpsummary conns-today.jsonl.zst --since yesterday.json
+Without filters every record counts in "all". Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted), 2 usage error.`,
+    );
+  program.parse(process.argv);
+  const o = program.opts<Opts>();
+  const { filters, files } = splitFilterArgs(program.args);
+  const selector = selectorFrom(o, filters);
+  let by: string | undefined;
+  if (o.by !== undefined) {
+    by = BY_ALIASES[o.by] ?? o.by;
+    if (by !== 'service' && !CONN_FIELDS.some((f) => f.name === by)) throw new UsageError('USAGE_BAD_FIELD', `--by: unknown field "${o.by}" (a conn record field, or ${Object.keys(BY_ALIASES).join(', ')})`);
+  }
+  const previous = o.since !== undefined ? readPrevious(o.since) : undefined;
+  if (!o.quiet) for (const w of selector.warnings()) warn(`${NAME}: warning: ${w}`);
+  const format = o.format ?? (process.stdout.isTTY === true ? 'table' : 'json');
+
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const summary = new SummaryBuilder({ filterNames: selector.filterNames, ...(by !== undefined ? { by } : {}) });
+  let bad = 0;
+  let code = EXIT_OK;
+  let dataError: unknown = null;
+  const inputs = files.length === 0 ? ['-'] : files;
+  for (const file of inputs) {
+    if (interrupted) break;
+    const input = await openInput({ path: file, stream: process.stdin, windowSize: 1 << 20 });
+    const lines = new LineReader(input.window);
+    try {
+      if (await lines.next()) {
+        const k = detectLineKind(lines.buf, lines.start, lines.end);
+        lines.unread();
+        if (k === 'tcpinfo') throw new UsageError('TCPSUMMARY_TCPINFO_INPUT', 'a tcp-info archive: tcpsummary reads tcpkit records (csvtool converts archives to CSV; tcpfilter selects their sockets)', { file: input.name, line: 1, offset: 0 });
+      }
+      const res = await readRecordLines(lines, input.name, {
+        record: (r) => {
+          summary.add(r, selector.names(r));
+          return false;
+        },
+        bad: (e: ToolError) => {
+          bad++;
+          if (bad <= 3 && !o.quiet) warn(`${NAME}: skipped: ${e.describe()}`);
+        },
+        stop: () => interrupted,
+      });
+      if (res.bad > 0) code = EXIT_DATA;
+    } catch (e) {
+      // a damaged input (truncated zstd, unreadable file): summarise what came before it
+      if (e instanceof UsageError) throw e;
+      dataError = e;
+      break;
+    } finally {
+      await input.window.close().catch(() => {});
+      if (file === '-') process.stdin.destroy();
+    }
+  }
+  summary.skipped = bad;
+  const json = summary.json({ tool: NAME, version: packageVersion(), inputs: inputs.map((f) => (f === '-' ? '<stdin>' : f)), ...(interrupted ? { interrupted: true } : {}) });
+  let result: unknown = json;
+  if (previous !== undefined) {
+    result = summaryDelta(json, previous);
+    const prevTo = (previous as { summary?: { to?: unknown } }).summary?.to;
+    (result as { summary: Record<string, unknown> }).summary['since'] = prevTo ?? null;
+  }
+  process.stdout.write(format === 'table' ? summaryTable(result) : JSON.stringify(result, null, 2) + '\n');
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  if (bad > 0 && !o.quiet) warn(`${NAME}: ${bad} unreadable lines skipped (not counted in the summary)`);
+  if (dataError !== null) throw dataError;
+  return code;
+}
+
+runMain(NAME, main);
