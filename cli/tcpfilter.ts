@@ -50,13 +50,13 @@ async function detectKind(input: OpenedInput, lines: LineReader): Promise<Kind> 
   const w = input.window;
   if (w.available === 0) return 'records'; // an empty input is an empty set of records
   if (w.available >= 4 && isCaptureMagic(w.buf.readUInt32BE(w.pos))) return 'capture';
+  const head = [...w.buf.subarray(w.pos, w.pos + Math.min(8, w.available))].map((b) => b.toString(16).padStart(2, '0')).join(' ');
   if (await lines.next()) {
     const k = detectLineKind(lines.buf, lines.start, lines.end);
     lines.unread();
     if (k === 'tcpinfo') return 'tcpinfo';
     if (k === 'tcpkit') return 'records';
   }
-  const head = [...w.buf.subarray(w.pos, w.pos + Math.min(8, w.available))].map((b) => b.toString(16).padStart(2, '0')).join(' ');
   throw new ToolError('TCPFILTER_UNKNOWN_INPUT', `not a capture (pcap, pcapng), tcpkit records or a tcp-info archive (first bytes ${head})`, { file: input.name, offset: 0 });
 }
 
