@@ -185,6 +185,8 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   const onSigint = (): void => {
     if (interrupted) process.exit(130);
     interrupted = true;
+    // a pipe whose writer stays open would keep a read pending forever
+    if (files.includes('-')) process.stdin.destroy();
   };
   process.on('SIGINT', onSigint);
 
@@ -234,6 +236,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
 
   let code = EXIT_OK;
   for (const e of res.errors) {
+    if (interrupted && (e as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') continue; // stdin closed by the signal
     if (isToolError(e)) warn(`${NAME}: ${(e as ToolError).describe()}`);
     else warn(`${NAME}: ${formatWhere({})}${e.message}`);
     code = EXIT_DATA;

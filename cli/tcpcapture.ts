@@ -23,7 +23,15 @@ runMain(NAME, async () => {
   const program = makeProgram(NAME, 'Live capture that writes tcpkit and tcp-info archives: from packets (tcpdump/dumpcap or a pcap pipe) or from kernel socket statistics (netlink sock_diag).');
   addPacketsCommand(program, status);
   addSocketsCommand(program, status);
-  program.showHelpAfterError(false);
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  tcpcapture packets --iface eth0 --output /var/spool/tcpkit
+  tcpdump -i eth0 -U -w - | tcpcapture packets - --output /var/spool/tcpkit
+  tcpcapture sockets --output /var/spool/tcpinfo
+Each subcommand has its own --help (tcpcapture packets --help).`,
+  );
   await program.parseAsync(process.argv);
   return status.code;
 });

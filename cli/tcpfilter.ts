@@ -151,6 +151,8 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
   const onSignal = (): void => {
     if (interrupted) process.exit(130);
     interrupted = true;
+    // a pipe whose writer stays open would keep a read pending forever
+    if (stdin) process.stdin.destroy();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -220,6 +222,7 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
   } catch (e) {
     await sink.flush().catch(() => {});
     await out.commit(true).catch(() => {});
+    if (interrupted) return code; // the read the signal cut short is not a data error
     throw e;
   } finally {
     process.off('SIGINT', onSignal);

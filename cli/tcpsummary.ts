@@ -83,6 +83,8 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
   const onSignal = (): void => {
     if (interrupted) process.exit(130);
     interrupted = true;
+    // a pipe whose writer stays open would keep a read pending forever
+    process.stdin.destroy();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -115,6 +117,7 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
       });
       if (res.bad > 0) code = EXIT_DATA;
     } catch (e) {
+      if (interrupted) break; // the read cut short by the signal
       // a damaged input (truncated zstd, unreadable file): summarise what came before it
       if (e instanceof UsageError) throw e;
       dataError = e;

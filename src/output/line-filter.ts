@@ -42,26 +42,46 @@ export async function filterRecordLines(lines: LineReader, o: LineFilterOptions)
   const batch = new ByteBatch(o.target);
   let kept = 0;
   const sel = o.selector;
-  const res = await readRecordLines(lines, o.name, {
-    meta: (b, s, e) => void batch.append(b, s, e, true),
-    record: (r, b, s, e) => {
-      if (sel.accepts(r) === o.invert) return false;
-      kept++;
-      return batch.append(b, s, e, true);
-    },
-    bad: o.bad,
-    wait: o.wait,
-    stop: o.stop,
-  });
-  if (batch.flush()) await o.wait();
+  let res;
+  try {
+    res = await readRecordLines(lines, o.name, {
+      meta: (b, s, e) => void batch.append(b, s, e, true),
+      record: (r, b, s, e) => {
+        if (sel.accepts(r) === o.invert) return false;
+        kept++;
+        return batch.append(b, s, e, true);
+      },
+      bad: o.bad,
+      wait: o.wait,
+      stop: o.stop,
+      // lines selected so far go out before a read that may wait on a live pipe
+      idle: async () => {
+        batch.flush();
+        await o.wait();
+      },
+    });
+  } finally {
+    batch.flush(); // what was selected before an input error is still written
+  }
+  await o.wait();
   return { lines: res.lines, records: res.records, kept, bad: res.bad, stopped: res.stopped };
 }
 
 /** m-lab tcp-info archives: each snapshot is matched on its socket's addresses and ports. */
 export async function filterTcpInfoLines(lines: LineReader, o: LineFilterOptions): Promise<LineFilterResult> {
   const batch = new ByteBatch(o.target);
-  const view = new ArchivalRecordView();
   const res: LineFilterResult = { lines: 0, records: 0, kept: 0, bad: 0, stopped: false };
+  try {
+    await tcpInfoLoop(lines, o, batch, res);
+  } finally {
+    batch.flush(); // what was selected before an input error is still written
+  }
+  await o.wait();
+  return res;
+}
+
+async function tcpInfoLoop(lines: LineReader, o: LineFilterOptions, batch: ByteBatch, res: LineFilterResult): Promise<void> {
+  const view = new ArchivalRecordView();
   let pendingMeta: Buffer | null = null;
   const sel = o.selector;
   const fail = (code: string, message: string): void => {
@@ -99,11 +119,15 @@ export async function filterTcpInfoLines(lines: LineReader, o: LineFilterOptions
       if (batch.append(b, s, e, true)) await o.wait();
       if (o.stop()) {
         res.stopped = true;
-        break;
+        return;
       }
     }
-    if (res.stopped || o.stop() || !(await lines.fill())) break;
+    if (o.stop()) {
+      res.stopped = true;
+      return;
+    }
+    batch.flush(); // snapshots selected so far go out before a read that may wait on a live pipe
+    await o.wait();
+    if (!(await lines.fill())) return;
   }
-  if (batch.flush()) await o.wait();
-  return res;
 }

@@ -23,6 +23,8 @@ export interface RecordLineHandlers {
   wait?(): Promise<void>;
   /** Polled between lines; true stops reading (SIGINT, output closed). */
   stop?(): boolean;
+  /** Called before reading more input (which may block on a pipe): flush what is batched. */
+  idle?(): void | Promise<void>;
 }
 
 export interface RecordReadResult {
@@ -85,6 +87,7 @@ export async function readRecordLines(lines: LineReader, name: string, h: Record
       res.stopped = true;
       return res;
     }
+    await h.idle?.();
     if (!(await lines.fill())) break;
   }
   return res;
