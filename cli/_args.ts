@@ -7,7 +7,7 @@ import { UsageError } from '../src/util/errors.js';
 import { parseDurationNs } from '../src/util/time.js';
 
 /** A one-line progress display on stderr, redrawn at most twice a second. */
-export function progressLine(name: string): { update: (p: Progress) => void; clear: () => void } {
+export function progressLine(name: string, unit = 'packets'): { update: (p: Progress) => void; clear: () => void } {
   const start = Date.now();
   let last = 0;
   let shown = false;
@@ -17,7 +17,8 @@ export function progressLine(name: string): { update: (p: Progress) => void; cle
       if (now - last < 500) return;
       last = now;
       const secs = Math.max((now - start) / 1000, 0.001);
-      process.stderr.write(`\r${name}: ${(p.bytes / 1e6).toFixed(0)} MB read, ${p.packets} packets (${Math.round(p.packets / secs)}/s), ${p.openFlows} flows open  `);
+      const flows = p.openFlows >= 0 ? `, ${p.openFlows} flows open` : '';
+      process.stderr.write(`\r${name}: ${(p.bytes / 1e6).toFixed(0)} MB read, ${p.packets} ${unit} (${Math.round(p.packets / secs)}/s)${flows}  `);
       shown = true;
     },
     clear: () => {

@@ -23,7 +23,7 @@ import { filterCapture } from '../src/analysis/capture-filter.js';
 import { describeSkips } from '../src/analysis/pipeline.js';
 import { EXIT_DATA, EXIT_OK, ToolError, UsageError, isToolError } from '../src/util/errors.js';
 import { makeProgram, runMain, warn } from './_common.js';
-import { durationMs } from './_args.js';
+import { durationMs, progressLine } from './_args.js';
 import { openOutput } from './_output.js';
 import { addSelectOptions, selectorFrom, splitFilterArgs, type SelectOptionValues } from './_select.js';
 
@@ -175,10 +175,12 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
       try {
         const base = outPath?.replace(/\.(zst|gz)$/i, '') ?? '';
         const format = base.endsWith('.pcapng') ? 'pcapng' : base.endsWith('.pcap') ? 'pcap' : 'input';
+        const progress = process.stderr.isTTY === true && !o.quiet ? progressLine(NAME) : null;
         const res = await filterCapture(
           { path, name: stdin ? '<stdin>' : file },
-          { selector, invert: o.invert, format, target: sink, analysis, control: { stop, wait: () => (sink.closed ? null : sink.ready()) } },
+          { selector, invert: o.invert, format, target: sink, analysis, control: { stop, wait: () => (sink.closed ? null : sink.ready()) }, ...(progress ? { onProgress: progress.update } : {}) },
         );
+        progress?.clear();
         for (const e of res.analysis.errors) {
           warn(`${NAME}: ${isToolError(e) ? (e as ToolError).describe() : e.message}`);
           code = EXIT_DATA;

@@ -17,6 +17,7 @@ import { CONN_FIELDS } from '../src/records/conn.js';
 import { detectLineKind } from '../src/tcpinfo/detect.js';
 import { EXIT_DATA, EXIT_OK, ToolError, UsageError } from '../src/util/errors.js';
 import { makeProgram, packageVersion, runMain, warn } from './_common.js';
+import { progressLine } from './_args.js';
 import { addSelectOptions, selectorFrom, splitFilterArgs, type SelectOptionValues } from './_select.js';
 
 const NAME = 'tcpsummary';
@@ -94,6 +95,8 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
   let code = EXIT_OK;
   let dataError: unknown = null;
   const inputs = files.length === 0 ? ['-'] : files;
+  const progress = process.stderr.isTTY === true && !o.quiet ? progressLine(NAME, 'records') : null;
+  let bytesBefore = 0;
   for (const file of inputs) {
     if (interrupted) break;
     const input = await openInput({ path: file, stream: process.stdin, windowSize: 1 << 20 });
@@ -107,6 +110,7 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
       const res = await readRecordLines(lines, input.name, {
         record: (r) => {
           summary.add(r, selector.names(r));
+          if (progress !== null && (summary.records & 0xffff) === 0) progress.update({ packets: summary.records, bytes: bytesBefore + input.window.offset, openFlows: -1 });
           return false;
         },
         bad: (e: ToolError) => {
@@ -123,10 +127,12 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
       dataError = e;
       break;
     } finally {
+      bytesBefore += input.window.offset;
       await input.window.close().catch(() => {});
       if (file === '-') process.stdin.destroy();
     }
   }
+  progress?.clear();
   summary.skipped = bad;
   const json = summary.json({ tool: NAME, version: packageVersion(), inputs: inputs.map((f) => (f === '-' ? '<stdin>' : f)), ...(interrupted ? { interrupted: true } : {}) });
   let result: unknown = json;

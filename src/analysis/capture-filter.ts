@@ -28,6 +28,8 @@ export interface CaptureFilterOptions {
   target: ByteTarget;
   analysis: Pick<AnalyzeOptions, 'idleTimeoutMs' | 'closeLingerMs' | 'synTimeoutMs' | 'maxFlows'>;
   control: DriveControl;
+  /** Progress of each pass (see AnalyzeOptions.onProgress). */
+  onProgress?: AnalyzeOptions['onProgress'];
 }
 
 export interface CaptureFilterResult {
@@ -72,8 +74,10 @@ export async function filterCapture(spec: InputSpec, o: CaptureFilterOptions): P
     snaplen: number;
   }
   let first: First | null = null;
+  const progress = o.onProgress ? { onProgress: o.onProgress } : {};
   const pass1 = await analyzeCaptures([spec], {
     ...o.analysis,
+    ...progress,
     analysis: 'full',
     onRecord: (r, c) => {
       flows++;
@@ -96,6 +100,7 @@ export async function filterCapture(spec: InputSpec, o: CaptureFilterOptions): P
   if (!stopped && selectedFlows > 0) {
     const pass2 = await analyzeCaptures([spec], {
       ...o.analysis,
+      ...progress,
       analysis: 'full',
       onRecord: () => {},
       onPacketDone: (pv: PacketView, serial: number, linked: number, reader: CaptureReader) => {
