@@ -19,7 +19,7 @@ import { SocketSaver } from '../src/live/sockets/saver.js';
 import { EventSocketServer } from '../src/live/sockets/eventsocket.js';
 import { SocketsMetrics } from '../src/live/sockets/metrics.js';
 import { Poller, type PollSummary } from '../src/live/sockets/poller.js';
-import { openSocketsArchive } from '../src/live/sockets/archive.js';
+import { DEFAULT_MAX_OPEN_FILES, openSocketsArchive } from '../src/live/sockets/archive.js';
 import { defaultUuidPrefix, readUuidPrefixFile } from '../src/live/sockets/uuid-prefix.js';
 import { warn } from './_common.js';
 import type { SubcommandStatus } from './tcpcapture.js';
@@ -32,14 +32,15 @@ interface SocketsOptions {
   reps: string;
   prefix?: string;
   uuidPrefixFile?: string;
-  excludeSrcport: string[];
-  excludeDstip: string[];
+  excludeSrcport?: string[];
+  excludeDstip?: string[];
   eventsocket?: string;
   prom?: string;
+  maxOpenFiles: string;
   quiet: boolean;
 }
 
-const collect = (v: string, acc: string[]): string[] => [...acc, v];
+const collect = (v: string, acc: string[] | undefined): string[] => [...(acc ?? []), v];
 
 export function addSocketsCommand(program: Command, status: SubcommandStatus): void {
   program
@@ -50,10 +51,11 @@ export function addSocketsCommand(program: Command, status: SubcommandStatus): v
     .option('--reps <n>', 'number of polls, then stop; 0 = until SIGINT/SIGTERM', '0')
     .option('--prefix <text>', "UUID prefix of the file names (default as tcp-info: <hostname>_<boot time>_unsafe)")
     .option('--uuid-prefix-file <file>', 'read the UUID prefix from FILE (its bytes as they are, as tcp-info -uuid-prefix-file)')
-    .option('--exclude-srcport <ports>', 'skip sockets with these source ports (comma-separated, repeatable; 0-65535)', collect, [] as string[])
-    .option('--exclude-dstip <addrs>', 'skip sockets with these destination addresses (comma-separated, repeatable; IPv4 also matches ::ffff:a.b.c.d)', collect, [] as string[])
+    .option('--exclude-srcport <ports>', 'skip sockets with these source ports (comma-separated, repeatable; 0-65535)', collect)
+    .option('--exclude-dstip <addrs>', 'skip sockets with these destination addresses (comma-separated, repeatable; IPv4 also matches ::ffff:a.b.c.d)', collect)
     .option('--eventsocket <path>', "serve tcp-info's flow events (JSON lines: Event 0 = open, 1 = close) on this unix socket")
     .option('--prom <addr>', "serve Prometheus metrics (tcp-info's names) at http://ADDR/metrics, e.g. :9990")
+    .option('--max-open-files <n>', 'most archive files open at once; beyond, the least recently written is completed and its connection goes on in its next file (bounds descriptors and memory, about 0.1-0.3 MB each)', String(DEFAULT_MAX_OPEN_FILES))
     .option('-q, --quiet', 'no summary or warnings on stderr', false)
     .addHelpText(
       'after',
@@ -79,8 +81,8 @@ function intervalNs(text: string): number {
   return ns;
 }
 
-function reps(text: string): number {
-  if (!/^\d+$/.test(text.trim())) throw new UsageError('USAGE_BAD_NUMBER', `--reps: "${text}" is not a whole number (0 = forever)`);
+function wholeNumber(text: string, flag: string, min: number, hint: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < min) throw new UsageError('USAGE_BAD_NUMBER', `${flag}: "${text}" is not a whole number${hint}`);
   return Number(text);
 }
 
@@ -89,8 +91,9 @@ async function runSockets(o: SocketsOptions): Promise<number> {
   if (o.prefix !== undefined && o.uuidPrefixFile !== undefined) throw new UsageError('USAGE_CONFLICT', '--prefix and --uuid-prefix-file cannot be combined');
   if (o.prefix === '') throw new UsageError('USAGE_BAD_PREFIX', '--prefix cannot be empty');
   const interval = intervalNs(o.interval);
-  const nReps = reps(o.reps);
-  const filter = new SocketFilter({ srcPorts: parsePortList(o.excludeSrcport), dstIps: dstIpKeys(o.excludeDstip), local: true });
+  const nReps = wholeNumber(o.reps, '--reps', 0, ' (0 = forever)');
+  const maxOpenFiles = wholeNumber(o.maxOpenFiles, '--max-open-files', 1, ' of at least 1');
+  const filter = new SocketFilter({ srcPorts: parsePortList(o.excludeSrcport ?? []), dstIps: dstIpKeys(o.excludeDstip ?? []), local: true });
   const uuidPrefix = o.prefix ?? (o.uuidPrefixFile !== undefined ? readUuidPrefixFile(o.uuidPrefixFile) : defaultUuidPrefix());
   const dir = resolve(o.output);
   try {
@@ -126,7 +129,7 @@ async function runSockets(o: SocketsOptions): Promise<number> {
     if (events) closers.push(() => events.close());
     const source = new SockDiagSocket({ onError: (type) => metrics.errors.inc(1, { type }) });
     closers.push(() => source.close());
-    const writer = openSocketsArchive({ dir, uuidPrefix, metrics });
+    const writer = openSocketsArchive({ dir, uuidPrefix, metrics, maxOpenFiles });
     saver = new SocketSaver({ writer, uuidPrefix, filter, metrics, ...(events ? { onEvent: (line: string) => events.send(line) } : {}) });
     poller = new Poller({
       source,

@@ -9,6 +9,7 @@ import { decompress } from 'zstd-napi';
 import { GoTime } from '../src/tcpinfo/go-time.js';
 import { readRawNetlinkMessages, type NetlinkMessage } from '../src/tcpinfo/netlink.js';
 import type { PollCycle } from '../src/live/sockets/saver.js';
+import { MessageBatch } from '../src/live/sockets/netlink-dump.js';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 export const TCPINFO_FIX = join(ROOT, 'fixtures', 'tcpinfo');
@@ -27,9 +28,9 @@ export function fixtureCycle(i: number, pick: (m: NetlinkMessage, index: number)
   const block = i < 3 ? RAW_MESSAGES.slice(i * 140, i * 140 + 140) : [];
   const chosen = block.filter((m, k) => pick(m, i * 140 + k));
   return {
-    v6: chosen.filter((m) => m.data[0] === 10),
+    v6: MessageBatch.of(chosen.filter((m) => m.data[0] === 10)),
     v6Time: GoTime.fromUnixNanos(T0 + BigInt(i) * 10_000_000n),
-    v4: chosen.filter((m) => m.data[0] === 2),
+    v4: MessageBatch.of(chosen.filter((m) => m.data[0] === 2)),
     v4Time: GoTime.fromUnixNanos(T0 + BigInt(i) * 10_000_000n + 1_000_000n),
   };
 }
@@ -55,4 +56,18 @@ export function archiveLines(path: string): string[] {
 /** The cookie of a message, as %016X. */
 export function cookieHex(m: NetlinkMessage): string {
   return Buffer.from(m.data.subarray(44, 52)).readBigUInt64LE().toString(16).toUpperCase().padStart(16, '0');
+}
+
+/** The payloads of a batch as NetlinkMessage objects (for checks). */
+export function batchMessages(b: MessageBatch): NetlinkMessage[] {
+  const out: NetlinkMessage[] = [];
+  for (let i = 0; i < b.count; i++) out.push({ len: b.lens[i]! + 16, type: 20, flags: 0, seq: 0, pid: 0, data: b.bufs[i]!.subarray(b.offs[i]!, b.offs[i]! + b.lens[i]!) });
+  return out;
+}
+
+/** Fills `into` with the messages (a fake sock_diag source's dump). */
+export function fillBatch(into: MessageBatch, msgs: readonly NetlinkMessage[]): MessageBatch {
+  into.clear();
+  for (const m of msgs) into.push(m.data, 0, m.data.length);
+  return into;
 }

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ToolError } from '../src/util/errors.js';
 import { serveMetrics } from '../src/live/prom.js';
-import { encodeSockDiagRequest, SockDiagSocket, TCPINFO_IDIAG_EXT, TCPINFO_IDIAG_STATES, type SockDiagSource } from '../src/live/sockets/netlink-dump.js';
+import { encodeSockDiagRequest, MessageBatch, SockDiagSocket, TCPINFO_IDIAG_EXT, TCPINFO_IDIAG_STATES, type SockDiagSource } from '../src/live/sockets/netlink-dump.js';
 import { EventSocketServer, flowEventLine, FLOW_OPEN } from '../src/live/sockets/eventsocket.js';
 import { SocketSaver } from '../src/live/sockets/saver.js';
 import { SocketsMetrics } from '../src/live/sockets/metrics.js';
@@ -26,7 +26,7 @@ import { makeArchivalRecord, type NetlinkMessage } from '../src/tcpinfo/netlink.
 import { GoTime } from '../src/tcpinfo/go-time.js';
 import { INET_DIAG_INFO } from '../src/tcpinfo/inet_diag.js';
 import { SocketFilter } from '../src/live/sockets/exclude.js';
-import { HARNESS_PREFIX, T0, TCPCAPTURE, TCPINFO_FIX, fixtureCycle, listFiles } from './_sockets-helpers.js';
+import { HARNESS_PREFIX, T0, TCPCAPTURE, TCPINFO_FIX, batchMessages, fillBatch, fixtureCycle, listFiles } from './_sockets-helpers.js';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'tcpcapture-sockets-io-'));
@@ -75,7 +75,7 @@ test('a real dump (no root needed) returns every socket of 150 loopback connecti
   const conns = await loopbackConnections('127.0.0.1', 150);
   const sock = new SockDiagSocket();
   try {
-    const msgs = await sock.dump(2);
+    const msgs = batchMessages(await sock.dump(2));
     const mine = msgs.filter((m) => sportOf(m) === conns.port || dportOf(m) === conns.port);
     // 150 client sockets, 150 accepted ones, 1 listener.
     assert.equal(mine.length, 301);
@@ -90,8 +90,8 @@ test('a real dump (no root needed) returns every socket of 150 loopback connecti
       assert.equal(new SocketFilter().check(r.rawIdm!), 2, 'loopback is skipped as local');
     }
     // The socket stays usable: a second dump, then IPv6.
-    assert.equal((await sock.dump(2)).filter((m) => sportOf(m) === conns.port).length, 151);
-    assert.ok(Array.isArray(await sock.dump(10)));
+    assert.equal(batchMessages(await sock.dump(2)).filter((m) => sportOf(m) === conns.port).length, 151);
+    assert.ok((await sock.dump(10)).count >= 0);
   } finally {
     sock.close();
     await conns.close();
@@ -182,13 +182,13 @@ function fixtureSource(fail: Set<number> = new Set()): SockDiagSource & { calls:
   let poll = 0;
   return {
     calls: 0,
-    async dump(family: number): Promise<NetlinkMessage[]> {
+    async dump(family: number, into: MessageBatch): Promise<MessageBatch> {
       this.calls++;
       if (family === 10) {
         if (fail.delete(poll)) throw new ToolError('NETLINK_TIMEOUT', 'simulated');
-        return [...fixtureCycle(poll).v6];
+        return fillBatch(into, batchMessages(fixtureCycle(poll).v6));
       }
-      return [...fixtureCycle(poll++).v4];
+      return fillBatch(into, batchMessages(fixtureCycle(poll++).v4));
     },
     close() {},
   };
@@ -292,7 +292,7 @@ test('the poller: a failed dump skips its poll (no connection closed) and is cou
     const p2 = new Poller({ source: broken, saver: new SocketSaver({ writer: openSocketsArchive({ dir, uuidPrefix: 'g' }), uuidPrefix: 'g' }), intervalNs: 1e5, reps: 0 });
     await assert.rejects(p2.run(), (e: unknown) => e instanceof ToolError && e.code === 'NETLINK_ERROR');
 
-    const empty: SockDiagSource = { dump: () => Promise.resolve([]), close() {} };
+    const empty: SockDiagSource = { dump: (_f, into) => Promise.resolve(fillBatch(into, [])), close() {} };
     const forever = new Poller({ source: empty, saver: new SocketSaver({ writer: openSocketsArchive({ dir: join(dir, 'x'), uuidPrefix: 'h' }), uuidPrefix: 'h' }), intervalNs: 50e6, reps: 0 });
     const running = forever.run();
     setTimeout(() => forever.stop(), 120);

@@ -241,6 +241,38 @@ test('a segment name already on disk (a previous run) moves to the next free seq
   }
 });
 
+test('maxOpenFiles completes the least recently written segment first; that connection continues in its next segment', async () => {
+  const dir = tempDir();
+  try {
+    const w = new TcpInfoArchiveWriter({ dir, uuidPrefix: 'm', maxOpenFiles: 2 });
+    const put = async (cookie: bigint, ms: bigint): Promise<void> => {
+      const r = record(cookie, T0 + ms * 1_000_000n);
+      await w.write(cookie, r, r.timestamp);
+    };
+    await put(1n, 0n);
+    await put(2n, 1n);
+    await put(1n, 2n); // 1 is now the most recent
+    assert.deepEqual([w.openConnections, listFiles(dir).filter((f) => !f.includes('.tmp')).length], [2, 0]);
+    await put(3n, 3n); // completes 2's segment
+    await put(2n, 4n); // completes 1's; 2 goes on in .00001
+    assert.deepEqual([w.openConnections, w.closedEarly], [2, 2]);
+    assert.deepEqual(listFiles(dir).filter((f) => !f.includes('.tmp')), ['2023/10/10/m_0000000000000001.00000.jsonl.zst', '2023/10/10/m_0000000000000002.00000.jsonl.zst']);
+    await w.close();
+    const lines = (f: string): number => decompress(readFileSync(join(dir, f))).toString().split('\n').length - 1;
+    assert.deepEqual(
+      listFiles(dir).map((f) => [f, lines(f)]),
+      [
+        ['2023/10/10/m_0000000000000001.00000.jsonl.zst', 3],
+        ['2023/10/10/m_0000000000000002.00000.jsonl.zst', 2],
+        ['2023/10/10/m_0000000000000002.00001.jsonl.zst', 2],
+        ['2023/10/10/m_0000000000000003.00000.jsonl.zst', 2],
+      ],
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('writeFileAtomic writes whole files, and an aborted AtomicFile leaves nothing behind', async () => {
   const dir = tempDir();
   try {

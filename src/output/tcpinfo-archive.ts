@@ -58,6 +58,13 @@ export interface TcpInfoArchiveOptions {
   onFile?: (event: 'created' | 'completed', path: string) => void;
   /** How many ended cookies keep their next sequence number (default 65536; oldest forgotten first). */
   rememberEnded?: number;
+  /**
+   * Most segment files open at once (default unlimited). Opening one more
+   * first completes the segment written least recently; that connection
+   * continues in its next segment when it writes again. Bounds file
+   * descriptors and compressor memory with many live connections.
+   */
+  maxOpenFiles?: number;
 }
 
 /** `<prefix>_<cookie as %016X>` (m-lab/uuid FromCookie). */
@@ -157,6 +164,7 @@ function compressError(path: string, e: unknown): ToolError {
 }
 
 interface Connection {
+  cookie: bigint;
   uuid: string;
   startTime: GoTime;
   /** Next segment number. */
@@ -178,8 +186,12 @@ export class TcpInfoArchiveWriter {
   private readonly endedSequence = new Map<bigint, number>();
   /** Paths (relative to dir) of the files completed so far (unless keepCompleted is false). */
   readonly completed: string[] = [];
+  /** Connections with an open file, least recently written first. */
+  private readonly open = new Map<bigint, Connection>();
   /** Segment names skipped because a file of that name already existed. */
   skippedExisting = 0;
+  /** Segments completed early to stay within maxOpenFiles. */
+  closedEarly = 0;
 
   constructor(options: TcpInfoArchiveOptions) {
     if (!options.dir) throw new ToolError('ARCHIVE_BAD_OPTIONS', 'dir is required');
@@ -190,9 +202,7 @@ export class TcpInfoArchiveWriter {
 
   /** Connections with an open file. */
   get openConnections(): number {
-    let n = 0;
-    for (const c of this.conns.values()) if (c.file) n++;
-    return n;
+    return this.open.size;
   }
 
   /**
@@ -205,17 +215,27 @@ export class TcpInfoArchiveWriter {
     if (c === undefined) {
       const sequence = this.endedSequence.get(cookie) ?? 0;
       this.endedSequence.delete(cookie);
-      c = { uuid: connectionUuid(this.options.uuidPrefix, cookie), startTime: record.timestamp.clone(), sequence, expirationNs: nowNs, file: null };
+      c = { cookie, uuid: connectionUuid(this.options.uuidPrefix, cookie), startTime: record.timestamp.clone(), sequence, expirationNs: nowNs, file: null };
       this.conns.set(cookie, c);
     }
     if (c.file !== null && nowNs > c.expirationNs) await this.finishFile(c);
-    if (c.file === null) await this.rotate(c, now);
+    if (c.file === null) {
+      const max = this.options.maxOpenFiles ?? Infinity;
+      while (this.open.size >= max) {
+        this.closedEarly++;
+        await this.finishFile(this.open.values().next().value!);
+      }
+      await this.rotate(c, now);
+    }
+    this.open.delete(cookie);
+    this.open.set(cookie, c);
     try {
       await c.file!.writeLine(encodeArchivalRecord(record));
     } catch (e) {
       // A broken segment is dropped whole (its temporary file removed); the error goes to the caller.
       const f = c.file!;
       c.file = null;
+      this.open.delete(cookie);
       await f.abort();
       throw e;
     }
@@ -255,6 +275,7 @@ export class TcpInfoArchiveWriter {
   private async finishFile(c: Connection): Promise<void> {
     const f = c.file!;
     c.file = null;
+    this.open.delete(c.cookie);
     await f.finish();
     const rel = f.path.slice(this.options.dir.length).replace(/^[/\\]+/, '');
     if (this.options.keepCompleted ?? true) this.completed.push(rel);
@@ -293,5 +314,6 @@ export class TcpInfoArchiveWriter {
   async abort(): Promise<void> {
     for (const c of this.conns.values()) if (c.file !== null) await c.file.abort();
     this.conns.clear();
+    this.open.clear();
   }
 }

@@ -29,15 +29,25 @@ export interface SocketsArchiveOptions {
   metrics?: SocketsMetrics;
   /** Rotation age in nanoseconds (default 10 minutes). */
   rotateNs?: bigint;
+  /** Most segment files open at once (default 1000): bounds descriptors and compressor memory. */
+  maxOpenFiles?: number;
 }
 
-/** A writer that does not keep the list of completed files (a daemon runs for months) and counts new files. */
+export const DEFAULT_MAX_OPEN_FILES = 1000;
+
+/**
+ * A writer that does not keep the list of completed files (a daemon runs for
+ * months), counts new files, and keeps at most `maxOpenFiles` segments open
+ * (beyond, the least recently written one is completed; its connection goes
+ * on in its next segment).
+ */
 export function openSocketsArchive(o: SocketsArchiveOptions): TcpInfoArchiveWriter {
   return new TcpInfoArchiveWriter({
     dir: o.dir,
     uuidPrefix: o.uuidPrefix,
     createCompressor: smallZstdCompressor,
     keepCompleted: false,
+    maxOpenFiles: o.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES,
     ...(o.rotateNs !== undefined ? { rotateNs: o.rotateNs } : {}),
     onFile: (event) => {
       if (event === 'created') o.metrics?.newFiles.inc();

@@ -103,11 +103,11 @@ export class SocketFilter {
     this.local = options.local ?? true;
   }
 
-  /** KEEP, or why the socket with this struct inet_diag_msg is skipped (tcp-info's order). */
-  check(idm: Uint8Array): number {
-    if (this.anyPort && this.ports[(idm[4]! << 8) | idm[5]!] === 1) return EXCLUDED_SRCPORT;
-    if (this.local && (isLocalAddress(idm, 8) || isLocalAddress(idm, 24))) return EXCLUDED_LOCAL;
-    for (const k of this.dst) if (sameAt(idm, 24, k)) return EXCLUDED_DSTIP;
+  /** KEEP, or why the socket whose struct inet_diag_msg is at `off` is skipped (tcp-info's order). */
+  check(idm: Uint8Array, off = 0): number {
+    if (this.anyPort && this.ports[(idm[off + 4]! << 8) | idm[off + 5]!] === 1) return EXCLUDED_SRCPORT;
+    if (this.local && (isLocalAddress(idm, off + 8) || isLocalAddress(idm, off + 24))) return EXCLUDED_LOCAL;
+    for (const k of this.dst) if (sameAt(idm, off + 24, k)) return EXCLUDED_DSTIP;
     return KEEP;
   }
 }

@@ -12,8 +12,10 @@
  *
  * The socket is a raw NETLINK_SOCK_DIAG socket from the npm `netlink`
  * package (a small N-API binding: send bytes, receive whole datagrams). The
- * replies are kept raw: every message of the dump up to NLMSG_DONE, each a
- * view into its datagram, ready for makeArchivalRecord.
+ * replies are kept raw: every SOCK_DIAG_BY_FAMILY message of the dump up to
+ * NLMSG_DONE goes into a MessageBatch as (datagram, payload offset, payload
+ * length), with no object per message: the batch is reused from poll to
+ * poll.
  */
 import { createRequire } from 'node:module';
 import { ToolError } from '../../util/errors.js';
@@ -53,12 +55,46 @@ export function encodeSockDiagRequest(family: number, seq: number, pid = 0): Buf
   return b;
 }
 
+/**
+ * The payloads of one dump's messages (struct inet_diag_msg and attributes),
+ * as views (buffer, offset, length) into the received datagrams. Reused:
+ * `clear()` before each dump.
+ */
+export class MessageBatch {
+  bufs: Uint8Array[] = [];
+  offs: number[] = [];
+  lens: number[] = [];
+  count = 0;
+
+  clear(): void {
+    for (let i = 0; i < this.count; i++) this.bufs[i] = EMPTY;
+    this.count = 0;
+  }
+
+  push(buf: Uint8Array, off: number, len: number): void {
+    const i = this.count++;
+    this.bufs[i] = buf;
+    this.offs[i] = off;
+    this.lens[i] = len;
+  }
+
+  /** A batch of already split messages (recorded data, tests). */
+  static of(msgs: readonly NetlinkMessage[]): MessageBatch {
+    const b = new MessageBatch();
+    for (const m of msgs) b.push(m.data, 0, m.data.length);
+    return b;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
 /** Problems tcp-info counts in tcpinfo_error_total{type}. */
 export type DumpErrorType = 'wrong seq num' | 'wrong pid' | 'NLMSG_ERROR';
 
 /** Where one family's messages come from: the kernel, or recorded data in tests. */
 export interface SockDiagSource {
-  dump(family: number): Promise<NetlinkMessage[]>;
+  /** Fills `into` (cleared first) with the payloads of one family's dump. */
+  dump(family: number, into: MessageBatch): Promise<MessageBatch>;
   close(): void;
 }
 
@@ -66,7 +102,7 @@ export interface SockDiagSocketOptions {
   /** A dump not finished after this long fails (default 5000 ms). */
   timeoutMs?: number;
   /** Called for each message tcp-info would count as an error. */
-  onError?: (type: DumpErrorType) => void;
+  onError?: (type: DumpErrorType | 'not SOCK_DIAG_BY_FAMILY') => void;
 }
 
 /** The parts of the netlink package's RawNetlinkSocket used here. */
@@ -99,8 +135,8 @@ function loadRawSocket(): RawSocketClass {
 
 interface PendingDump {
   seq: number;
-  messages: NetlinkMessage[];
-  resolve: (m: NetlinkMessage[]) => void;
+  batch: MessageBatch;
+  resolve: (m: MessageBatch) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
 }
@@ -123,7 +159,7 @@ export class SockDiagSocket implements SockDiagSource {
   private closed = false;
   private failure: Error | null = null;
   private readonly timeoutMs: number;
-  private readonly onError: (type: DumpErrorType) => void;
+  private readonly onError: (type: DumpErrorType | 'not SOCK_DIAG_BY_FAMILY') => void;
 
   constructor(options: SockDiagSocketOptions = {}) {
     const Raw = loadRawSocket();
@@ -142,16 +178,17 @@ export class SockDiagSocket implements SockDiagSource {
     this.sock.unref();
   }
 
-  /** Every message of one family's dump (SOCK_DIAG_BY_FAMILY, in kernel order). */
-  dump(family: number): Promise<NetlinkMessage[]> {
+  /** Every SOCK_DIAG_BY_FAMILY message of one family's dump, in kernel order, into `into`. */
+  dump(family: number, into: MessageBatch = new MessageBatch()): Promise<MessageBatch> {
     if (this.closed) return Promise.reject(new ToolError('NETLINK_CLOSED', 'the sock_diag socket is closed'));
     if (this.pending) return Promise.reject(new Error('SockDiagSocket.dump: a dump is already running'));
     if (family !== AF_INET && family !== AF_INET6) return Promise.reject(new RangeError(`family ${family} is not AF_INET or AF_INET6`));
     this.seq = (this.seq + 1) >>> 0;
     const seq = this.seq;
-    return new Promise<NetlinkMessage[]>((resolve, reject) => {
+    into.clear();
+    return new Promise<MessageBatch>((resolve, reject) => {
       const timer = setTimeout(() => this.fail(new ToolError('NETLINK_TIMEOUT', `no end of the sock_diag dump after ${this.timeoutMs} ms`)), this.timeoutMs);
-      this.pending = { seq, messages: [], resolve, reject, timer };
+      this.pending = { seq, batch: into, resolve, reject, timer };
       this.sock.ref();
       this.sock.send(encodeSockDiagRequest(family, seq), { port: 0 }, (e) => {
         if (e) this.fail(new ToolError('NETLINK_SEND_FAILED', `cannot send the sock_diag request: ${e.message}`));
@@ -184,7 +221,6 @@ export class SockDiagSocket implements SockDiagSource {
         return;
       }
       const type = buf.readUInt16LE(p + 4);
-      const flags = buf.readUInt16LE(p + 6);
       const seq = u32(buf, p + 8);
       const pid = u32(buf, p + 12);
       const cur = this.pending;
@@ -193,16 +229,18 @@ export class SockDiagSocket implements SockDiagSource {
       } else if (pid !== this.port) {
         this.onError('wrong pid');
       } else if (type === NLMSG_DONE) {
-        this.settle()!.resolve(cur.messages);
+        this.settle()!.resolve(cur.batch);
       } else if (type === NLMSG_ERROR) {
         const code = len >= NLMSG_HDRLEN + 4 ? buf.readInt32LE(p + NLMSG_HDRLEN) : -1;
-        if (code === 0) this.settle()!.resolve(cur.messages);
+        if (code === 0) this.settle()!.resolve(cur.batch);
         else {
           this.onError('NLMSG_ERROR');
           this.fail(new ToolError('NETLINK_ERROR', `the kernel answered the sock_diag dump with error ${-code}`));
         }
+      } else if (type !== SOCK_DIAG_BY_FAMILY) {
+        this.onError('not SOCK_DIAG_BY_FAMILY');
       } else {
-        cur.messages.push({ len, type, flags, seq, pid, data: buf.subarray(p + NLMSG_HDRLEN, p + len) });
+        cur.batch.push(buf, p + NLMSG_HDRLEN, len - NLMSG_HDRLEN);
       }
       p += (len + 3) & ~3;
     }

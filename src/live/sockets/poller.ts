@@ -13,8 +13,7 @@
  */
 import { AF_INET, AF_INET6 } from '../../tcpinfo/inet_diag.js';
 import { GoTime } from '../../tcpinfo/go-time.js';
-import type { NetlinkMessage } from '../../tcpinfo/netlink.js';
-import type { SockDiagSource } from './netlink-dump.js';
+import { MessageBatch, type SockDiagSource } from './netlink-dump.js';
 import type { SocketSaver } from './saver.js';
 import type { SocketsMetrics } from './metrics.js';
 
@@ -52,6 +51,8 @@ export class Poller {
   private wake: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly o: PollerOptions;
+  private readonly v6 = new MessageBatch();
+  private readonly v4 = new MessageBatch();
 
   constructor(options: PollerOptions) {
     this.o = options;
@@ -79,15 +80,15 @@ export class Poller {
     });
   }
 
-  private async dump(family: number, summary: PollSummary): Promise<NetlinkMessage[]> {
+  private async dump(family: number, summary: PollSummary): Promise<MessageBatch> {
     const t0 = process.hrtime.bigint();
-    const msgs = await this.o.source.dump(family);
+    const msgs = await this.o.source.dump(family, family === AF_INET6 ? this.v6 : this.v4);
     const dt = process.hrtime.bigint() - t0;
     const af = family === AF_INET6 ? 'ipv6' : 'ipv4';
     if (family === AF_INET6) summary.dumpNs.v6 += dt;
     else summary.dumpNs.v4 += dt;
     this.o.metrics?.syscallTime.observe(Number(dt) / 1e9, { af });
-    this.o.metrics?.connectionCount.observe(msgs.length, { af });
+    this.o.metrics?.connectionCount.observe(msgs.count, { af });
     return msgs;
   }
 

@@ -1,38 +1,42 @@
 /**
- * tcp-info's saver (saver/saver.go) for one poll cycle at a time: raw
- * sock_diag messages of both families in, archive files and flow events out.
+ * tcp-info's saver (saver/saver.go, cache/cache.go) for one poll cycle at a
+ * time: raw sock_diag payloads of both families in, archive files and flow
+ * events out.
  *
- * For every message (IPv4 then IPv6, as tcp-info's saver takes them):
- * makeArchivalRecord stamped with its family's poll time; skipped when
- * excluded (exclude.ts) or its cookie is 0; then the record cache
- * (src/tcpinfo/cache.ts) gives the same cookie's record of the previous poll:
- * none → a new connection: Open event, record written; else written iff
- * compareRecords says more than NO_MAJOR_CHANGE. At the end of the cycle,
- * the cookies not seen are closed: their files completed, Close events.
- * `close()` ends every live connection the same way (a clean stop).
+ * For every payload (IPv4 then IPv6, as tcp-info's saver takes them):
+ * skipped when excluded (exclude.ts), malformed or its cookie is 0; a cookie
+ * not seen in the previous poll is a new connection: Open event, record
+ * written; else the record is written iff it differs from the previous
+ * poll's by more than NO_MAJOR_CHANGE (tcp-info's Compare, done on the raw
+ * bytes by raw-compare.ts). Written records are built with
+ * makeArchivalRecord and stamped with their family's poll time. At the end
+ * of the cycle the cookies not seen are closed: files completed, Close
+ * events. `close()` ends every live connection the same way (a clean stop).
  *
- * Memory: one record (the last poll's) per live connection, dropped when
- * the connection goes; files and their compressors only for connections
- * with an open segment.
+ * Memory: per live connection, its last payload (a view into the last
+ * poll's datagrams) and an attribute table; nothing else is allocated per
+ * socket and poll. Files and compressors exist only for connections with an
+ * open segment (see archive.ts).
  */
-import type { NetlinkMessage } from '../../tcpinfo/netlink.js';
 import { makeArchivalRecord } from '../../tcpinfo/netlink.js';
 import type { ArchivalRecord } from '../../tcpinfo/archival-record.js';
 import { GoTime } from '../../tcpinfo/go-time.js';
-import { RecordCache, recordCookie } from '../../tcpinfo/cache.js';
-import { compareRecords, NO_MAJOR_CHANGE } from '../../tcpinfo/compare.js';
-import { INET_DIAG_INFO, INET_DIAG_NAMES } from '../../tcpinfo/inet_diag.js';
+import { NO_MAJOR_CHANGE } from '../../tcpinfo/compare.js';
+import { INET_DIAG_INFO, INET_DIAG_MSG_SIZE, INET_DIAG_NAMES } from '../../tcpinfo/inet_diag.js';
 import { TCPI_BYTES_RECEIVED, TCPI_BYTES_SENT } from '../../tcpinfo/tcp_info.js';
+import { SOCK_DIAG_BY_FAMILY, NLMSG_HDRLEN } from '../../tcpinfo/netlink.js';
 import { connectionUuid, type TcpInfoArchiveWriter } from '../../output/tcpinfo-archive.js';
 import { EXCLUDE_REASONS, KEEP, SocketFilter } from './exclude.js';
 import { FLOW_CLOSE, FLOW_OPEN, flowEventLine } from './eventsocket.js';
 import type { SocketsMetrics } from './metrics.js';
+import type { MessageBatch } from './netlink-dump.js';
+import { compareRaw, newAttrTable, parseAttrTable } from './raw-compare.js';
 
-/** One poll: each family's messages and the time taken right after its dump. */
+/** One poll: each family's payloads and the time taken right after its dump. */
 export interface PollCycle {
-  v6: readonly NetlinkMessage[];
+  v6: MessageBatch;
   v6Time: GoTime;
-  v4: readonly NetlinkMessage[];
+  v4: MessageBatch;
   v4Time: GoTime;
 }
 
@@ -59,7 +63,7 @@ export interface SaverCounts {
   written: number;
   opened: number;
   closed: number;
-  /** Skipped messages by reason: srcport, local, dstip, cookie0, bad (not a parsable sock_diag message). */
+  /** Skipped messages by reason: srcport, local, dstip, cookie0, bad (not a parsable sock_diag payload). */
   skipped: Record<string, number>;
 }
 
@@ -83,22 +87,48 @@ function systemClockNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
 }
 
-/** bytes_sent, bytes_received of a record's tcp_info (tcp-info GetStats: 0 when INFO < 208 bytes). */
-function infoBytes(r: ArchivalRecord, out: [number, number]): boolean {
-  const info = r.attributes !== null && r.attributes.length > INET_DIAG_INFO ? r.attributes[INET_DIAG_INFO] : null;
-  if (!info || info.length < TCPI_BYTES_SENT + 8) return false;
-  const dv = new DataView(info.buffer, info.byteOffset, info.byteLength);
-  out[0] = dv.getUint32(TCPI_BYTES_SENT + 4, true) * 4294967296 + dv.getUint32(TCPI_BYTES_SENT, true);
-  out[1] = dv.getUint32(TCPI_BYTES_RECEIVED + 4, true) * 4294967296 + dv.getUint32(TCPI_BYTES_RECEIVED, true);
-  return true;
+function u32(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
+}
+
+/** Little-endian u64 as a double (exact below 2^53: byte counters). */
+function u64n(b: Uint8Array, o: number): number {
+  return u32(b, o + 4) * 4294967296 + u32(b, o);
+}
+
+/** One live connection: its last payload and attribute table. */
+class Conn {
+  buf: Uint8Array;
+  off: number;
+  len: number;
+  tab: Int32Array;
+  seen: number;
+  constructor(
+    readonly cookie: bigint,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    tab: Int32Array,
+    seen: number,
+  ) {
+    this.buf = buf;
+    this.off = off;
+    this.len = len;
+    this.tab = tab;
+    this.seen = seen;
+  }
+}
+
+/** Map key of a cookie: a number when exact (below 2^53, in practice always), else a bigint. */
+function cookieKey(lo: number, hi: number): number | bigint {
+  return hi < 0x200000 ? hi * 4294967296 + lo : (BigInt(hi) << 32n) | BigInt(lo);
 }
 
 export class SocketSaver {
-  private readonly cache = new RecordCache();
   private readonly o: SaverOptions;
   private readonly filter: SocketFilter;
-  /** Live connections seen in the last cycle (the cache's previous map holds their records). */
-  private live = new Set<bigint>();
+  private readonly conns = new Map<number | bigint, Conn>();
+  private scratch = newAttrTable();
   private readonly clockNs: () => bigint;
   private readonly zone: (ns: bigint) => number;
   readonly counts: SaverCounts = {
@@ -114,8 +144,6 @@ export class SocketSaver {
   private rateSecond = -1;
   private sentBytes = 0;
   private receivedBytes = 0;
-  private readonly cur: [number, number] = [0, 0];
-  private readonly prev: [number, number] = [0, 0];
 
   constructor(options: SaverOptions) {
     this.o = options;
@@ -126,61 +154,86 @@ export class SocketSaver {
 
   /** Connections currently open (seen in the last cycle). */
   get liveConnections(): number {
-    return this.live.size;
+    return this.conns.size;
   }
 
   /** Handles one poll cycle; resolves when its writes are done (backpressure for the poller). */
   async cycle(c: PollCycle): Promise<void> {
-    const seen = new Set<bigint>();
-    await this.family(c.v4, c.v4Time, seen);
-    await this.family(c.v6, c.v6Time, seen);
-    const gone = this.cache.endCycle();
-    for (const cookie of gone.keys()) await this.endConnection(cookie);
-    this.live = seen;
-    this.counts.cycles++;
-    this.o.metrics?.cacheCount.observe(seen.size);
+    const cycle = ++this.counts.cycles;
+    await this.family(c.v4, c.v4Time, cycle);
+    await this.family(c.v6, c.v6Time, cycle);
+    let live = 0;
+    for (const [key, conn] of this.conns) {
+      if (conn.seen === cycle) {
+        live++;
+        continue;
+      }
+      this.conns.delete(key);
+      await this.endConnection(conn.cookie);
+    }
+    this.o.metrics?.cacheCount.observe(live);
     this.rates(c.v4Time);
   }
 
-  private async family(msgs: readonly NetlinkMessage[], time: GoTime, seen: Set<bigint>): Promise<void> {
+  private async family(batch: MessageBatch, time: GoTime, cycle: number): Promise<void> {
     const m = this.o.metrics;
-    for (const msg of msgs) {
-      this.counts.messages++;
-      let r: ArchivalRecord | null;
-      try {
-        r = makeArchivalRecord(msg, { timestamp: time });
-      } catch {
-        this.counts.skipped['bad']!++;
+    const counts = this.counts;
+    for (let i = 0; i < batch.count; i++) {
+      const b = batch.bufs[i]!;
+      const off = batch.offs[i]!;
+      const len = batch.lens[i]!;
+      counts.messages++;
+      if (len < INET_DIAG_MSG_SIZE) {
+        counts.skipped['bad']!++;
         m?.errors.inc(1, { type: 'bad netlink message' });
         continue;
       }
-      const why = this.filter.check(r!.rawIdm!);
+      const why = this.filter.check(b, off);
       if (why !== KEEP) {
-        this.counts.skipped[EXCLUDE_REASONS[why]!]!++;
+        counts.skipped[EXCLUDE_REASONS[why]!]!++;
         continue;
       }
-      const rec = r!;
-      const cookie = recordCookie(rec);
-      if (cookie === 0n) {
-        this.counts.skipped['cookie0']!++;
+      const lo = u32(b, off + 44);
+      const hi = u32(b, off + 48);
+      if (lo === 0 && hi === 0) {
+        counts.skipped['cookie0']!++;
         continue;
       }
-      if (seen.has(cookie)) continue; // the same socket twice in one poll: keep the first
-      seen.add(cookie);
-      this.counts.snapshots++;
+      const tab = this.scratch;
+      if (!parseAttrTable(b, off, len, tab)) {
+        counts.skipped['bad']!++;
+        m?.errors.inc(1, { type: 'bad netlink message' });
+        continue;
+      }
+      const key = cookieKey(lo, hi);
+      let conn = this.conns.get(key);
+      if (conn !== undefined && conn.seen === cycle) continue; // the same socket twice in one poll: keep the first
+      counts.snapshots++;
       m?.snapshots.inc();
-      const old = this.cache.update(rec, cookie);
-      this.account(rec, old);
-      if (old === null) {
-        this.counts.opened++;
-        this.o.onEvent?.(flowEventLine(FLOW_OPEN, time, connectionUuid(this.o.uuidPrefix, cookie), rec.rawIdm));
+      let write = true;
+      if (conn === undefined) {
+        conn = new Conn((BigInt(hi) << 32n) | BigInt(lo), b, off, len, tab, cycle);
+        this.scratch = newAttrTable();
+        this.conns.set(key, conn);
+        counts.opened++;
+        if (m) this.account(b, tab, null, null);
+        this.o.onEvent?.(flowEventLine(FLOW_OPEN, time, connectionUuid(this.o.uuidPrefix, conn.cookie), b.subarray(off, off + INET_DIAG_MSG_SIZE)));
         m?.flowEvents.inc(1, { event: 'open' });
-      } else if (compareRecords(rec, old) <= NO_MAJOR_CHANGE) {
-        continue;
+      } else {
+        write = compareRaw(b, off, tab, conn.buf, conn.off, conn.tab) > NO_MAJOR_CHANGE;
+        if (m) this.account(b, tab, conn.buf, conn.tab);
+        this.scratch = conn.tab;
+        conn.buf = b;
+        conn.off = off;
+        conn.len = len;
+        conn.tab = tab;
+        conn.seen = cycle;
       }
-      this.counts.written++;
+      if (!write) continue;
+      counts.written++;
+      const rec = makeArchivalRecord({ len: len + NLMSG_HDRLEN, type: SOCK_DIAG_BY_FAMILY, flags: 0, seq: 0, pid: 0, data: b.subarray(off, off + len) }, { timestamp: time })!;
       if (m) this.attributeMetrics(rec);
-      await this.o.writer.write(cookie, rec, time);
+      await this.o.writer.write(conn.cookie, rec, time);
     }
   }
 
@@ -188,21 +241,20 @@ export class SocketSaver {
     this.counts.closed++;
     await this.o.writer.end(cookie);
     const ns = this.clockNs();
-    const t = GoTime.fromUnixNanos(ns);
     const off = this.zone(ns);
-    const local = off === 0 ? t : GoTime.fromUnix(t.unixSeconds() + 0, t.nsec, off, false);
-    this.o.onEvent?.(flowEventLine(FLOW_CLOSE, local, connectionUuid(this.o.uuidPrefix, cookie), null));
+    const utc = GoTime.fromUnixNanos(ns);
+    const t = off === 0 ? utc : GoTime.fromUnix(utc.unixSeconds(), utc.nsec, off, false);
+    this.o.onEvent?.(flowEventLine(FLOW_CLOSE, t, connectionUuid(this.o.uuidPrefix, cookie), null));
     this.o.metrics?.flowEvents.inc(1, { event: 'close' });
   }
 
   /** Ends every live connection (files completed, Close events): a clean stop. */
   async close(): Promise<void> {
-    const gone = this.cache.endCycle();
-    this.live = new Set();
     let first: unknown = null;
-    for (const cookie of gone.keys()) {
+    for (const [key, conn] of this.conns) {
+      this.conns.delete(key);
       try {
-        await this.endConnection(cookie);
+        await this.endConnection(conn.cookie);
       } catch (e) {
         first ??= e;
       }
@@ -215,15 +267,23 @@ export class SocketSaver {
     if (first !== null) throw first;
   }
 
-  private account(rec: ArchivalRecord, old: ArchivalRecord | null): void {
-    if (!this.o.metrics || !infoBytes(rec, this.cur)) return;
-    if (old !== null && infoBytes(old, this.prev)) {
-      if (this.cur[0] >= this.prev[0]) this.sentBytes += this.cur[0] - this.prev[0];
-      if (this.cur[1] >= this.prev[1]) this.receivedBytes += this.cur[1] - this.prev[1];
-    } else if (old === null) {
-      this.sentBytes += this.cur[0];
-      this.receivedBytes += this.cur[1];
+  /** Adds the bytes sent and received since the previous poll (all of them for a new connection; tcp-info GetStats needs INFO >= 208 bytes). */
+  private account(b: Uint8Array, tab: Int32Array, prev: Uint8Array | null, pt: Int32Array | null): void {
+    const io = tab[2 * INET_DIAG_INFO]!;
+    if (io < 0 || tab[2 * INET_DIAG_INFO + 1]! < TCPI_BYTES_SENT + 8) return;
+    const sent = u64n(b, io + TCPI_BYTES_SENT);
+    const received = u64n(b, io + TCPI_BYTES_RECEIVED);
+    if (prev === null) {
+      this.sentBytes += sent;
+      this.receivedBytes += received;
+      return;
     }
+    const po = pt![2 * INET_DIAG_INFO]!;
+    if (po < 0 || pt![2 * INET_DIAG_INFO + 1]! < TCPI_BYTES_SENT + 8) return;
+    const ps = u64n(prev, po + TCPI_BYTES_SENT);
+    const pr = u64n(prev, po + TCPI_BYTES_RECEIVED);
+    if (sent >= ps) this.sentBytes += sent - ps;
+    if (received >= pr) this.receivedBytes += received - pr;
   }
 
   /** Once per second of poll time: the bits sent and received by all connections during the last second. */
