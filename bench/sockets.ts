@@ -8,10 +8,12 @@
  *
  * 1. the sock_diag dump alone (SockDiagSocket.dump, IPv6 and IPv4), median
  *    and 95th percentile over --dumps dumps of each family;
- * 2. the whole command for --reps polls at 10 ms: wall time, CPU, peak RSS,
- *    polls, records and files.
+ * 2. the whole command at 10 ms, run for 200 polls and for 200 + --reps
+ *    polls: the difference is the steady state (time and CPU per poll,
+ *    without opening the files at the start and completing them at the
+ *    end); peak RSS, records and files of the longer run.
  *
- *   node dist/bench/sockets.js [--conns 550] [--dumps 300] [--reps 1000] [--max-open-files 1000]
+ *   node dist/bench/sockets.js [--conns 550] [--dumps 300] [--reps 1000] [--max-open-files N]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
@@ -25,7 +27,7 @@ const { values } = parseArgs({
     conns: { type: 'string', default: '550' },
     dumps: { type: 'string', default: '300' },
     reps: { type: 'string', default: '1000' },
-    'max-open-files': { type: 'string', default: '1000' },
+    'max-open-files': { type: 'string' },
   },
 });
 const CONNS = Number(values.conns);
@@ -69,7 +71,7 @@ for (const [name, fam] of [['v6', 10], ['v4', 2]]) {
     const t0 = process.hrtime.bigint();
     const m = await s.dump(fam);
     t.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    count = m.length;
+    count = m.count;
   }
   t.sort((a, b) => a - b);
   out[name] = { sockets: count, medianMs: t[t.length >> 1], p95Ms: t[Math.floor(t.length * 0.95)] };
@@ -98,14 +100,24 @@ async function main(): Promise<void> {
     if (dump.status !== 0) throw new Error(dump.stderr);
     console.log(`sock_diag dumps (${CONNS} connections, ${2 * CONNS} sockets + 2 listeners): ${dump.stdout.trim()}`);
     const timeFile = join(dir, 'time.txt');
-    const run = spawnSync(
-      '/usr/bin/time',
-      ['-f', '%e %U %S %M', '-o', timeFile, 'ip', 'netns', 'exec', NS, process.execPath, join(REPO_ROOT, 'dist/cli/tcpcapture.js'), 'sockets', '-o', join(dir, 'out'), '--reps', values.reps!, '--prefix', 'bench', '--max-open-files', values['max-open-files']!],
-      { encoding: 'utf8' },
-    );
-    const [wall, user, sys, rss] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-    console.log(`tcpcapture sockets --reps ${values.reps} at 10 ms: wall ${wall} s, user ${user} s, sys ${sys} s, CPU ${(((user! + sys!) / wall!) * 100).toFixed(0)}%, peak RSS ${(rss! / 1024).toFixed(0)} MB`);
-    console.log(run.stderr.trim());
+    const runCapture = (reps: number): { wall: number; cpu: number; rssMB: number; summary: string } => {
+      rmSync(join(dir, 'out'), { recursive: true, force: true });
+      const extra = values['max-open-files'] !== undefined ? ['--max-open-files', values['max-open-files']] : [];
+      // The command file itself, so that its shebang's V8 flags apply.
+      const argv = ['ip', 'netns', 'exec', NS, join(REPO_ROOT, 'dist/cli/tcpcapture.js'), 'sockets', '-o', join(dir, 'out'), '--reps', String(reps), '--prefix', 'bench', ...extra];
+      const run = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, ...argv], { encoding: 'utf8' });
+      if (run.status !== 0) throw new Error(run.stderr);
+      const [wall, user, sys, rss] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+      return { wall: wall!, cpu: user! + sys!, rssMB: rss! / 1024, summary: run.stderr.trim() };
+    };
+    const reps = Number(values.reps);
+    const short = runCapture(200);
+    const long = runCapture(200 + reps);
+    const perPoll = ((long.wall - short.wall) / reps) * 1000;
+    const cpu = ((long.cpu - short.cpu) / (long.wall - short.wall)) * 100;
+    console.log(`tcpcapture sockets at 10 ms, steady state over ${reps} polls: ${perPoll.toFixed(2)} ms per poll, CPU ${cpu.toFixed(0)}% of one core`);
+    console.log(`  200 polls: wall ${short.wall} s (start and stop included); ${200 + reps} polls: wall ${long.wall} s, peak RSS ${long.rssMB.toFixed(0)} MB`);
+    console.log(`  ${long.summary}`);
   } finally {
     load?.kill('SIGKILL');
     spawnSync('ip', ['netns', 'del', NS]);

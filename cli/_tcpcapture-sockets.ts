@@ -19,7 +19,7 @@ import { SocketSaver } from '../src/live/sockets/saver.js';
 import { EventSocketServer } from '../src/live/sockets/eventsocket.js';
 import { SocketsMetrics } from '../src/live/sockets/metrics.js';
 import { Poller, type PollSummary } from '../src/live/sockets/poller.js';
-import { DEFAULT_MAX_OPEN_FILES, openSocketsArchive } from '../src/live/sockets/archive.js';
+import { defaultMaxOpenFiles, openSocketsArchive } from '../src/live/sockets/archive.js';
 import { defaultUuidPrefix, readUuidPrefixFile } from '../src/live/sockets/uuid-prefix.js';
 import { warn } from './_common.js';
 import type { SubcommandStatus } from './tcpcapture.js';
@@ -36,7 +36,7 @@ interface SocketsOptions {
   excludeDstip?: string[];
   eventsocket?: string;
   prom?: string;
-  maxOpenFiles: string;
+  maxOpenFiles?: string;
   quiet: boolean;
 }
 
@@ -55,7 +55,7 @@ export function addSocketsCommand(program: Command, status: SubcommandStatus): v
     .option('--exclude-dstip <addrs>', 'skip sockets with these destination addresses (comma-separated, repeatable; IPv4 also matches ::ffff:a.b.c.d)', collect)
     .option('--eventsocket <path>', "serve tcp-info's flow events (JSON lines: Event 0 = open, 1 = close) on this unix socket")
     .option('--prom <addr>', "serve Prometheus metrics (tcp-info's names) at http://ADDR/metrics, e.g. :9990")
-    .option('--max-open-files <n>', 'most archive files open at once; beyond, the least recently written is completed and its connection goes on in its next file (bounds descriptors and memory, about 0.1-0.3 MB each)', String(DEFAULT_MAX_OPEN_FILES))
+    .option('--max-open-files <n>', 'most archive files open at once; beyond, the least recently written is completed and its connection goes on in its next file (bounds descriptors and memory, about 0.1 MB each; default 4096, less when the open-file limit is lower)')
     .option('-q, --quiet', 'no summary or warnings on stderr', false)
     .addHelpText(
       'after',
@@ -92,7 +92,7 @@ async function runSockets(o: SocketsOptions): Promise<number> {
   if (o.prefix === '') throw new UsageError('USAGE_BAD_PREFIX', '--prefix cannot be empty');
   const interval = intervalNs(o.interval);
   const nReps = wholeNumber(o.reps, '--reps', 0, ' (0 = forever)');
-  const maxOpenFiles = wholeNumber(o.maxOpenFiles, '--max-open-files', 1, ' of at least 1');
+  const maxOpenFiles = o.maxOpenFiles === undefined ? defaultMaxOpenFiles() : wholeNumber(o.maxOpenFiles, '--max-open-files', 1, ' of at least 1');
   const filter = new SocketFilter({ srcPorts: parsePortList(o.excludeSrcport ?? []), dstIps: dstIpKeys(o.excludeDstip ?? []), local: true });
   const uuidPrefix = o.prefix ?? (o.uuidPrefixFile !== undefined ? readUuidPrefixFile(o.uuidPrefixFile) : defaultUuidPrefix());
   const dir = resolve(o.output);
