@@ -27,6 +27,8 @@ const NS_CLI = `tcks-cli-${process.pid}`;
 const VETH = `tck${process.pid % 100000}`;
 const children: ChildProcess[] = [];
 let dir = '';
+/** Set once the first test has the namespaces and the HTTP server up. */
+let serverUp = false;
 
 function sh(cmd: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -136,6 +138,7 @@ test('as root in two network namespaces: HTTP over IPv4 and IPv6 polled every 10
   let serverOut = '';
   server.stdout.on('data', (d: Buffer) => (serverOut += d.toString()));
   await waitFor(() => serverOut.includes('ready'), 'the HTTP server');
+  serverUp = true;
 
   const cap = spawn('ip', ['netns', 'exec', NS_SRV, process.execPath, TCPCAPTURE, 'sockets', '--output', out, '--interval', '10ms', '--prefix', 'netns-test', '--eventsocket', evPath]);
   children.push(cap);
@@ -169,7 +172,7 @@ test('as root in two network namespaces: HTTP over IPv4 and IPv6 polled every 10
     const rows = csvRows(join(out, f));
     const [meta, ...snaps] = rows;
     assert.equal(meta!['IDM.Family#0'], '');
-    assert.ok(snaps.length >= 2, `${f}: ${snaps.length} snapshots`);
+    assert.ok(snaps.length >= 1, `${f}: no snapshot`);
     const family = snaps[0]!['IDM.Family#0']!;
     const expect = family === '2' ? { src: '192.0.2.1', dst: '192.0.2.2' } : { src: '2001:db8::1', dst: '2001:db8::2' };
     const cookie = /_([0-9A-F]{16})\./.exec(f)![1]!.replace(/^0+/, '');
@@ -205,4 +208,44 @@ test('as root in two network namespaces: HTTP over IPv4 and IPv6 polled every 10
       { SPort: 8080, DPort: Number(seen[which]!.dport), SrcIP: which === 'v4' ? '192.0.2.1' : '2001:db8::1', DstIP: which === 'v4' ? '192.0.2.2' : '2001:db8::2', Cookie: seen[which]!.cookie },
     );
   }
+});
+
+test('SIGTERM during a connection: its file is completed and readable, and the event socket gets its Close at shutdown', async (t) => {
+  if (!serverUp) {
+    t.skip(whyNot() ?? 'needs the namespaces and server of the previous test');
+    return;
+  }
+  const out = join(dir, 'out-term');
+  const evPath = join(dir, 'events-term.sock');
+  const cap = spawn('ip', ['netns', 'exec', NS_SRV, process.execPath, TCPCAPTURE, 'sockets', '-o', out, '--prefix', 'term', '--eventsocket', evPath, '-q']);
+  children.push(cap);
+  let capErr = '';
+  cap.stderr.on('data', (d: Buffer) => (capErr += d.toString()));
+  await waitFor(() => existsSync(evPath), 'the event socket');
+  const ev = connect(evPath);
+  await once(ev, 'connect');
+  let events = '';
+  ev.on('data', (d: Buffer) => (events += d.toString()));
+  const evEnded = once(ev, 'end');
+  const fetch = curl(NS_CLI, 'http://192.0.2.1:8080/');
+  await waitFor(() => events.includes('"Event":0'), 'the Open event');
+  await new Promise((r) => setTimeout(r, 200));
+  cap.kill('SIGTERM');
+  const [code] = await once(cap, 'exit');
+  await evEnded;
+  assert.deepEqual([code, capErr], [0, '']);
+  assert.deepEqual(await fetch, { code: 0, bytes: 327680 }, 'the connection itself is not disturbed');
+  const files = listFiles(out);
+  assert.equal(files.length, 1);
+  assert.match(files[0]!, /^\d{4}\/\d{2}\/\d{2}\/term_[0-9A-F]{16}\.00000\.jsonl\.zst$/);
+  const rows = csvRows(join(out, files[0]!));
+  assert.ok(rows.length >= 2 && rows.slice(1).every((r) => r['IDM.SockID.Dst#0'] === '192.0.2.2' && r['IDM.SockID.SPort#0'] === '8080'));
+  const uuid = /(term_[0-9A-F]{16})\./.exec(files[0]!)![1]!;
+  assert.deepEqual(
+    events.trim().split('\n').map((l) => [(JSON.parse(l) as { Event: number }).Event, (JSON.parse(l) as { UUID: string }).UUID]),
+    [
+      [0, uuid],
+      [1, uuid],
+    ],
+  );
 });
