@@ -55,7 +55,7 @@ export function addSocketsCommand(program: Command, status: SubcommandStatus): v
     .option('--exclude-dstip <addrs>', 'skip sockets with these destination addresses (comma-separated, repeatable; IPv4 also matches ::ffff:a.b.c.d)', collect)
     .option('--eventsocket <path>', "serve tcp-info's flow events (JSON lines: Event 0 = open, 1 = close) on this unix socket")
     .option('--prom <addr>', "serve Prometheus metrics (tcp-info's names) at http://ADDR/metrics, e.g. :9990")
-    .option('--max-open-files <n>', 'most archive files open at once; beyond, the least recently written is completed and its connection goes on in its next file (bounds descriptors and memory, about 0.1 MB each; default 4096, less when the open-file limit is lower)')
+    .option('--max-open-files <n>', 'most archive files open at once; beyond, the least recently written is completed and its connection goes on in its next file (bounds descriptors and memory, 0.1-0.3 MB each; default 4096, less when the open-file limit is lower)')
     .option('-q, --quiet', 'no summary or warnings on stderr', false)
     .addHelpText(
       'after',

@@ -6,7 +6,7 @@
  * tcp-info pipes each connection into its own `zstd` process (level 3,
  * 2 MiB window). A live capture holds one compressor per connection with an
  * open segment, so here each uses level 3 with a 64 KiB window and 4 KiB
- * hash and chain tables: about 0.1 MB per open file instead of 0.8-1.1,
+ * hash and chain tables: about 0.1-0.3 MB per open file instead of 0.8-1.1,
  * and on tcp-info's own archives the output is no larger (523,166 bytes of
  * JSONL: 62,807 bytes with the CLI's parameters, 59,625 with these). Any
  * zstd reader accepts the frames (window 64 KiB, checksum on, no content
@@ -37,8 +37,8 @@ export interface SocketsArchiveOptions {
 /**
  * 4096, or fewer when the process may not open that many files (the soft
  * RLIMIT_NOFILE from /proc/self/limits, less 256 for sockets and the rest).
- * At about 0.1 MB per open file (compressor and buffers), 4096 open files
- * stay under 0.5 GB.
+ * At 0.1-0.3 MB per open file (compressor and buffers), 4096 open files
+ * stay around 0.5-1 GB at most.
  */
 export function defaultMaxOpenFiles(limitsText?: string): number {
   let text = limitsText;
