@@ -10,7 +10,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { UsageError, ToolError, isToolError, type ToolError as ToolErrorType } from '../src/util/errors.js';
+import { UsageError, ToolError, isToolError } from '../src/util/errors.js';
 import { parseDurationNs } from '../src/util/time.js';
 import { serveMetrics } from '../src/live/prom.js';
 import { SockDiagSocket } from '../src/live/sockets/netlink-dump.js';
@@ -138,7 +138,7 @@ async function runSockets(o: SocketsOptions): Promise<number> {
       reps: nReps,
       metrics,
       onPollError: (e) => {
-        if (!o.quiet) warn(`${NAME}: poll skipped: ${isToolError(e) ? (e as ToolErrorType).describe() : e.message}`);
+        if (!o.quiet) warn(`${NAME}: poll skipped: ${isToolError(e) ? (e as ToolError).describe() : e.message}`);
       },
     });
   } catch (e) {

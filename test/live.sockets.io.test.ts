@@ -21,7 +21,7 @@ import { SocketSaver } from '../src/live/sockets/saver.js';
 import { SocketsMetrics } from '../src/live/sockets/metrics.js';
 import { Poller } from '../src/live/sockets/poller.js';
 import { openSocketsArchive } from '../src/live/sockets/archive.js';
-import { defaultUuidPrefix } from '../src/live/sockets/uuid-prefix.js';
+import { defaultUuidPrefix, readUuidPrefixFile } from '../src/live/sockets/uuid-prefix.js';
 import { makeArchivalRecord, type NetlinkMessage } from '../src/tcpinfo/netlink.js';
 import { GoTime } from '../src/tcpinfo/go-time.js';
 import { INET_DIAG_INFO } from '../src/tcpinfo/inet_diag.js';
@@ -318,6 +318,20 @@ test("the default UUID prefix is m-lab/uuid's <hostname>_<boot time>_unsafe", ()
     ),
     'BADHOSTNAME',
   );
+});
+
+test('--uuid-prefix-file: the prefix is the file content byte for byte (not trimmed); a missing or empty file is an error', () => {
+  const dir = tempDir();
+  try {
+    writeFileSync(join(dir, 'p'), 'mlab1-abc01_1714521600\n');
+    writeFileSync(join(dir, 'empty'), '');
+    assert.equal(readUuidPrefixFile(join(dir, 'p')), 'mlab1-abc01_1714521600\n');
+    for (const f of ['missing', 'empty']) {
+      assert.throws(() => readUuidPrefixFile(join(dir, f)), (e: unknown) => e instanceof ToolError && e.code === 'UUID_PREFIX_FILE' && e.context.file === join(dir, f));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('usage errors exit 2 with one line, before any socket or file is opened', () => {
