@@ -19,6 +19,8 @@
  * `rememberEnded` ended cookies), and a segment name already on disk (a
  * previous run, or a cookie forgotten since) moves on to the next free
  * sequence. The Metadata line carries the sequence actually used.
+ * `maxOpenFiles` caps the segments open at once (descriptors, compressor
+ * memory): the least recently written one is completed first.
  *
  * Files are zstd-compressed in-process (zstd-napi CompressStream, level 3
  * with a checksum: what the `zstd` CLI tcp-info pipes into writes; streaming,
@@ -48,7 +50,7 @@ export interface TcpInfoArchiveOptions {
   rotateNs?: bigint;
   /** zstd level (default 3, the zstd CLI's default). */
   level?: number;
-  /** Replace existing files (default false: a name collision is an ARCHIVE_FILE_EXISTS error). */
+  /** Replace existing files (default false: a segment name already on disk is skipped for the next sequence). */
   overwrite?: boolean;
   /** Makes the compressor (default zstd-napi CompressStream at `level` with a checksum). */
   createCompressor?: () => Transform;
