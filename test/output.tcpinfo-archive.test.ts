@@ -194,7 +194,7 @@ test('a failing compressor is an error, and neither a final nor a temporary file
   }
 });
 
-test('a cookie that comes back is not allowed to overwrite its first file (tcp-info truncates it)', async () => {
+test('a cookie that comes back continues its sequence instead of overwriting its first file (tcp-info truncates it), even on another day', async () => {
   const dir = tempDir();
   try {
     const w = new TcpInfoArchiveWriter({ dir, uuidPrefix: 'h' });
@@ -202,10 +202,72 @@ test('a cookie that comes back is not allowed to overwrite its first file (tcp-i
     await w.write(3n, r, r.timestamp);
     await w.end(3n);
     await w.write(3n, r, r.timestamp);
-    await assert.rejects(w.end(3n), (e: unknown) => e instanceof ToolError && e.code === 'ATOMIC_TARGET_EXISTS');
-    const files = listFiles(dir);
-    assert.equal(files.length, 2, 'the first file and the new data in its temporary file');
-    assert.equal(decompress(readFileSync(join(dir, '2023/10/10/h_0000000000000003.00000.jsonl.zst'))).toString().split('\n').length, 3);
+    await w.end(3n);
+    const nextDay = record(3n, T0 + 86_400_000_000_000n);
+    await w.write(3n, nextDay, nextDay.timestamp);
+    await w.close();
+    const meta = (f: string): unknown => JSON.parse(decompress(readFileSync(join(dir, f))).toString().split('\n')[0]!).Metadata;
+    assert.deepEqual(
+      listFiles(dir).map((f) => [f, meta(f)]),
+      [
+        ['2023/10/10/h_0000000000000003.00000.jsonl.zst', { UUID: 'h_0000000000000003', Sequence: 0, StartTime: '2023-10-10T12:00:00Z' }],
+        ['2023/10/10/h_0000000000000003.00001.jsonl.zst', { UUID: 'h_0000000000000003', Sequence: 1, StartTime: '2023-10-10T12:00:00Z' }],
+        ['2023/10/11/h_0000000000000003.00002.jsonl.zst', { UUID: 'h_0000000000000003', Sequence: 2, StartTime: '2023-10-11T12:00:00Z' }],
+      ],
+    );
+    assert.equal(w.skippedExisting, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a segment name already on disk (a previous run) moves to the next free sequence; only overwrite replaces it', async () => {
+  const dir = tempDir();
+  try {
+    const r = record(4n, T0);
+    for (let run = 0; run < 3; run++) {
+      const w = new TcpInfoArchiveWriter({ dir, uuidPrefix: 'h' });
+      await w.write(4n, r, r.timestamp);
+      await w.close();
+      assert.equal(w.skippedExisting, run);
+    }
+    const w = new TcpInfoArchiveWriter({ dir, uuidPrefix: 'h', overwrite: true });
+    await w.write(4n, r, r.timestamp);
+    await w.close();
+    assert.deepEqual(listFiles(dir), [0, 1, 2].map((s) => `2023/10/10/h_0000000000000004.0000${s}.jsonl.zst`));
+    assert.deepEqual(w.completed, ['2023/10/10/h_0000000000000004.00000.jsonl.zst']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('maxOpenFiles completes the least recently written segment first; that connection continues in its next segment', async () => {
+  const dir = tempDir();
+  try {
+    const w = new TcpInfoArchiveWriter({ dir, uuidPrefix: 'm', maxOpenFiles: 2 });
+    const put = async (cookie: bigint, ms: bigint): Promise<void> => {
+      const r = record(cookie, T0 + ms * 1_000_000n);
+      await w.write(cookie, r, r.timestamp);
+    };
+    await put(1n, 0n);
+    await put(2n, 1n);
+    await put(1n, 2n); // 1 is now the most recent
+    assert.deepEqual([w.openConnections, listFiles(dir).filter((f) => !f.includes('.tmp')).length], [2, 0]);
+    await put(3n, 3n); // completes 2's segment
+    await put(2n, 4n); // completes 1's; 2 goes on in .00001
+    assert.deepEqual([w.openConnections, w.closedEarly], [2, 2]);
+    assert.deepEqual(listFiles(dir).filter((f) => !f.includes('.tmp')), ['2023/10/10/m_0000000000000001.00000.jsonl.zst', '2023/10/10/m_0000000000000002.00000.jsonl.zst']);
+    await w.close();
+    const lines = (f: string): number => decompress(readFileSync(join(dir, f))).toString().split('\n').length - 1;
+    assert.deepEqual(
+      listFiles(dir).map((f) => [f, lines(f)]),
+      [
+        ['2023/10/10/m_0000000000000001.00000.jsonl.zst', 3],
+        ['2023/10/10/m_0000000000000002.00000.jsonl.zst', 2],
+        ['2023/10/10/m_0000000000000002.00001.jsonl.zst', 2],
+        ['2023/10/10/m_0000000000000003.00000.jsonl.zst', 2],
+      ],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

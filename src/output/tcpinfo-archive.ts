@@ -12,6 +12,16 @@
  * date directory is the UTC date of the connection's StartTime for segment 0
  * and of the rotation time for later segments.
  *
+ * A connection that reappears (its cookie missing from one poll, then seen
+ * again) must not overwrite its earlier file, where tcp-info restarts at
+ * sequence 0 and truncates it: a cookie that ended in this run continues
+ * its sequence (the writer remembers the next sequence of the last
+ * `rememberEnded` ended cookies), and a segment name already on disk (a
+ * previous run, or a cookie forgotten since) moves on to the next free
+ * sequence. The Metadata line carries the sequence actually used.
+ * `maxOpenFiles` caps the segments open at once (descriptors, compressor
+ * memory): the least recently written one is completed first.
+ *
  * Files are zstd-compressed in-process (zstd-napi CompressStream, level 3
  * with a checksum: what the `zstd` CLI tcp-info pipes into writes; streaming,
  * so frames carry no content size). Each file is written under a temporary
@@ -20,6 +30,7 @@
  * compressor or disk error is an error (tcp-info only logs it).
  */
 import { once } from 'node:events';
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Transform } from 'node:stream';
 import { CompressStream } from 'zstd-napi';
@@ -39,10 +50,23 @@ export interface TcpInfoArchiveOptions {
   rotateNs?: bigint;
   /** zstd level (default 3, the zstd CLI's default). */
   level?: number;
-  /** Replace existing files (default false: a name collision is an ARCHIVE_FILE_EXISTS error). */
+  /** Replace existing files (default false: a segment name already on disk is skipped for the next sequence). */
   overwrite?: boolean;
-  /** For tests: makes the compressor (default zstd-napi CompressStream). */
+  /** Makes the compressor (default zstd-napi CompressStream at `level` with a checksum). */
   createCompressor?: () => Transform;
+  /** Keep the list of completed paths in `completed` (default true; a long-running writer turns it off). */
+  keepCompleted?: boolean;
+  /** Told of every segment file created and completed (path relative to dir). */
+  onFile?: (event: 'created' | 'completed', path: string) => void;
+  /** How many ended cookies keep their next sequence number (default 65536; oldest forgotten first). */
+  rememberEnded?: number;
+  /**
+   * Most segment files open at once (default unlimited). Opening one more
+   * first completes the segment written least recently; that connection
+   * continues in its next segment when it writes again. Bounds file
+   * descriptors and compressor memory with many live connections.
+   */
+  maxOpenFiles?: number;
 }
 
 /** `<prefix>_<cookie as %016X>` (m-lab/uuid FromCookie). */
@@ -127,12 +151,22 @@ class SegmentFile {
   }
 }
 
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function compressError(path: string, e: unknown): ToolError {
   const msg = e instanceof Error ? e.message : String(e);
   return new ToolError('ARCHIVE_COMPRESS_FAILED', `zstd compression failed: ${msg}`, { file: path });
 }
 
 interface Connection {
+  cookie: bigint;
   uuid: string;
   startTime: GoTime;
   /** Next segment number. */
@@ -150,8 +184,16 @@ export class TcpInfoArchiveWriter {
   private readonly options: TcpInfoArchiveOptions;
   private readonly rotateNs: bigint;
   private readonly conns = new Map<bigint, Connection>();
-  /** Paths (relative to dir) of the files completed so far. */
+  /** Next sequence number of recently ended cookies (insertion order = age). */
+  private readonly endedSequence = new Map<bigint, number>();
+  /** Paths (relative to dir) of the files completed so far (unless keepCompleted is false). */
   readonly completed: string[] = [];
+  /** Connections with an open file, least recently written first. */
+  private readonly open = new Map<bigint, Connection>();
+  /** Segment names skipped because a file of that name already existed. */
+  skippedExisting = 0;
+  /** Segments completed early to stay within maxOpenFiles. */
+  closedEarly = 0;
 
   constructor(options: TcpInfoArchiveOptions) {
     if (!options.dir) throw new ToolError('ARCHIVE_BAD_OPTIONS', 'dir is required');
@@ -162,9 +204,7 @@ export class TcpInfoArchiveWriter {
 
   /** Connections with an open file. */
   get openConnections(): number {
-    let n = 0;
-    for (const c of this.conns.values()) if (c.file) n++;
-    return n;
+    return this.open.size;
   }
 
   /**
@@ -175,24 +215,46 @@ export class TcpInfoArchiveWriter {
     const nowNs = now.unixNanos();
     let c = this.conns.get(cookie);
     if (c === undefined) {
-      c = { uuid: connectionUuid(this.options.uuidPrefix, cookie), startTime: record.timestamp.clone(), sequence: 0, expirationNs: nowNs, file: null };
+      const sequence = this.endedSequence.get(cookie) ?? 0;
+      this.endedSequence.delete(cookie);
+      c = { cookie, uuid: connectionUuid(this.options.uuidPrefix, cookie), startTime: record.timestamp.clone(), sequence, expirationNs: nowNs, file: null };
       this.conns.set(cookie, c);
     }
     if (c.file !== null && nowNs > c.expirationNs) await this.finishFile(c);
-    if (c.file === null) await this.rotate(c, now);
+    if (c.file === null) {
+      const max = this.options.maxOpenFiles ?? Infinity;
+      while (this.open.size >= max) {
+        this.closedEarly++;
+        await this.finishFile(this.open.values().next().value!);
+      }
+      await this.rotate(c, now);
+    }
+    this.open.delete(cookie);
+    this.open.set(cookie, c);
     try {
       await c.file!.writeLine(encodeArchivalRecord(record));
     } catch (e) {
       // A broken segment is dropped whole (its temporary file removed); the error goes to the caller.
       const f = c.file!;
       c.file = null;
+      this.open.delete(cookie);
       await f.abort();
       throw e;
     }
   }
 
+  /** The relative path of `c`'s next segment, moving past names already on disk (unless overwriting). */
+  private async freeSegmentPath(c: Connection, now: GoTime): Promise<string> {
+    for (;;) {
+      const rel = segmentPath(c.uuid, c.sequence, c.sequence === 0 ? c.startTime : now);
+      if (this.options.overwrite || !(await exists(join(this.options.dir, rel)))) return rel;
+      this.skippedExisting++;
+      c.sequence++;
+    }
+  }
+
   private async rotate(c: Connection, now: GoTime): Promise<void> {
-    const rel = segmentPath(c.uuid, c.sequence, c.sequence === 0 ? c.startTime : now);
+    const rel = await this.freeSegmentPath(c, now);
     const file = await SegmentFile.create(join(this.options.dir, rel), this.options);
     const header: ArchivalRecord = {
       timestamp: new GoTime(),
@@ -209,24 +271,31 @@ export class TcpInfoArchiveWriter {
     c.file = file;
     c.expirationNs += this.rotateNs;
     c.sequence++;
+    this.options.onFile?.('created', rel);
   }
 
   private async finishFile(c: Connection): Promise<void> {
     const f = c.file!;
     c.file = null;
+    this.open.delete(c.cookie);
     await f.finish();
-    this.completed.push(f.path.slice(this.options.dir.length).replace(/^[/\\]+/, ''));
+    const rel = f.path.slice(this.options.dir.length).replace(/^[/\\]+/, '');
+    if (this.options.keepCompleted ?? true) this.completed.push(rel);
+    this.options.onFile?.('completed', rel);
   }
 
   /**
    * The connection ended: completes its file. A cookie seen again later
-   * starts over at segment 0 (tcp-info then truncates the first file; here
-   * the name collision is an ARCHIVE_FILE_EXISTS error unless `overwrite`).
+   * continues with the next sequence number (tcp-info starts over at 0 and
+   * truncates the first file).
    */
   async end(cookie: bigint): Promise<void> {
     const c = this.conns.get(cookie);
     if (c === undefined) return;
     this.conns.delete(cookie);
+    this.endedSequence.set(cookie, c.sequence);
+    const keep = this.options.rememberEnded ?? 65536;
+    while (this.endedSequence.size > keep) this.endedSequence.delete(this.endedSequence.keys().next().value!);
     if (c.file !== null) await this.finishFile(c);
   }
 
@@ -247,5 +316,6 @@ export class TcpInfoArchiveWriter {
   async abort(): Promise<void> {
     for (const c of this.conns.values()) if (c.file !== null) await c.file.abort();
     this.conns.clear();
+    this.open.clear();
   }
 }
