@@ -18,13 +18,16 @@ import { epochNs, listFiles, nameTimeNs, prefixWithMarker, readArchive, runCsvto
 type Rec = Record<string, string | number | boolean | null>;
 
 /** Fixtures with connections that outlive several rotations, with the intervals used (ms). */
-const CASES: { name: string; rotateMs: number; flowsMs: number }[] = [
-  { name: 'zeek__ftp-bigtransfer.pcap', rotateMs: 30_000, flowsMs: 60_000 },
-  { name: 'ndpi__synscan.pcap', rotateMs: 4_000, flowsMs: 5_000 },
-  { name: 'ndpi__6in4tunnel.pcap', rotateMs: 5_000, flowsMs: 4_000 },
-  { name: 'crafted/scenarios.pcap', rotateMs: 2_000, flowsMs: 5_000 },
-  { name: 'recorded/refused-timeout-unreach.pcap', rotateMs: 1_000, flowsMs: 2_000 },
+const CASES: { name: string; rotateMs: number; flowsMs: number; idle: string }[] = [
+  { name: 'zeek__ftp-bigtransfer.pcap', rotateMs: 30_000, flowsMs: 60_000, idle: '5m' },
+  { name: 'ndpi__synscan.pcap', rotateMs: 4_000, flowsMs: 5_000, idle: '3s' },
+  { name: 'ndpi__6in4tunnel.pcap', rotateMs: 5_000, flowsMs: 4_000, idle: '5s' },
+  { name: 'crafted/scenarios.pcap', rotateMs: 2_000, flowsMs: 5_000, idle: '3s' },
+  { name: 'recorded/refused-timeout-unreach.pcap', rotateMs: 1_000, flowsMs: 2_000, idle: '2s' },
 ];
+
+/** Short timeouts (given to both commands), so SYN timeouts and idle flows fall between boundaries. */
+const SYN_TIMEOUT_MS = 1000n;
 
 /** At most this many boundaries per capture are checked against a cut capture (each costs a tcpanalyze run). */
 const MAX_CUTS = 4;
@@ -68,11 +71,12 @@ function flowTotals(recs: Rec[]): Map<string, [number, number, number, number]> 
 for (const c of CASES) {
   test(`${c.name} through tcpcapture packets - --rotate ${c.rotateMs}ms --flows ${c.flowsMs}ms: files, final records, interim records and flows agree with tcpanalyze`, () => {
     const cap = fixture(c.name);
+    const TIMEOUTS = ['--syn-timeout', `${SYN_TIMEOUT_MS}ms`, '--idle-timeout', c.idle];
     const pcap: PcapFile = readPcap(readFileSync(cap));
     const out = join(tmp, c.name.replace(/\W/g, '_'));
     const rotateNs = BigInt(c.rotateMs) * 1_000_000n;
     const flowsNs = BigInt(c.flowsMs) * 1_000_000n;
-    const r = runTcpcapture(['packets', '-', '--output', out, '--rotate', `${c.rotateMs}ms`, '--flows', `${c.flowsMs}ms`, '-q'], { input: readFileSync(cap) });
+    const r = runTcpcapture(['packets', '-', '--output', out, '--rotate', `${c.rotateMs}ms`, '--flows', `${c.flowsMs}ms`, ...TIMEOUTS, '-q'], { input: readFileSync(cap) });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, '');
 
@@ -101,7 +105,7 @@ for (const c of CASES) {
     }
 
     // ---- final records: every file's non-interim records together are tcpanalyze's records
-    const ref = runTcpanalyze([cap]);
+    const ref = runTcpanalyze([...TIMEOUTS, cap]);
     assert.equal(ref.status, 0, ref.stderr);
     const finals = archives.flatMap((a) => a.lines.filter((l) => !l.includes('"end_reason":"interim"')));
     assert.deepEqual([...finals].sort(), ref.stdout.split('\n').filter((l) => l !== '').sort(), 'final records = tcpanalyze records');
@@ -125,15 +129,16 @@ for (const c of CASES) {
     for (const i of chosen) {
       const interim = interimOf[i]!;
       const b = ends[i]!;
-      const cut = runTcpanalyze(['-'], { input: prefixWithMarker(pcap, b) });
+      const cut = runTcpanalyze([...TIMEOUTS, '-'], { input: prefixWithMarker(pcap, b) });
       assert.equal(cut.status, 0, cut.stderr);
       const want = parse(cut.stdout)
         .filter((x) => x['end_reason'] === 'eof')
         .map((x) => {
           const y: Rec = { ...x, end_reason: 'interim' };
-          // a handshake still waiting at B has no verdict yet; the end of the cut capture makes it a timeout
-          const same = interim.find((z) => z['uid'] === x['uid']);
-          if (same && same['handshake'] === '' && x['handshake'] === 'timeout') y['handshake'] = '';
+          // a handshake still waiting at B (SYN less than --syn-timeout before, in whole ms as the
+          // tracker counts) has no verdict yet; the end of the cut capture made it a timeout
+          const synMs = epochNs(x['ts'] as number) / 1_000_000n;
+          if (x['handshake'] === 'timeout' && b / 1_000_000n - synMs <= SYN_TIMEOUT_MS) y['handshake'] = '';
           return y;
         });
       const byUid = (a: Rec, z: Rec): number => String(a['uid']).localeCompare(String(z['uid']));
@@ -141,7 +146,7 @@ for (const c of CASES) {
     }
 
     // ---- csvtool reads every file; its final rows are tcpanalyze's CSV rows
-    const refCsv = runTcpanalyze(['--format', 'csv', cap]);
+    const refCsv = runTcpanalyze(['--format', 'csv', ...TIMEOUTS, cap]);
     const [refHeader, ...refRows] = refCsv.stdout.split('\n').filter((l) => l !== '');
     const uidCol = refHeader!.split(',').indexOf('uid');
     const rowByUid = new Map(refRows.map((row) => [row.split(',')[uidCol]!, row]));
@@ -184,7 +189,7 @@ for (const c of CASES) {
       flowsSeen.push(...recs);
       // packets up to this interval's end = the conn records of the capture cut there
       if (i < flowArchives.length - 1 && spread(flowArchives.map((_, k) => k).slice(0, -1), MAX_CUTS).includes(i)) {
-        const cut = runTcpanalyze(['-'], { input: writePcap(pcap.records.filter((p) => p.ts < end), pcap.header) });
+        const cut = runTcpanalyze([...TIMEOUTS, '-'], { input: writePcap(pcap.records.filter((p) => p.ts < end), pcap.header) });
         assert.deepEqual(flowTotals(flowsSeen), flowTotals(parse(cut.stdout)), `flows up to ${end}`);
       }
     }
