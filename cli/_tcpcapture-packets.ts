@@ -313,9 +313,9 @@ async function runPackets(source: string | undefined, o: PacketsOptions): Promis
     const packetClock = child === null && cap.firstSec >= 0;
     const fromMs = packetClock ? cap.firstSec * 1000 + cap.firstNsec / 1e6 : cap.startWallMs;
     const toMs = packetClock ? cap.lastSec * 1000 + cap.lastNsec / 1e6 : cap.endWallMs;
-    process.stderr.write(summaryText(stats.cumulative(), clockText(fromMs), clockText(toMs), Math.max(0, toMs - fromMs) / 1000));
+    if (cap.opened) process.stderr.write(summaryText(stats.cumulative(), clockText(fromMs), clockText(toMs), Math.max(0, toMs - fromMs) / 1000));
     const files = cap.conns.completed.length + (cap.flowsArchive?.completed.length ?? 0);
-    say(`${cap.packets} packets; ${cap.finalRecords} connection records and ${cap.interimRecords} interim${flowsMs !== null ? `, ${cap.flowRecords} flow records` : ''} in ${files} files under ${dir}`);
+    if (cap.opened) say(`${cap.packets} packets; ${cap.finalRecords} connection records and ${cap.interimRecords} interim${flowsMs !== null ? `, ${cap.flowRecords} flow records` : ''} in ${files} files under ${dir}`);
     return code;
   } catch (e) {
     await cleanup();

@@ -119,6 +119,8 @@ export class PacketCapture {
   startWallMs = 0;
   endWallMs = 0;
   private interrupted = false;
+  /** The capture's file header was read. */
+  opened = false;
   private stopNow = false;
   private stopResolve: ((v: typeof STOP) => void) | null = null;
   private readonly stopped: Promise<typeof STOP>;
@@ -307,6 +309,7 @@ export class PacketCapture {
       try {
         input = await openInput({ stream: untilStopped(o.input, this.stopped) as unknown as NodeJS.ReadableStream, name: o.inputName });
         reader = await openCapture(input);
+        this.opened = true;
       } catch (e) {
         // stopped before a capture header arrived: nothing was captured
         if (this.interrupted && isToolError(e) && /^CAPTURE_(EMPTY|TRUNCATED)$/.test(e.code)) input = null;
