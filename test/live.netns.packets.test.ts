@@ -223,3 +223,14 @@ test('dumpcap as the capture tool (pcapng) in the namespace: a curl success is i
   assert.ok(recs.some((r) => r['resp_p'] === 8080 && r['handshake'] === 'success'), JSON.stringify(recs));
   assert.ok(recs.every((r) => r['proto'] === 'tcp' && (r['resp_p'] === 8080 || r['orig_p'] === 8080)), 'the capture filter applied');
 });
+
+test('a capture filter tcpdump cannot parse: exit 2 with tcpdump\'s words', (t) => {
+  if (SKIP) return t.skip(SKIP);
+  const out = join(tmp, 'badbpf');
+  const r = sh(['ip', 'netns', 'exec', NS_S, process.execPath, TCPCAPTURE, 'packets', '--iface', IF_S, '--tool', 'tcpdump', '--bpf', 'tcp portt 80', '--output', out]);
+  assert.deepEqual(
+    { status: r.status, stderr: r.stderr },
+    { status: 2, stderr: 'tcpcapture: tcpdump rejected the capture filter "tcp portt 80": can\'t parse filter expression: syntax error [CAPTURE_BAD_FILTER]\n' },
+  );
+  assert.deepEqual(listFiles(out), []);
+});

@@ -160,3 +160,77 @@ test('SIGTERM stops the tool (its whole process group), the capture is read to i
   assert.ok(ref.some((x) => x['end_reason'] === 'interrupted'));
   assert.deepEqual(archived(out).records.filter((x) => x['end_reason'] !== 'interim').sort(byUid), ref.sort(byUid));
 });
+
+test('with --iface the wall clock rotates the files: a connection that spans rotations gets interim records, and the final records are the ones tcpanalyze writes for the packets the tool delivered', async () => {
+  // a stand-in tcpdump that replays a capture at 50 ms a packet, stamped with the current time, and keeps a copy
+  const dir = join(tmp, 'replay');
+  mkdirSync(dir, { recursive: true });
+  const copy = join(dir, 'delivered.pcap');
+  const script = join(dir, 'tcpdump');
+  // the replay is a .cjs file: CommonJS whatever package.json lies above the temporary folder
+  writeFileSync(script, `#!/bin/sh\nexec ${shq(process.execPath)} ${shq(join(dir, 'replay.cjs'))}\n`);
+  writeFileSync(
+    join(dir, 'replay.cjs'),
+    `const fs = require('node:fs');
+const src = fs.readFileSync(${JSON.stringify(OPEN_AT_END)});
+const le = src.readUInt32LE(0) === 0xa1b2c3d4;
+const head = Buffer.from(src.subarray(0, 24));
+head.writeUInt32LE(0xa1b23c4d, 0); // nanosecond pcap, little-endian like the source
+if (!le) throw new Error('expected a little-endian capture');
+const out = [head];
+process.stdout.write(head);
+let p = 24, i = 0;
+const start = Date.now();
+function next() {
+  if (p + 16 > src.length) { fs.writeFileSync(${JSON.stringify(copy)}, Buffer.concat(out)); setInterval(() => {}, 1000); return; }
+  const incl = src.readUInt32LE(p + 8);
+  const rec = Buffer.from(src.subarray(p, p + 16 + incl));
+  const ns = BigInt(Date.now()) * 1000000n + BigInt(i);
+  rec.writeUInt32LE(Number(ns / 1000000000n), 0);
+  rec.writeUInt32LE(Number(ns % 1000000000n), 4);
+  out.push(rec);
+  process.stdout.write(rec);
+  p += 16 + incl; i++;
+  setTimeout(next, Math.max(0, start + i * 50 - Date.now()));
+}
+next();
+`,
+  );
+  chmodSync(script, 0o755);
+  const out = join(tmp, 'wall-arch');
+  const sock = join(tmp, 'wall.sock');
+  const n = readPcap(readFileSync(OPEN_AT_END)).records.length;
+  const run = startTcpcapture(['packets', '--iface', 'eth9', '--output', out, '--rotate', '1s', '--stats-socket', sock, '-q'], { env: env(`${dir}:/usr/bin:/bin`) });
+  try {
+    for (let i = 0; ; i++) {
+      assert.ok(i < 400, 'the replay was read');
+      if (existsSync(copy) && existsSync(sock)) {
+        const a = await new Promise<string>((resolve, reject) => {
+          const c = createConnection(sock);
+          let s = '';
+          c.on('connect', () => c.write('GET\n'));
+          c.on('data', (d) => (s += String(d)));
+          c.on('end', () => resolve(s));
+          c.on('error', reject);
+        });
+        if ((JSON.parse(a) as { pcap?: { stats: { recv: number } } }[]).at(-1)!.pcap!.stats.recv === n) break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    run.proc.kill('SIGTERM');
+    assert.equal((await run.done).code, 0, run.stderr());
+  } finally {
+    run.proc.kill('SIGKILL');
+  }
+  const files = listFiles(out);
+  assert.ok(files.length >= 3, `a file per second (${files})`);
+  for (const f of files.slice(1)) assert.match(f, /_\d{8}T\d{6}\.000000000Z\.jsonl\.zst$/, 'later files start on whole seconds');
+  const recs = files.map((f) => parse(readArchive(join(out, f)).lines.join('\n')));
+  const interim = recs.flat().filter((x) => x['end_reason'] === 'interim');
+  const finals = recs.flat().filter((x) => x['end_reason'] !== 'interim');
+  assert.ok(interim.length >= 2, 'interim records at the rotations');
+  assert.deepEqual(recs.at(-1)!.filter((x) => x['end_reason'] === 'interim'), [], 'none in the last file');
+  for (const x of interim) assert.ok(finals.some((y) => y['uid'] === x['uid']), `interim ${x['uid']} has a final record`);
+  const ref = parse(runTcpanalyze([copy]).stdout).map((x) => (x['end_reason'] === 'eof' ? { ...x, end_reason: 'interrupted' } : x));
+  assert.deepEqual(finals.sort(byUid), ref.sort(byUid));
+});
