@@ -74,21 +74,48 @@ export interface PacketCaptureResult {
   interrupted: boolean;
 }
 
-/** Stop signal for the input: resolves the pending read with "done". */
-const STOP = Symbol('stop');
+/**
+ * The chunks of a stream until it ends or `stop()` is called; a read pending
+ * at the stop ends at once (as the end of the input). Each read has its own
+ * small closures: racing every read against one long-lived "stopped"
+ * promise would keep every chunk reachable through that promise's reactions.
+ */
+class StoppableInput implements AsyncIterable<Uint8Array> {
+  private stopped = false;
+  private cancel: (() => void) | null = null;
+  constructor(private readonly stream: NodeJS.ReadableStream) {}
 
-/** The chunks of `stream` until it ends or `stopped` resolves. */
-async function* untilStopped(stream: NodeJS.ReadableStream, stopped: Promise<typeof STOP>): AsyncGenerator<Uint8Array> {
-  const it = (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
-  for (;;) {
-    const next = it.next();
-    const r = await Promise.race([next, stopped]);
-    if (r === STOP) {
-      next.catch(() => {}); // the stream is destroyed later; its pending read may reject
-      return;
-    }
-    if (r.done) return;
-    yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+  stop(): void {
+    this.stopped = true;
+    const c = this.cancel;
+    this.cancel = null;
+    c?.();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    const it = (this.stream as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
+    const done: IteratorResult<Uint8Array> = { done: true, value: undefined };
+    return {
+      next: (): Promise<IteratorResult<Uint8Array>> => {
+        if (this.stopped) return Promise.resolve(done);
+        return new Promise<IteratorResult<Uint8Array>>((resolve, reject) => {
+          this.cancel = () => resolve(done);
+          it.next().then(
+            (r) => {
+              this.cancel = null;
+              resolve(r.done ? done : { done: false, value: typeof r.value === 'string' ? Buffer.from(r.value) : r.value });
+            },
+            (e: unknown) => {
+              this.cancel = null;
+              // after a stop, the destroyed stream's error is not news
+              if (this.stopped) resolve(done);
+              else reject(e);
+            },
+          );
+        });
+      },
+      return: (): Promise<IteratorResult<Uint8Array>> => Promise.resolve(done),
+    };
   }
 }
 
@@ -122,8 +149,7 @@ export class PacketCapture {
   /** The capture's file header was read. */
   opened = false;
   private stopNow = false;
-  private stopResolve: ((v: typeof STOP) => void) | null = null;
-  private readonly stopped: Promise<typeof STOP>;
+  private readonly source: StoppableInput;
   // boundaries (ms since the epoch)
   private nextRotateMs = Infinity;
   private nextFlowsMs = Infinity;
@@ -139,9 +165,7 @@ export class PacketCapture {
   constructor(opts: PacketCaptureOptions) {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
-    this.stopped = new Promise((resolve) => {
-      this.stopResolve = resolve;
-    });
+    this.source = new StoppableInput(opts.input);
     const metaLine = (record: string) => (sec: number, nsec: number): string =>
       JSON.stringify({ tcpkit: { tool: opts.meta.tool, version: opts.meta.version, record, inputs: opts.meta.inputs, options: opts.meta.options, start: formatEpoch(sec, nsec) } });
     this.conns = new RotatingArchive({
@@ -181,7 +205,7 @@ export class PacketCapture {
     this.interrupted = true;
     if (readToEnd) return;
     this.stopNow = true;
-    this.stopResolve?.(STOP);
+    this.source.stop();
   }
 
   get isInterrupted(): boolean {
@@ -307,7 +331,7 @@ export class PacketCapture {
       let input;
       let reader;
       try {
-        input = await openInput({ stream: untilStopped(o.input, this.stopped) as unknown as NodeJS.ReadableStream, name: o.inputName });
+        input = await openInput({ stream: this.source as unknown as NodeJS.ReadableStream, name: o.inputName });
         reader = await openCapture(input);
         this.opened = true;
       } catch (e) {
