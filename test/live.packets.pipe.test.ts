@@ -8,7 +8,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fixture, makeTempDir, pcapHeader, pcapRecord, readPcap, runTcpanalyze, writePcap, type PcapFile } from './_capture-helpers.js';
@@ -242,4 +242,42 @@ test('a capture that is not pcap on stdin is a data error (exit 1) and leaves no
   assert.equal(r.status, 1);
   assert.equal(r.stderr, 'tcpcapture: <stdin> (offset 0 = 0x0): not a pcap or pcapng capture (first bytes 7b 22 72 65) [CAPTURE_UNKNOWN_FORMAT]\n');
   assert.deepEqual(listFiles(out), []);
+});
+
+test('a second run of the same capture into the same folder replaces no file: exit 1, one line per file, each naming where its new data is', () => {
+  const out = join(tmp, 'twice');
+  const input = readFileSync(SCENARIOS);
+  const first = runTcpcapture(['packets', '-', '--output', out, '--rotate', '5s', '-q'], { input });
+  assert.equal(first.status, 0, first.stderr);
+  const files = listFiles(out);
+  const before = files.map((f) => readFileSync(join(out, f)));
+  const second = runTcpcapture(['packets', '-', '--output', out, '--rotate', '5s', '-q'], { input });
+  assert.equal(second.status, 1);
+  const lines = second.stderr.split('\n').filter((l) => l.startsWith('tcpcapture: '));
+  const named = lines.map((l) => {
+    const m = /^tcpcapture: (.+): will not replace an existing file; the new data is in (.+) \[ATOMIC_TARGET_EXISTS\]$/.exec(l);
+    assert.ok(m, l);
+    assert.ok(existsSync(m[2]!), `${m[2]} holds the new data`);
+    assert.deepEqual(readArchive(m[2]!).lines, readArchive(m[1]!).lines, 'the same records as the first run');
+    return m[1]!.slice(out.length + 1);
+  });
+  assert.deepEqual(named.sort(), files);
+  assert.deepEqual(
+    files.map((f) => readFileSync(join(out, f))),
+    before,
+    'the first run\'s files are unchanged',
+  );
+});
+
+test('an archive folder that cannot be created is an error naming it (exit 1)', () => {
+  const out = join(tmp, 'blocked');
+  // a file where the year folder should be
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, '2023'), 'not a folder\n');
+  const r = runTcpcapture(['packets', '-', '--output', out, '-q'], { input: readFileSync(SCENARIOS) });
+  assert.equal(r.status, 1);
+  assert.equal(
+    r.stderr.split('\n')[0],
+    `tcpcapture: ${out}/2023/11/14/conns_20231114T221320.000000000Z.jsonl.zst: cannot create directory ${out}/2023/11/14: ENOTDIR: not a directory, mkdir '${out}/2023/11/14' [ATOMIC_MKDIR_FAILED]`,
+  );
 });

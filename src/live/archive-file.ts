@@ -37,13 +37,20 @@ export class ArchiveFile {
     this.zstd.on('error', (e: Error) => {
       this.failure ??= new ToolError('ARCHIVE_COMPRESS_FAILED', `zstd compression failed: ${e.message}`, { file: path });
     });
+    // A failed file ends the compressor too, so that a writer waiting for
+    // 'drain' wakes up (on 'close') and sees the error instead of waiting forever.
     this.opened = AtomicFile.create(path).then(
       (f) => {
         this.file = f;
+        f.stream.on('error', (e: Error) => {
+          this.failure ??= new ToolError('ARCHIVE_WRITE_FAILED', `cannot write ${f.tempPath}: ${e.message}`, { file: path });
+          this.zstd.destroy();
+        });
         this.zstd.pipe(f.stream, { end: false });
       },
       (e: unknown) => {
         this.failure ??= e instanceof Error ? e : new Error(String(e));
+        this.zstd.destroy();
       },
     );
   }

@@ -68,7 +68,7 @@ export interface PacketCaptureOptions {
 }
 
 export interface PacketCaptureResult {
-  /** Data errors (a corrupt or cut capture); the records before it were written. */
+  /** Data errors (a corrupt or cut capture; an archive file that could not be written); the records before were written. */
   errors: Error[];
   /** Stopped by `stop()` rather than by the end of the input. */
   interrupted: boolean;
@@ -382,7 +382,11 @@ export class PacketCapture {
       }
     }
     if (this.tickError !== null) throw this.tickError;
-    if (closeError !== null) throw closeError;
+    if (closeError !== null) {
+      // every file that could not be completed, one error each
+      errors.push(...this.conns.failures, ...(this.flowsArchive?.failures ?? []));
+      if (errors.length === 0) throw closeError;
+    }
     return { errors, interrupted: this.interrupted };
   }
 

@@ -50,6 +50,8 @@ export class RotatingArchive {
   private started = false;
   private readonly finishing = new Set<Promise<void>>();
   private failure: Error | null = null;
+  /** Every file that failed, in order (a second run into the same folder may collide with several files). */
+  readonly failures: Error[] = [];
   /** Paths (relative to dir) of the completed files, in completion order. */
   readonly completed: string[] = [];
   /** Records written (metadata lines not counted). */
@@ -104,7 +106,9 @@ export class RotatingArchive {
         this.opts.onCompleted?.(rel);
       },
       (e: unknown) => {
-        this.failure ??= e instanceof Error ? e : new Error(String(e));
+        const err = e instanceof Error ? e : new Error(String(e));
+        this.failure ??= err;
+        this.failures.push(err);
       },
     );
     this.finishing.add(p);
@@ -119,7 +123,7 @@ export class RotatingArchive {
     return null;
   }
 
-  /** Completes the current file and waits for every file; throws the first failure. */
+  /** Completes the current file and waits for every file; throws the first failure (all are in `failures`). */
   async close(): Promise<void> {
     this.completeCurrent();
     while (this.finishing.size > 0) await Promise.all([...this.finishing]);
