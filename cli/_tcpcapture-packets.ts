@@ -187,6 +187,27 @@ async function runPackets(source: string | undefined, o: PacketsOptions): Promis
       }
     }
   });
+  // ---- signals: stop the tool (or stop reading stdin), drain, write, close;
+  // before the capture runs, or at a second signal, exit at once
+  const onSignal = (): void => {
+    const cap = capture;
+    if (cap === null || cap.isInterrupted) {
+      if (cap !== null) warn(`${NAME}: second signal: exiting without completing the current archive file`);
+      process.exit(130);
+    }
+    if (child !== null) {
+      child.stop();
+      cap.stop(true);
+      // a tool that does not let go of its output after SIGKILL: stop reading anyway
+      setTimeout(() => cap.stop(false), 8000).unref();
+    } else cap.stop(false);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  cleanups.push(async () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  });
   try {
     if (tool !== null) {
       const args = toolArgs(tool.tool, { iface: o.iface!, bpf: o.bpf, snaplen });
@@ -258,23 +279,6 @@ async function runPackets(source: string | undefined, o: PacketsOptions): Promis
       cleanups.push(async () => clearInterval(t));
     }
 
-    // ---- signals: stop the tool (or stop reading stdin), drain, write, close
-    const onSignal = (): void => {
-      if (cap.isInterrupted) {
-        warn(`${NAME}: second signal: exiting without completing the current archive file`);
-        process.exit(130);
-      }
-      if (child !== null) {
-        child.stop();
-        cap.stop(true);
-      } else cap.stop(false);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    cleanups.push(async () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    });
     if (!o.quiet) {
       say(child !== null ? `capturing on ${o.iface} with ${tool!.tool}, archives in ${dir}` : `reading a capture from stdin, archives in ${dir}`);
     }
