@@ -94,7 +94,7 @@ export function addPacketsCommand(program: Command, status: SubcommandStatus): v
     .option('--bpf <expression>', "capture filter (BPF), given to the tool, e.g. 'tcp port 443'")
     .option('-o, --output <dir>', 'archive directory: DIR/YYYY/MM/DD/conns_<start>.jsonl.zst, flows under DIR/flows/ (required)')
     .addOption(new Option('--tool <tool>', 'capture tool (default: tcpdump if installed, else dumpcap)').choices(['tcpdump', 'dumpcap']))
-    .option('-s, --snaplen <bytes>', "bytes kept of each packet (default: the tool's)")
+    .option('-s, --snaplen <bytes>', "bytes kept of each packet (default: the tool's); 128 keeps every header the records need and lets the tool keep up on busy links")
     .option('--rotate <duration>', 'start a new archive file at every multiple of this interval (UTC); connections still open get an interim record', '5m')
     .option('--flows <duration>', "also write goProbe-style aggregated flows (orig_h, resp_h, resp_p, proto: packets and bytes each way) per interval, under DIR/flows/")
     .option('--stats-socket <path>', "unix socket answering tcpeek's GET (totals) and REFRESH (change since the last REFRESH) with the summary JSON and the capture counters")
