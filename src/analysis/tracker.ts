@@ -458,6 +458,30 @@ export class ConnTracker {
     this.table.remove(c);
   }
 
+  /**
+   * Moves capture time forward without a packet, running the timeouts a
+   * packet at `nowMs` would run (idle flows, close lingers, SYN timeouts).
+   * tcpcapture calls it at archive rotations and while a live link is quiet.
+   */
+  advanceTo(nowMs: number): void {
+    if (nowMs > this.nowMs) {
+      this.nowMs = nowMs;
+      this.expire(nowMs);
+    }
+  }
+
+  /**
+   * Calls `fn` for every flow still open and not closing, in the order the
+   * flows started, without ending it: tcpcapture's interim records at an
+   * archive rotation. The flow goes on; its final record comes later.
+   */
+  emitInterim(fn: (c: Conn) => void): void {
+    const open: Conn[] = [];
+    for (const c of this.table.all()) if (!c.inClosing) open.push(c);
+    open.sort((x, y) => x.serial - y.serial);
+    for (const c of open) fn(c);
+  }
+
   /** Writes every flow still open, in the order the flows started. */
   finish(reason: EndReason = 'eof'): void {
     this.defrag.finish();

@@ -47,7 +47,7 @@ export const CONN_FIELDS: readonly FieldDef[] = [
   f('icmp_type', 'int', 'tcpkit', 'Type of the last ICMP error quoting this flow (or, for an ICMP flow, its first message type).'),
   f('icmp_code', 'int', 'tcpkit', 'Code of that ICMP message.'),
   f('vlan', 'int', 'zeek', 'Outer 802.1Q VLAN id of the first packet (empty when untagged).'),
-  f('end_reason', 'string', 'tcpkit', 'Why the record was written: fin (both FINs seen), rst_orig or rst_resp (a RST from that side), idle (no packet for --idle-timeout of capture time), eof (input ended while open), interrupted (SIGINT), evicted (written early because --max-flows flows were open).'),
+  f('end_reason', 'string', 'tcpkit', 'Why the record was written: fin (both FINs seen), rst_orig or rst_resp (a RST from that side), idle (no packet for --idle-timeout of capture time), eof (input ended while open), interrupted (SIGINT; for tcpcapture also SIGTERM), evicted (written early because --max-flows flows were open), interim (tcpcapture: the connection was still open at an archive rotation; its counters so far, and a later record with the same uid is the final one).'),
   // ---- TCP analysis (part 2)
   f('conn_state', 'string', 'zeek', "Zeek's connection state code (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH), from one pure function of the endpoint states, as Zeek's conn_state()."),
   f('history', 'string', 'zeek', "Zeek's history letters: upper case originator, lower case responder; s SYN, h SYN/ACK, a pure ACK, d data, f FIN, r RST, g content gap, t retransmitted data, w zero window, i inconsistent, q multi-flag, ^ roles flipped; repetition rules as Zeek."),

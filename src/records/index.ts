@@ -1,11 +1,16 @@
 /** The registry of record kinds: `record` key value -> schema. */
 import type { RecordSchema } from './schema.js';
 import { CONN_SCHEMA } from './conn.js';
+import { FLOW_SCHEMA } from './flow.js';
 
 export { CONN_SCHEMA } from './conn.js';
+export { FLOW_SCHEMA } from './flow.js';
 export * from './schema.js';
 
-export const SCHEMAS: ReadonlyMap<string, RecordSchema> = new Map([[CONN_SCHEMA.kind, CONN_SCHEMA]]);
+export const SCHEMAS: ReadonlyMap<string, RecordSchema> = new Map([
+  [CONN_SCHEMA.kind, CONN_SCHEMA],
+  [FLOW_SCHEMA.kind, FLOW_SCHEMA],
+]);
 
 /** The key of the metadata line that opens tcpkit archives: {"tcpkit": {...}}. */
 export const META_KEY = 'tcpkit';
