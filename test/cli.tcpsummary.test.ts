@@ -111,6 +111,17 @@ test('--since: the summary of A+B since the summary of A has the counters of the
   }
 });
 
+test("tcpcapture's interim records are read but not counted (the connection's final record is).", () => {
+  const l = lines(all);
+  const first = JSON.parse(l[0]!) as Record<string, unknown>;
+  const interim = JSON.stringify({ ...first, end_reason: 'interim' });
+  const plain = JSON.parse(run('tcpsummary', ['-f', 'json'], { input: all }).stdout) as { summary: Record<string, unknown>; filters: unknown };
+  const withInterim = JSON.parse(run('tcpsummary', ['-f', 'json'], { input: interim + '\n' + all }).stdout) as { summary: Record<string, unknown>; filters: unknown };
+  assert.deepEqual(withInterim.filters, plain.filters);
+  assert.equal(withInterim.summary['records'], l.length + 1);
+  assert.equal(withInterim.summary['interim_records'], 1);
+});
+
 test('A corrupt middle record is skipped and counted (exit 1); the summary counts every other record.', () => {
   const l = lines(all);
   const bad = [...l.slice(0, 5), '{"record":"conn",', ...l.slice(5)].join('\n') + '\n';

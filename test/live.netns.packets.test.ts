@@ -168,6 +168,14 @@ test('a live capture in a network namespace: curl successes, a rejected port and
     pick('8082').map((r) => [r['orig_h'], r['handshake'], r['conn_state']]),
     [['192.0.2.2', 'timeout', 'S0']],
   );
+  // tcpsummary over every archive file: tcpeek's counts with the server side local (interim records not counted)
+  const summary = spawnSync(process.execPath, [join(TCPCAPTURE, '..', 'tcpsummary.js'), '-f', 'json', '--local', '192.0.2.1/32,2001:db8::1/128', 'web:RX@%:8080', 'refused:RX@%:8081', 'dropped:RX@%:8082', ...connFiles.map((f) => join(out, f))], { encoding: 'utf8' });
+  assert.equal(summary.status, 0, summary.stderr);
+  const counts = (JSON.parse(summary.stdout) as { filters: Record<string, { success: Record<string, number>; failure: Record<string, number>; connections: number }> }).filters;
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, [v.connections, v.success['total'], v.failure['reject'], v.failure['timeout']]])),
+    { web: [successes + 1, successes + 1, 0, 0], refused: [1, 0, 1, 0], dropped: [1, 0, 0, 1] },
+  );
   // every address in the archive is one of the test's own (documentation prefixes, or the unspecified, link-local and multicast addresses of IPv6 on the veth)
   for (const r of rows) for (const h of [r['orig_h'], r['resp_h']]) assert.match(String(h), /^(192\.0\.2\.|2001:db8::|fe80::|ff02::|::$)/);
   // the flows of port 8080 over IPv4 add up to its connections

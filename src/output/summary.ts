@@ -180,6 +180,8 @@ export class SummaryBuilder {
   private readonly by: string | undefined;
   records = 0;
   selected = 0;
+  /** Interim records (tcpcapture's, of connections still open at a rotation): not counted, their final record is. */
+  interim = 0;
   /** Bad lines skipped. */
   skipped = 0;
   private first = Infinity;
@@ -194,6 +196,10 @@ export class SummaryBuilder {
   /** Counts a record read; `names` are the filters it counts in (may be empty). */
   add(r: RecordValues, names: readonly string[]): void {
     this.records++;
+    if (r.end_reason === 'interim') {
+      this.interim++;
+      return;
+    }
     if (names.length === 0) return;
     this.selected++;
     const ts = num(r.ts);
@@ -218,6 +224,7 @@ export class SummaryBuilder {
         to: Number.isFinite(this.last) ? this.last : null,
         records: this.records,
         selected: this.selected,
+        interim_records: this.interim,
         skipped_lines: this.skipped,
       },
       filters,
