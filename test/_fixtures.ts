@@ -28,3 +28,14 @@ export function findCapture(name: string): string | null {
   }
   return null;
 }
+
+/** Every file under `dir`, relative, sorted. */
+export function listFiles(dir: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
+    const p = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...listFiles(dir, p));
+    else out.push(p);
+  }
+  return out.sort();
+}

@@ -4,7 +4,7 @@
  * a time (with a marker frame so the batch analysis reaches that time).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decompress } from 'zstd-napi';
 import { ROOT, writePcap, type PcapFile, type PcapRecord } from './_capture-helpers.js';
@@ -12,16 +12,17 @@ import { ROOT, writePcap, type PcapFile, type PcapRecord } from './_capture-help
 export const TCPCAPTURE = join(ROOT, 'dist', 'cli', 'tcpcapture.js');
 export const CSVTOOL = join(ROOT, 'dist', 'cli', 'csvtool.js');
 
-/** Every file under `dir`, relative, sorted. */
-export function listFiles(dir: string, rel = ''): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
-    const p = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...listFiles(dir, p));
-    else out.push(p);
-  }
-  return out.sort();
-}
+export { listFiles } from './_fixtures.js';
+
+/** A record as parsed from NDJSON. */
+export type Rec = Record<string, string | number | boolean | null>;
+
+/** The records of NDJSON text (blank lines skipped). */
+export const parseRecords = (text: string): Rec[] =>
+  text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Rec);
 
 export interface ArchiveFile {
   meta: { tcpkit: { tool: string; version: string; record: string; inputs: string[]; options: Record<string, unknown>; start: string } };

@@ -3,7 +3,7 @@
  * messages (fixtures/tcpinfo/repo/testdata.zst, 3 polls of 140 sockets) as
  * poll cycles with the harness's times, and small file helpers.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decompress } from 'zstd-napi';
 import { GoTime } from '../src/tcpinfo/go-time.js';
@@ -35,16 +35,7 @@ export function fixtureCycle(i: number, pick: (m: NetlinkMessage, index: number)
   };
 }
 
-/** Every file under `dir`, relative, sorted. */
-export function listFiles(dir: string, rel = ''): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
-    const p = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...listFiles(dir, p));
-    else out.push(p);
-  }
-  return out.sort();
-}
+export { listFiles } from './_fixtures.js';
 
 /** A zstd archive's lines (without the final empty one). */
 export function archiveLines(path: string): string[] {

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture, makeTempDir, readPcap, runTcpanalyze, writePcap, type PcapFile } from './_capture-helpers.js';
-import { epochNs, listFiles, nameTimeNs, prefixWithMarker, readArchive, runCsvtool, runTcpcapture } from './_live-packets-helpers.js';
+import { epochNs, listFiles, nameTimeNs, prefixWithMarker, readArchive, runCsvtool, runTcpcapture, parseRecords as parse } from './_live-packets-helpers.js';
 
 type Rec = Record<string, string | number | boolean | null>;
 
@@ -39,11 +39,6 @@ before(() => {
 });
 after(() => cleanup());
 
-const parse = (text: string): Rec[] =>
-  text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Rec);
 
 /** Evenly spread picks of at most n items. */
 function spread<T>(xs: T[], n: number): T[] {

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fixture, makeTempDir, pcapHeader, pcapRecord, readPcap, runTcpanalyze, writePcap, type PcapFile } from './_capture-helpers.js';
-import { listFiles, markerFrame, readArchive, runTcpcapture, startTcpcapture, type LiveRun } from './_live-packets-helpers.js';
+import { listFiles, markerFrame, readArchive, runTcpcapture, startTcpcapture, type LiveRun, parseRecords as parse } from './_live-packets-helpers.js';
 import { summaryText, type FilterCounts } from '../src/output/tcpeek.js';
 
 type Rec = Record<string, string | number | boolean | null>;
@@ -28,11 +28,6 @@ before(() => {
 });
 after(() => cleanup());
 
-const parse = (text: string): Rec[] =>
-  text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Rec);
 
 /** The first `n` packets as a capture. */
 const prefix = (n: number): Buffer => writePcap(pcap.records.slice(0, n), pcap.header);

@@ -12,7 +12,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fixture, makeTempDir, readPcap, runTcpanalyze, shq } from './_capture-helpers.js';
-import { listFiles, readArchive, runCsvtool, runTcpcapture, startTcpcapture } from './_live-packets-helpers.js';
+import { listFiles, readArchive, runCsvtool, runTcpcapture, startTcpcapture, parseRecords as parse } from './_live-packets-helpers.js';
 
 type Rec = Record<string, string | number | boolean | null>;
 const CAP = fixture('zeek__ftp-bigtransfer.pcap');
@@ -27,11 +27,6 @@ before(() => {
 });
 after(() => cleanup());
 
-const parse = (text: string): Rec[] =>
-  text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Rec);
 const byUid = (a: Rec, b: Rec): number => String(a['uid']).localeCompare(String(b['uid']));
 
 /** A folder holding one stand-in tool script; returns the folder. */

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -21,6 +21,7 @@ import { makeArchivalRecord, readRawNetlinkMessages } from '../src/tcpinfo/netli
 import { compareRecords, NO_MAJOR_CHANGE } from '../src/tcpinfo/compare.js';
 import { RecordCache, recordCookie } from '../src/tcpinfo/cache.js';
 import { TcpInfoArchiveWriter, connectionUuid, segmentPath } from '../src/output/tcpinfo-archive.js';
+import { listFiles } from './_fixtures.js';
 
 const FIX = new URL('../../fixtures/tcpinfo/', import.meta.url).pathname;
 const PREFIX = 'harness.example.com_1553815964';
@@ -30,16 +31,6 @@ function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'tcpinfo-archive-'));
 }
 
-/** Every file under `dir`, relative, sorted. */
-function listFiles(dir: string, rel = ''): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
-    const p = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...listFiles(dir, p));
-    else out.push(p);
-  }
-  return out.sort();
-}
 
 test("replaying tcp-info's three poll cycles gives the Go saver's 140 files, each with the same decompressed content (sha256)", async () => {
   const dir = tempDir();
