@@ -234,3 +234,14 @@ test('empty input: no output, exit 0; an input of another kind: one line, exit 1
   assert.match(f.stderr, /prefix \/33 is longer than 32 at column \d+ \[FILTER_SYNTAX\]/);
 });
 
+
+test('pcapng with two link types written as pcap: one line naming the input packet, exit 1, the packets before it kept in a valid pcap.', async () => {
+  const src = findCapture('pcapngtg__le-test202.pcapng')!;
+  const out = join(dir, 'mixed.pcap');
+  const r = run('tcpfilter', ['-v', 'x:TX@192.0.2.99:1', src, '-o', out]);
+  assert.equal(r.status, 1);
+  assert.deepEqual(r.errLines, [`tcpfilter: ${src}: packet 3 (offset 728 = 0x2d8): link type 0 (a pcap file holds one link type, here 1): write pcapng (-o FILE.pcapng) to keep several [CAPTURE_WRITE_LINKTYPE]`]);
+  const kept = await packetsOf(out);
+  assert.deepEqual(kept, (await flowPackets(src)).slice(0, kept.length));
+  assert.equal(kept.length, 2);
+});

@@ -19,6 +19,7 @@ import type { CaptureReader, PacketView } from '../capture/packet.js';
 import { PcapReader } from '../capture/pcap.js';
 import type { DriveControl } from '../capture/open.js';
 import { analyzeCaptures, type AnalyzeOptions, type AnalyzeResult } from './pipeline.js';
+import { ToolError } from '../util/errors.js';
 
 export interface CaptureFilterOptions {
   selector: Selector;
@@ -98,21 +99,29 @@ export async function filterCapture(spec: InputSpec, o: CaptureFilterOptions): P
   let written = 0;
   let stopped = pass1.stopped;
   if (!stopped && selectedFlows > 0) {
-    const pass2 = await analyzeCaptures([spec], {
-      ...o.analysis,
-      ...progress,
-      analysis: 'full',
-      onRecord: () => {},
-      onPacketDone: (pv: PacketView, serial: number, linked: number, reader: CaptureReader) => {
-        if (!((serial !== 0 && selected.has(serial)) || (linked !== 0 && selected.has(linked)))) return;
-        written++;
-        // the sink's ready() (control.wait, before each read) applies the backpressure
-        if (pcap !== null) pcap.add(pv);
-        else pcapng!.add(pv, reader.section, reader.snaplenOf(pv));
-      },
-      control: o.control,
-    });
-    stopped = pass2.stopped;
+    try {
+      const pass2 = await analyzeCaptures([spec], {
+        ...o.analysis,
+        ...progress,
+        analysis: 'full',
+        onRecord: () => {},
+        onPacketDone: (pv: PacketView, serial: number, linked: number, reader: CaptureReader) => {
+          if (!((serial !== 0 && selected.has(serial)) || (linked !== 0 && selected.has(linked)))) return;
+          written++;
+          // the sink's ready() (control.wait, before each read) applies the backpressure
+          if (pcap !== null) pcap.add(pv);
+          else pcapng!.add(pv, reader.section, reader.snaplenOf(pv));
+        },
+        control: o.control,
+      });
+      stopped = pass2.stopped;
+    } catch (e) {
+      // the packets written before the error are kept; the error names the input
+      if (pcap !== null) pcap.flush();
+      else pcapng!.flush();
+      if (e instanceof ToolError && e.context.file === undefined) throw new ToolError(e.code, e.message, { ...e.context, file: spec.name ?? spec.path ?? '<stdin>' }, e.exitCode);
+      throw e;
+    }
   }
   if (pcap !== null) pcap.end(info.linkType);
   else pcapng!.end();

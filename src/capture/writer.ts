@@ -47,7 +47,7 @@ export class PcapWriter extends BatchWriter {
   add(pk: PacketView): boolean {
     if (this.linkType < 0) this.fileHeader(pk.linkType);
     else if (pk.linkType !== this.linkType) {
-      throw new ToolError('CAPTURE_WRITE_LINKTYPE', `packet ${pk.index} has link type ${pk.linkType} but this pcap file holds link type ${this.linkType}; write pcapng to keep several`);
+      throw new ToolError('CAPTURE_WRITE_LINKTYPE', `link type ${pk.linkType} (a pcap file holds one link type, here ${this.linkType}): write pcapng (-o FILE.pcapng) to keep several`, { packet: pk.index, offset: pk.recordOffset });
     }
     const n = pk.caplen;
     this.reserve(16 + n);
