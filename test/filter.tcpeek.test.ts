@@ -338,3 +338,12 @@ test('random filter sets in every grammar form match like a naive BigInt referen
     { numRuns: 1500 },
   );
 });
+
+test('A filter without "name:" (RX@... or TX@...) is named by its own text and matches as a named filter; a leading ":" still makes an exclusion.', () => {
+  const f = parseFilter('RX@%:443');
+  assert.deepEqual([f.name, f.dir, f.groups[0]!.cidr, f.groups[0]!.ports], ['RX@%:443', 'RX', null, [443]]);
+  const set = parseFilters(['TX@192.0.2.0/24:80', ':TX@192.0.2.9:80']);
+  assert.deepEqual(set.filters.map((x) => x.name), ['TX@192.0.2.0/24:80']);
+  assert.deepEqual(set.match({ proto: 'tcp', orig_h: '198.51.100.1', orig_p: 40000, resp_h: '192.0.2.8', resp_p: 80 }), ['TX@192.0.2.0/24:80']);
+  assert.deepEqual(set.match({ proto: 'tcp', orig_h: '198.51.100.1', orig_p: 40000, resp_h: '192.0.2.9', resp_p: 80 }), []);
+});
