@@ -4,7 +4,8 @@
  * a time (with a marker frame so the batch analysis reaches that time).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { decompress } from 'zstd-napi';
 import { ROOT, writePcap, type PcapFile, type PcapRecord } from './_capture-helpers.js';
@@ -144,4 +145,36 @@ export function startTcpcapture(args: readonly string[], o: { env?: NodeJS.Proce
       }),
     done,
   };
+}
+
+/** Sends one request line to a stats socket and reads the answer to the end. */
+export function askStatsSocket(path: string, line: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = createConnection(path);
+    let out = '';
+    c.setEncoding('utf8');
+    c.on('connect', () => c.write(line));
+    c.on('data', (s: string) => (out += s));
+    c.on('end', () => resolve(out));
+    c.on('error', reject);
+  });
+}
+
+export type StatsAnswer = Record<string, unknown>[];
+
+/**
+ * Polls GET every 50 ms (at most `tries` times) until the capture has read
+ * `n` packets and `ready()` holds; returns that answer.
+ */
+export async function waitForPackets(sock: string, n: number, o: { tries?: number; request?: string; ready?: () => boolean } = {}): Promise<StatsAnswer> {
+  const tries = o.tries ?? 400;
+  for (let i = 0; i < tries; i++) {
+    if (existsSync(sock) && (o.ready === undefined || o.ready())) {
+      const a = JSON.parse(await askStatsSocket(sock, o.request ?? 'GET\r\n')) as StatsAnswer;
+      const pc = a.at(-1) as { pcap: { stats: { recv: number } } };
+      if (pc.pcap.stats.recv === n) return a;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the capture did not reach ${n} packets in ${tries} polls`);
 }

@@ -9,10 +9,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fixture, makeTempDir, pcapHeader, pcapRecord, readPcap, runTcpanalyze, writePcap, type PcapFile } from './_capture-helpers.js';
-import { listFiles, markerFrame, readArchive, runTcpcapture, startTcpcapture, type LiveRun, parseRecords as parse } from './_live-packets-helpers.js';
+import { listFiles, markerFrame, readArchive, runTcpcapture, startTcpcapture, type LiveRun, parseRecords as parse, askStatsSocket as ask, waitForPackets, type StatsAnswer } from './_live-packets-helpers.js';
 import { summaryText, type FilterCounts } from '../src/output/tcpeek.js';
 
 type Rec = Record<string, string | number | boolean | null>;
@@ -36,34 +35,6 @@ const prefix = (n: number): Buffer => writePcap(pcap.records.slice(0, n), pcap.h
 function feed(run: LiveRun, from: number, to: number): void {
   if (from === 0) run.proc.stdin!.write(pcapHeader(pcap.header));
   for (const r of pcap.records.slice(from, to)) run.proc.stdin!.write(pcapRecord(r, { le: pcap.header.le, nanos: pcap.header.nanos }));
-}
-
-/** Sends one request line to the stats socket and reads the answer to the end. */
-function ask(path: string, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = createConnection(path);
-    let out = '';
-    c.setEncoding('utf8');
-    c.on('connect', () => c.write(line));
-    c.on('data', (s: string) => (out += s));
-    c.on('end', () => resolve(out));
-    c.on('error', reject);
-  });
-}
-
-type StatsAnswer = Record<string, unknown>[];
-
-/** Polls GET until the capture has read `n` packets; returns that answer. */
-async function waitForPackets(sock: string, n: number): Promise<StatsAnswer> {
-  for (let i = 0; i < 400; i++) {
-    if (existsSync(sock)) {
-      const a = JSON.parse(await ask(sock, 'GET\r\n')) as StatsAnswer;
-      const pc = a.at(-1) as { pcap: { stats: { recv: number } } };
-      if (pc.pcap.stats.recv === n) return a;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`the capture did not reach ${n} packets`);
 }
 
 /** tcpanalyze --format summary on the first n packets (same filters). */

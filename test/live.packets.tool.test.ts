@@ -9,10 +9,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fixture, makeTempDir, readPcap, runTcpanalyze, shq } from './_capture-helpers.js';
-import { listFiles, readArchive, runCsvtool, runTcpcapture, startTcpcapture, parseRecords as parse } from './_live-packets-helpers.js';
+import { listFiles, readArchive, runCsvtool, runTcpcapture, startTcpcapture, parseRecords as parse, waitForPackets } from './_live-packets-helpers.js';
 
 type Rec = Record<string, string | number | boolean | null>;
 const CAP = fixture('zeek__ftp-bigtransfer.pcap');
@@ -128,21 +127,7 @@ test('SIGTERM stops the tool (its whole process group), the capture is read to i
   try {
     await run.waitFor(/tcpcapture: tcpdump: listening on eth9/);
     // wait until every packet was read
-    for (let i = 0; ; i++) {
-      assert.ok(i < 200, 'the capture was read');
-      if (existsSync(sock)) {
-        const a = await new Promise<string>((resolve, reject) => {
-          const c = createConnection(sock);
-          let s = '';
-          c.on('connect', () => c.write('GET\n'));
-          c.on('data', (d) => (s += String(d)));
-          c.on('end', () => resolve(s));
-          c.on('error', reject);
-        });
-        if ((JSON.parse(a) as { pcap?: { stats: { recv: number } } }[]).at(-1)!.pcap!.stats.recv === n) break;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitForPackets(sock, n, { tries: 200, request: 'GET\n' });
     run.proc.kill('SIGTERM');
     const done = await run.done;
     assert.equal(done.code, 0, run.stderr());
@@ -197,21 +182,7 @@ next();
   const n = readPcap(readFileSync(OPEN_AT_END)).records.length;
   const run = startTcpcapture(['packets', '--iface', 'eth9', '--output', out, '--rotate', '1s', '--stats-socket', sock, '-q'], { env: env(`${dir}:/usr/bin:/bin`) });
   try {
-    for (let i = 0; ; i++) {
-      assert.ok(i < 400, 'the replay was read');
-      if (existsSync(copy) && existsSync(sock)) {
-        const a = await new Promise<string>((resolve, reject) => {
-          const c = createConnection(sock);
-          let s = '';
-          c.on('connect', () => c.write('GET\n'));
-          c.on('data', (d) => (s += String(d)));
-          c.on('end', () => resolve(s));
-          c.on('error', reject);
-        });
-        if ((JSON.parse(a) as { pcap?: { stats: { recv: number } } }[]).at(-1)!.pcap!.stats.recv === n) break;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitForPackets(sock, n, { tries: 400, request: 'GET\n', ready: () => existsSync(copy) });
     run.proc.kill('SIGTERM');
     assert.equal((await run.done).code, 0, run.stderr());
   } finally {
