@@ -107,6 +107,24 @@ interface Row {
   [k: string]: string;
 }
 
+/**
+ * Starts `tcpcapture sockets ARGS --eventsocket EVPATH` in the server
+ * namespace and connects to its event socket; stderr and the event lines
+ * gather in `err` and `events`.
+ */
+async function startSockets(args: string[], evPath: string): Promise<{ cap: ChildProcess; err: string; events: string; evEnded: Promise<unknown[]> }> {
+  const cap = spawn('ip', ['netns', 'exec', NS_SRV, process.execPath, TCPCAPTURE, 'sockets', ...args, '--eventsocket', evPath]);
+  children.push(cap);
+  const live = { cap: cap as ChildProcess, err: '', events: '', evEnded: Promise.resolve([]) as Promise<unknown[]> };
+  cap.stderr.on('data', (d: Buffer) => (live.err += d.toString()));
+  await waitFor(() => existsSync(evPath), 'the event socket');
+  const ev = connect(evPath);
+  await once(ev, 'connect');
+  ev.on('data', (d: Buffer) => (live.events += d.toString()));
+  live.evEnded = once(ev, 'end');
+  return live;
+}
+
 function csvRows(file: string): Row[] {
   const r = spawnSync(process.execPath, [CSVTOOL, file], { encoding: 'utf8' });
   assert.equal(r.status, 0, `csvtool ${file}: ${r.stderr}`);
@@ -140,16 +158,8 @@ test('as root in two network namespaces: HTTP over IPv4 and IPv6 polled every 10
   await waitFor(() => serverOut.includes('ready'), 'the HTTP server');
   serverUp = true;
 
-  const cap = spawn('ip', ['netns', 'exec', NS_SRV, process.execPath, TCPCAPTURE, 'sockets', '--output', out, '--interval', '10ms', '--prefix', 'netns-test', '--eventsocket', evPath]);
-  children.push(cap);
-  let capErr = '';
-  cap.stderr.on('data', (d: Buffer) => (capErr += d.toString()));
-  await waitFor(() => existsSync(evPath), 'the event socket');
-  const ev = connect(evPath);
-  await once(ev, 'connect');
-  let events = '';
-  ev.on('data', (d: Buffer) => (events += d.toString()));
-  const evEnded = once(ev, 'end');
+  const live = await startSockets(['--output', out, '--interval', '10ms', '--prefix', 'netns-test'], evPath);
+  const cap = live.cap;
   await new Promise((r) => setTimeout(r, 100));
 
   const [r4, r6, rLo] = await Promise.all([curl(NS_CLI, 'http://192.0.2.1:8080/'), curl(NS_CLI, 'http://[2001:db8::1]:8080/'), curl(NS_SRV, 'http://127.0.0.1:8080/')]);
@@ -157,9 +167,9 @@ test('as root in two network namespaces: HTTP over IPv4 and IPv6 polled every 10
   await new Promise((r) => setTimeout(r, 300)); // a few polls without the connections: they are closed
   cap.kill('SIGINT');
   const [code] = await once(cap, 'exit');
-  await evEnded;
-  assert.equal(code, 0, capErr);
-  assert.match(capErr, /^tcpcapture sockets: \d+ polls \(0 failed, [\d.]+ ms of dumps per poll\), 2 connections, \d+ records written, 2 files; skipped: \d+ local, 0 by port, 0 by address\n$/);
+  await live.evEnded;
+  assert.equal(code, 0, live.err);
+  assert.match(live.err, /^tcpcapture sockets: \d+ polls \(0 failed, [\d.]+ ms of dumps per poll\), 2 connections, \d+ records written, 2 files; skipped: \d+ local, 0 by port, 0 by address\n$/);
 
   // One file per connection, named as tcp-info names them.
   const files = listFiles(out);
@@ -194,7 +204,7 @@ test('as root in two network namespaces: HTTP over IPv4 and IPv6 polled every 10
   assert.deepEqual(Object.keys(seen).sort(), ['v4', 'v6']);
 
   // Event socket: Open (with the socket's ID) then Close for each connection, nothing for loopback or listeners.
-  const lines = events.trim().split('\n').map((l) => JSON.parse(l) as { Event: number; UUID: string; ID: null | { SPort: number; DPort: number; SrcIP: string; DstIP: string; Cookie: number } });
+  const lines = live.events.trim().split('\n').map((l) => JSON.parse(l) as { Event: number; UUID: string; ID: null | { SPort: number; DPort: number; SrcIP: string; DstIP: string; Cookie: number } });
   const uuids = files.map((f) => /(netns-test_[0-9A-F]{16})\./.exec(f)![1]!).sort();
   assert.deepEqual([...new Set(lines.map((l) => l.UUID))].sort(), uuids);
   for (const u of uuids) {
@@ -217,23 +227,15 @@ test('SIGTERM during a connection: its file is completed and readable, and the e
   }
   const out = join(dir, 'out-term');
   const evPath = join(dir, 'events-term.sock');
-  const cap = spawn('ip', ['netns', 'exec', NS_SRV, process.execPath, TCPCAPTURE, 'sockets', '-o', out, '--prefix', 'term', '--eventsocket', evPath, '-q']);
-  children.push(cap);
-  let capErr = '';
-  cap.stderr.on('data', (d: Buffer) => (capErr += d.toString()));
-  await waitFor(() => existsSync(evPath), 'the event socket');
-  const ev = connect(evPath);
-  await once(ev, 'connect');
-  let events = '';
-  ev.on('data', (d: Buffer) => (events += d.toString()));
-  const evEnded = once(ev, 'end');
+  const live = await startSockets(['-o', out, '--prefix', 'term', '-q'], evPath);
+  const cap = live.cap;
   const fetch = curl(NS_CLI, 'http://192.0.2.1:8080/');
-  await waitFor(() => events.includes('"Event":0'), 'the Open event');
+  await waitFor(() => live.events.includes('"Event":0'), 'the Open event');
   await new Promise((r) => setTimeout(r, 200));
   cap.kill('SIGTERM');
   const [code] = await once(cap, 'exit');
-  await evEnded;
-  assert.deepEqual([code, capErr], [0, '']);
+  await live.evEnded;
+  assert.deepEqual([code, live.err], [0, '']);
   assert.deepEqual(await fetch, { code: 0, bytes: 327680 }, 'the connection itself is not disturbed');
   const files = listFiles(out);
   assert.equal(files.length, 1);
@@ -242,7 +244,7 @@ test('SIGTERM during a connection: its file is completed and readable, and the e
   assert.ok(rows.length >= 2 && rows.slice(1).every((r) => r['IDM.SockID.Dst#0'] === '192.0.2.2' && r['IDM.SockID.SPort#0'] === '8080'));
   const uuid = /(term_[0-9A-F]{16})\./.exec(files[0]!)![1]!;
   assert.deepEqual(
-    events.trim().split('\n').map((l) => [(JSON.parse(l) as { Event: number }).Event, (JSON.parse(l) as { UUID: string }).UUID]),
+    live.events.trim().split('\n').map((l) => [(JSON.parse(l) as { Event: number }).Event, (JSON.parse(l) as { UUID: string }).UUID]),
     [
       [0, uuid],
       [1, uuid],
