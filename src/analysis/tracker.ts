@@ -342,6 +342,11 @@ export class ConnTracker {
       c.origIsA = byPorts >= 0;
       c.origRule = byPorts === 0 ? OrigRule.FIRST : OrigRule.PORTS;
     }
+    this.countOther(c, fromA, pv, d);
+  }
+
+  /** A UDP or ICMP packet of flow `c`: counters, payload offset, Zeek's history. */
+  private countOther(c: Conn, fromA: boolean, pv: PacketView, d: Decoded): void {
     this.touch(c, pv);
     const h = fromA ? c.ha : c.hb;
     this.count(h, pv, d);
@@ -370,11 +375,7 @@ export class ConnTracker {
       c.icmpType = type;
       c.icmpCode = d.icmpCode;
     }
-    this.touch(c, pv);
-    const h = fromA ? c.ha : c.hb;
-    this.count(h, pv, d);
-    h.maxEnd += d.payloadLen;
-    if (this.full) (c.aux as ConnAnalysis).zeek.onOther(fromA, d.payloadLen);
+    this.countOther(c, fromA, pv, d);
   }
 
   /** Links an ICMP error to the flow named by its quoted header. */
