@@ -21,7 +21,7 @@ import { makeProgram, packageVersion, runMain, warn } from './_common.js';
 import { byteSize, durationMs, progressLine } from './_args.js';
 import { HANDSHAKE_HEADER, countHandshake, emptyCounts, handshakeLine, summaryJson, type FilterCounts } from '../src/output/tcpeek.js';
 import { parseFilters, parseLocal } from '../src/filter/index.js';
-import { Selector, parseExclusionFile } from '../src/filter/select.js';
+import { selectorFrom } from './_select.js';
 import { formatAddr } from '../src/util/ip.js';
 import type { Conn } from '../src/tcp/conn.js';
 import { FLAGS_HEADER, flagsLine } from '../src/output/flags.js';
@@ -113,10 +113,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   const filterSet = parseFilters(o.filter);
   const local = o.local !== undefined ? parseLocal(o.local) : null;
   // --where and --exclude-file select the records written (-F is tcpeek's, for --handshakes and summary)
-  const recordSelector =
-    o.where !== undefined || o.excludeFile !== undefined
-      ? new Selector({ ...(o.where !== undefined ? { where: o.where } : {}), ...(o.excludeFile !== undefined ? { exclusions: parseExclusionFile(o.excludeFile) } : {}) })
-      : null;
+  const recordSelector = o.where !== undefined || o.excludeFile !== undefined ? selectorFrom({ filter: [], where: o.where, excludeFile: o.excludeFile }) : null;
   const out = await openOutput(o.output, { zstd });
   const sink = new TextSink(out.stream);
   const view = o.handshakes ? 'handshakes' : o.flags ? 'flags' : format === 'summary' ? 'summary' : 'records';
