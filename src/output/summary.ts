@@ -13,11 +13,7 @@
  * the smallest half is dropped and the result is marked approximate.
  */
 import type { RecordValues } from '../records/schema.js';
-
-export interface HandshakeCounts {
-  success: { total: number; dupsyn: number; dupsynack: number };
-  failure: { total: number; timeout: number; reject: number; unreach: number };
-}
+import { emptyCounts, type FilterCounts } from './tcpeek.js';
 
 const MAX_KEYS = 100_000;
 export const TOP_TALKERS = 10;
@@ -52,7 +48,8 @@ class Values {
 
 /** Counters of one filter or one group. */
 export class Totals {
-  readonly hs: HandshakeCounts = { success: { total: 0, dupsyn: 0, dupsynack: 0 }, failure: { total: 0, timeout: 0, reject: 0, unreach: 0 } };
+  /** tcpeek's per-filter counts (the shape its stats socket answers, src/output/tcpeek.ts). */
+  readonly hs: FilterCounts = emptyCounts();
   connections = 0;
   origPkts = 0; respPkts = 0;
   origBytes = 0; respBytes = 0;
