@@ -111,7 +111,7 @@ export class ConnTracker {
    * so memory stays bounded whatever the input.
    */
   private evictOne(): void {
-    const c = this.closing.head ?? this.active.head;
+    const c = this.closing.head ?? this.leastRecentlyActive();
     if (c === null) return;
     if (c.inClosing) {
       this.end(c, c.endReason); // already closed: only its linger is cut short
@@ -155,13 +155,37 @@ export class ConnTracker {
     else this.icmp(pv, d);
   }
 
+  /**
+   * Notes a packet of flow `c`. The activity list is not touched here (that
+   * would write to two neighbouring flows per packet): a flow stays where it
+   * was listed, and expire() / leastRecentlyActive() move the flows that were
+   * active since when they reach the head of the list.
+   */
   private touch(c: Conn, pv: PacketView): void {
     c.lastSec = pv.sec;
     c.lastNsec = pv.nsec;
     c.lastMs = this.nowMs;
+    c.lastTouch = this.stats.packets;
     this.lastSerial = c.serial;
-    if (!c.inClosing) this.active.moveToTail(c);
     this.stats.flowPackets++;
+  }
+
+  /** Moves a flow that was active since it was listed to its place by its last packet. */
+  private relist(c: Conn): void {
+    this.active.remove(c);
+    c.listedTouch = c.lastTouch;
+    c.listedMs = c.lastMs;
+    this.active.insertByListed(c);
+  }
+
+  /** The open (not closing) flow whose last packet is the oldest. */
+  private leastRecentlyActive(): Conn | null {
+    let c = this.active.head;
+    while (c !== null && c.lastTouch !== c.listedTouch) {
+      this.relist(c);
+      c = this.active.head;
+    }
+    return c;
   }
 
   private create(pv: PacketView, d: Decoded, proto: number, sp: number, dp: number, hash: number): Conn {
@@ -172,6 +196,8 @@ export class ConnTracker {
     c.firstSec = pv.sec;
     c.firstNsec = pv.nsec;
     c.vlan = d.vlanCount > 0 ? d.vlanId : -1;
+    c.lastTouch = c.listedTouch = this.stats.packets;
+    c.lastMs = c.listedMs = this.nowMs;
     this.active.pushTail(c);
     this.stats.flows++;
     if (this.table.size > this.stats.peakOpenFlows) this.stats.peakOpenFlows = this.table.size;
@@ -405,7 +431,13 @@ export class ConnTracker {
     this.checkHandshakeTimeouts(now);
     const idle = this.opts.idleTimeoutMs;
     for (let c = this.closing.head; c !== null && c.closeAtMs <= now; c = this.closing.head) this.end(c, c.endReason);
-    for (let c = this.active.head; c !== null && c.lastMs + idle <= now; c = this.active.head) this.end(c, 'idle');
+    // The list is in listing order and a flow is listed no later than its last
+    // packet, so the idle flows are all in the prefix listed before the cut-off;
+    // flows active since are listed again, the rest end in last-packet order.
+    for (let c = this.active.head; c !== null && c.listedMs + idle <= now; c = this.active.head) {
+      if (c.lastTouch !== c.listedTouch) this.relist(c);
+      else this.end(c, 'idle');
+    }
   }
 
   /**

@@ -79,6 +79,15 @@ export class Conn {
   lastSec = 0; lastNsec = 0;
   /** Capture time of the last packet in ms (for timers). */
   lastMs = 0;
+  /** Tracker packet number of the flow's last packet (activity order). */
+  lastTouch = 0;
+  /**
+   * `lastTouch` and `lastMs` when the flow took its place in the tracker's
+   * activity list: the list is moved lazily (see ConnTracker.expire), so a
+   * flow touched since sits where it was listed until the list is walked.
+   */
+  listedTouch = 0;
+  listedMs = 0;
   /** Capture time (ms) after which a closing flow is written; -1 while open. */
   closeAtMs = -1;
   endReason: EndReason = 'eof';

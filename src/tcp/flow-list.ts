@@ -1,7 +1,7 @@
 /**
  * An intrusive doubly linked list of flows (via Conn.prev/next), ordered by
- * last activity (idle expiry) or by close time (linger expiry). O(1) moves,
- * no allocation.
+ * listing (the tracker's activity list, moved lazily: see
+ * ConnTracker.expire) or by close time (linger expiry). No allocation.
  */
 import type { Conn } from './conn.js';
 
@@ -28,9 +28,23 @@ export class FlowList {
     this.length--;
   }
 
-  moveToTail(c: Conn): void {
-    if (this.tail === c) return;
-    this.remove(c);
-    this.pushTail(c);
+  /**
+   * Inserts `c` by `listedTouch` (the list is kept in that order): walks from
+   * the tail, where a flow listed again after recent activity belongs.
+   */
+  insertByListed(c: Conn): void {
+    let p = this.tail;
+    while (p !== null && p.listedTouch > c.listedTouch) p = p.prev;
+    if (p === this.tail) {
+      this.pushTail(c);
+      return;
+    }
+    const n = p === null ? this.head : p.next;
+    c.prev = p;
+    c.next = n;
+    if (p === null) this.head = c;
+    else p.next = c;
+    n!.prev = c;
+    this.length++;
   }
 }
