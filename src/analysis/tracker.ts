@@ -17,8 +17,8 @@ import { FlowTable } from '../tcp/table.js';
 import { unwrap } from '../tcp/seq.js';
 import { FlowList } from '../tcp/flow-list.js';
 import { clientByPorts } from '../util/ports.js';
-import { ConnAnalysis } from './conn-analysis.js';
-import { Verdict } from './handshake.js';
+import { ConnAnalyzer } from './conn-analyzer.js';
+import type { FlowAnalysis } from './flow-analysis.js';
 
 export interface TrackerOptions {
   /** Flows with no packet for this long (capture time) are written. */
@@ -37,8 +37,13 @@ export interface TrackerOptions {
   maxFlows?: number;
   /** Called once per finished flow, before the flow object is recycled. */
   onFlowEnd: (c: Conn) => void;
-  /** Called when a handshake verdict is decided (tcpeek's live line). */
+  /** Called when a handshake verdict is decided (tcpeek's live line; with the default analyzer). */
   onHandshake?: (c: Conn) => void;
+  /**
+   * Where the full analysis runs (default: a ConnAnalyzer on this thread,
+   * reporting to onHandshake). Ignored with analysis 'flows'.
+   */
+  analyzer?: FlowAnalysis;
   /** Called for every TCP segment with its analysis flags (for --flags). */
   onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number) => void;
 }
@@ -98,11 +103,14 @@ export class ConnTracker {
 
   private readonly full: boolean;
   private readonly maxFlows: number;
+  /** The full analysis (null with analysis 'flows'). */
+  private readonly an: FlowAnalysis | null;
 
   constructor(opts: TrackerOptions) {
     this.opts = opts;
     this.full = opts.analysis !== 'flows';
     this.maxFlows = opts.maxFlows ?? DEFAULT_TRACKER_OPTIONS.maxFlows;
+    this.an = !this.full ? null : (opts.analyzer ?? new ConnAnalyzer(opts.synTimeoutMs, opts.onHandshake));
   }
 
   /**
@@ -192,7 +200,6 @@ export class ConnTracker {
     if (this.table.size >= this.maxFlows) this.evictOne();
     const c = this.table.insert(hash, proto, d.ipVersion, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp);
     c.serial = ++this.serial;
-    if (c.aux === null && this.full) c.aux = new ConnAnalysis();
     c.firstSec = pv.sec;
     c.firstNsec = pv.nsec;
     c.vlan = d.vlanCount > 0 ? d.vlanId : -1;
@@ -244,11 +251,7 @@ export class ConnTracker {
         c.origRule = byPorts === 0 ? OrigRule.FIRST : OrigRule.PORTS;
       }
       if (!reused && isSyn && this.full) reused = this.wasEndedWithOtherIsn(c, d.seq);
-      if (reused && this.full) {
-        const ca = c.aux as ConnAnalysis;
-        ca.reusedPorts = 1;
-        ca.seq.markReused();
-      }
+      if (this.an !== null) this.an.created(c, reused);
     } else {
       fromA = this.table.fromA;
       if (c.origRule === OrigRule.PORTS || c.origRule === OrigRule.FIRST) {
@@ -261,7 +264,7 @@ export class ConnTracker {
           c.origIsA = !fromA;
           c.origRule = OrigRule.SYNACK;
         }
-        if (c.origIsA !== before && this.full) (c.aux as ConnAnalysis).zeek.onFlip();
+        if (c.origIsA !== before && this.an !== null) this.an.flipped(c);
       }
     }
     this.touch(c, pv);
@@ -304,14 +307,7 @@ export class ConnTracker {
       if (flags & FIN && h.finRel < 0) h.finRel = end;
     }
     const frame = this.stats.packets;
-    let segFlags = 0;
-    if (this.full) {
-      const ca = c.aux as ConnAnalysis;
-      segFlags = ca.seq.onSegment(fromA, d, pv.sec, pv.nsec, frame);
-      ca.zeek.onTcp(fromA, d, segFlags, ca.seq.gapBytes);
-      if (ca.hs.onTcp(fromA, d, pv, this.opts.synTimeoutMs)) this.handshakeDecided(c);
-      else if (ca.hs.verdict === Verdict.PENDING && !ca.hs.queued) this.trackPending(c);
-    }
+    const segFlags = this.an !== null ? this.an.tcp(c, fromA, d, pv, frame) : 0;
     if (this.opts.onSegment) this.opts.onSegment(c, fromA, pv, frame, segFlags);
     if (!c.inClosing) {
       if (flags & RST) {
@@ -319,41 +315,6 @@ export class ConnTracker {
         this.startClosing(c, 'rst_orig');
       } else if (c.ha.finRel >= 0 && c.hb.finRel >= 0) this.startClosing(c, 'fin');
     }
-  }
-
-  /** Handshakes waiting for an answer, in SYN order (for timeouts). */
-  private pending: Conn[] = [];
-  private pendingHead = 0;
-  private readonly pendingSet = new Set<Conn>();
-
-  private trackPending(c: Conn): void {
-    (c.aux as ConnAnalysis).hs.queued = true;
-    this.pending.push(c);
-    this.pendingSet.add(c);
-  }
-
-  private checkHandshakeTimeouts(now: number): void {
-    const timeout = this.opts.synTimeoutMs;
-    while (this.pendingHead < this.pending.length) {
-      const c = this.pending[this.pendingHead]!;
-      const hs = (c.aux as ConnAnalysis).hs;
-      if (this.pendingSet.has(c) && hs.verdict === Verdict.PENDING && now - hs.synMs <= timeout) break;
-      this.pendingHead++;
-      if (!this.pendingSet.delete(c)) continue;
-      if (hs.checkTimeout(now, timeout)) this.handshakeDecided(c);
-    }
-    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
-      this.pending = this.pending.slice(this.pendingHead);
-      this.pendingHead = 0;
-    }
-  }
-
-  private handshakeDecided(c: Conn): void {
-    this.pendingSet.delete(c);
-    const hs = (c.aux as ConnAnalysis).hs;
-    if (hs.reported) return;
-    hs.reported = true;
-    if (this.opts.onHandshake) this.opts.onHandshake(c);
   }
 
   private udp(pv: PacketView, d: Decoded): void {
@@ -367,6 +328,7 @@ export class ConnTracker {
       const byPorts = clientByPorts(sp, dp);
       c.origIsA = byPorts >= 0;
       c.origRule = byPorts === 0 ? OrigRule.FIRST : OrigRule.PORTS;
+      if (this.an !== null) this.an.created(c, false);
     }
     this.countOther(c, fromA, pv, d);
   }
@@ -377,7 +339,7 @@ export class ConnTracker {
     const h = fromA ? c.ha : c.hb;
     this.count(h, pv, d);
     h.maxEnd += d.payloadLen;
-    if (this.full) (c.aux as ConnAnalysis).zeek.onOther(fromA, d.payloadLen);
+    if (this.an !== null) this.an.other(c, fromA, d.payloadLen);
   }
 
   private icmp(pv: PacketView, d: Decoded): void {
@@ -400,6 +362,7 @@ export class ConnTracker {
       c.origRule = counter >= 0 ? OrigRule.ICMP : OrigRule.FIRST;
       c.icmpType = type;
       c.icmpCode = d.icmpCode;
+      if (this.an !== null) this.an.created(c, false);
     }
     this.countOther(c, fromA, pv, d);
   }
@@ -416,7 +379,7 @@ export class ConnTracker {
     c.icmpCode = d.icmpCode;
     this.stats.icmpErrorsLinked++;
     const unreach = d.proto === IPPROTO_ICMPV6 ? d.icmpType === 1 : d.icmpType === 3;
-    if (unreach && p === IPPROTO_TCP && this.full && (c.aux as ConnAnalysis).hs.onIcmpUnreach(d.icmpType, d.icmpCode, this.lastSec, this.lastNsec)) this.handshakeDecided(c);
+    if (unreach && p === IPPROTO_TCP && this.an !== null) this.an.unreachable(c, d.icmpType, d.icmpCode, this.lastSec, this.lastNsec);
   }
 
   private startClosing(c: Conn, reason: EndReason): void {
@@ -428,7 +391,7 @@ export class ConnTracker {
   }
 
   private expire(now: number): void {
-    this.checkHandshakeTimeouts(now);
+    if (this.an !== null) this.an.advance(now);
     const idle = this.opts.idleTimeoutMs;
     for (let c = this.closing.head; c !== null && c.closeAtMs <= now; c = this.closing.head) this.end(c, c.endReason);
     // The list is in listing order and a flow is listed no later than its last
@@ -478,12 +441,10 @@ export class ConnTracker {
 
   private end(c: Conn, reason: EndReason): void {
     c.endReason = reason;
-    if (this.full) {
+    if (this.an !== null) {
       if (c.proto === IPPROTO_TCP) this.rememberEnd(c);
-      const hs = (c.aux as ConnAnalysis).hs;
-      if (hs.finish(c.lastSec, c.lastNsec)) this.handshakeDecided(c);
+      this.an.ended(c);
     }
-    this.pendingSet.delete(c);
     if (c.inClosing) this.closing.remove(c);
     else this.active.remove(c);
     c.inClosing = false;
