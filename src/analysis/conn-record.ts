@@ -4,12 +4,12 @@
  */
 import { emptyRecord, type RecordValues } from '../records/schema.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../decode/decoded.js';
-import type { Conn, Half } from '../tcp/conn.js';
+import { Conn, type Half } from '../tcp/conn.js';
 import { formatAddr } from '../util/ip.js';
 import { formatEpoch, formatSpan } from '../util/time.js';
 import { communityId } from './community-id.js';
 import { stableUid } from './uid.js';
-import type { ConnAnalysis } from './conn-analysis.js';
+import { ConnAnalysis } from './conn-analysis.js';
 import { CONN_SCHEMA } from '../records/conn.js';
 
 const FLAG_LETTERS: [number, string][] = [
@@ -50,10 +50,7 @@ export function connRecord(c: Conn): RecordValues {
   rec['community_id'] = cid;
   rec['proto'] = protoName(c.proto);
   rec['ip_version'] = c.ipVersion;
-  rec['orig_h'] = formatAddr(c.ipVersion, oW[0]!, oW[1]!, oW[2]!, oW[3]!);
-  rec['orig_p'] = oP;
-  rec['resp_h'] = formatAddr(c.ipVersion, rW[0]!, rW[1]!, rW[2]!, rW[3]!);
-  rec['resp_p'] = rP;
+  fillEndpoints(rec, c);
   rec['orig_rule'] = c.origRule;
   rec['last_ts'] = formatEpoch(c.lastSec, c.lastNsec);
   rec['duration'] = formatSpan(c.firstSec, c.firstNsec, c.lastSec, c.lastNsec);
@@ -93,8 +90,35 @@ export function connRecord(c: Conn): RecordValues {
   rec['icmp_code'] = orNull(c.icmpCode);
   rec['vlan'] = orNull(c.vlan);
   rec['end_reason'] = c.endReason === 'rst_orig' ? (c.rstFromA === oA ? 'rst_orig' : 'rst_resp') : c.endReason;
-  const ca = c.aux as ConnAnalysis | null;
-  if (ca) {
+  if (c.aux !== null) fillAnalysis(rec, c);
+  return rec;
+}
+
+/** The originator's and responder's addresses and ports. */
+export function fillEndpoints(rec: RecordValues, c: Conn): void {
+  if (c.origIsA) {
+    rec['orig_h'] = formatAddr(c.ipVersion, c.a0, c.a1, c.a2, c.a3);
+    rec['orig_p'] = c.aPort;
+    rec['resp_h'] = formatAddr(c.ipVersion, c.b0, c.b1, c.b2, c.b3);
+    rec['resp_p'] = c.bPort;
+  } else {
+    rec['orig_h'] = formatAddr(c.ipVersion, c.b0, c.b1, c.b2, c.b3);
+    rec['orig_p'] = c.bPort;
+    rec['resp_h'] = formatAddr(c.ipVersion, c.a0, c.a1, c.a2, c.a3);
+    rec['resp_p'] = c.aPort;
+  }
+}
+
+/**
+ * The analysis fields of a flow's record, from its ConnAnalysis (Conn.aux):
+ * Zeek state and history, tshark flag counts, RTT, handshake. `rec` must
+ * already hold the endpoint fields (fillEndpoints).
+ */
+export function fillAnalysis(rec: RecordValues, c: Conn): void {
+  const oA = c.origIsA;
+  const tcp = c.proto === IPPROTO_TCP;
+  const ca = c.aux as ConnAnalysis;
+  {
     ca.zeek.fill(rec, oA, c.proto);
     if (!tcp) rec['missed_bytes'] = 0;
     if (tcp) {
@@ -107,5 +131,27 @@ export function connRecord(c: Conn): RecordValues {
       rec['rtt_ms'] = best >= 0 ? Number(best.toFixed(6)) : null;
     }
   }
-  return rec;
 }
+
+/**
+ * The fields fillAnalysis() may set, in schema order: found once by running
+ * it for each protocol on a record that notes the names it is given, so the
+ * list cannot fall behind the fill functions.
+ */
+export const ANALYSIS_FIELDS: readonly string[] = (() => {
+  const set = new Set<string>();
+  const noting = new Proxy({} as RecordValues, {
+    set(_t, k) {
+      set.add(String(k));
+      return true;
+    },
+    get: () => null,
+  });
+  for (const proto of [IPPROTO_TCP, IPPROTO_UDP, 1]) {
+    const c = new Conn();
+    c.proto = proto;
+    c.aux = new ConnAnalysis();
+    fillAnalysis(noting, c);
+  }
+  return CONN_SCHEMA.fields.map((f) => f.name).filter((n) => set.has(n));
+})();

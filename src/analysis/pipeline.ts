@@ -12,6 +12,7 @@ import type { RecordValues } from '../records/schema.js';
 import { ConnTracker, DEFAULT_TRACKER_OPTIONS, type TrackerStats } from './tracker.js';
 import { connRecord } from './conn-record.js';
 import type { DefragStats } from '../decode/defrag.js';
+import type { FlowAnalysis } from './flow-analysis.js';
 
 export interface AnalyzeOptions {
   idleTimeoutMs?: number;
@@ -26,7 +27,13 @@ export interface AnalyzeOptions {
   /** Called for every TCP segment with its analysis flags. */
   onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number) => void;
   /** Called with each finished flow's record (and the flow, valid only during the call). */
-  onRecord: (r: RecordValues, c: Conn) => void;
+  onRecord?: (r: RecordValues, c: Conn) => void;
+  /**
+   * Where the full analysis runs (default: on this thread). With a
+   * RemoteAnalysis the records are built on the analysis thread and
+   * `onRecord` is not called.
+   */
+  analyzer?: FlowAnalysis;
   /**
    * Called after each packet with the number (Conn.serial, creation order) of
    * the flow it was counted in and of the connection an ICMP error quoted
@@ -82,7 +89,8 @@ export async function analyzeCaptures(specs: InputSpec[], opts: AnalyzeOptions):
     maxFlows: opts.maxFlows ?? DEFAULT_TRACKER_OPTIONS.maxFlows,
     ...(opts.onHandshake ? { onHandshake: opts.onHandshake } : {}),
     ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),
-    onFlowEnd: (c) => opts.onRecord(connRecord(c), c),
+    ...(opts.analyzer ? { analyzer: opts.analyzer } : {}),
+    onFlowEnd: opts.onRecord ? (c) => opts.onRecord!(connRecord(c), c) : () => {},
   });
   let result;
   try {

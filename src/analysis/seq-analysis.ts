@@ -500,15 +500,24 @@ export function relSeq(base: number, seq: number): number {
 /** 2^shift for window shifts 0..14. */
 const POW2 = Array.from({ length: 15 }, (_, i) => 2 ** i);
 
-const ORIG_FLAG_KEYS = FLAG_NAMES.slice(0, DIRECTION_FLAG_COUNT).map((n) => `orig_${n}`);
-const RESP_FLAG_KEYS = FLAG_NAMES.slice(0, DIRECTION_FLAG_COUNT).map((n) => `resp_${n}`);
-const DIR_KEYS = ['unique_bytes', 'retransmitted_bytes', 'max_bytes_in_flight', 'rtt_samples', 'rtt_min_ms', 'rtt_mean_ms', 'rtt_max_ms', 'rtt_stdev_ms', 'srtt_ms', 'rttvar_ms'];
-const ORIG_KEYS = DIR_KEYS.map((k) => `orig_${k}`);
-const RESP_KEYS = DIR_KEYS.map((k) => `resp_${k}`);
-
 function round6(x: number): number {
   return Math.round(x * 1e6) / 1e6;
 }
+
+/**
+ * Writes the flag counts of both directions into a record. Generated once
+ * from FLAG_NAMES so that every store names its field: stores through
+ * computed names (r[keys[i]]) on a record of 150 fields each take a slow
+ * generic lookup, and cost more than the rest of the record together.
+ */
+const fillFlagCounts = new Function(
+  'r',
+  'o',
+  'p',
+  FLAG_NAMES.slice(0, DIRECTION_FLAG_COUNT)
+    .map((n, i) => `r.orig_${n} = o[${i}]; r.resp_${n} = p[${i}];`)
+    .join('\n'),
+) as (r: RecordValues, o: Float64Array, p: Float64Array) => void;
 
 export class SeqAnalysis {
   /** Duplicate-ACK number of the last segment (tcp.analysis.duplicate_ack_num), 0 if not a dup ACK. */
@@ -824,27 +833,34 @@ export class SeqAnalysis {
   fill(r: RecordValues, origIsA: boolean): void {
     const o = origIsA ? this.a : this.b;
     const p = origIsA ? this.b : this.a;
-    for (let i = 0; i < DIRECTION_FLAG_COUNT; i++) {
-      r[ORIG_FLAG_KEYS[i]!] = o.counts[i]!;
-      r[RESP_FLAG_KEYS[i]!] = p.counts[i]!;
-    }
-    SeqAnalysis.fillDir(r, ORIG_KEYS, o);
-    SeqAnalysis.fillDir(r, RESP_KEYS, p);
+    fillFlagCounts(r, o.counts, p.counts);
+    r['orig_unique_bytes'] = o.uniqueBytes;
+    r['resp_unique_bytes'] = p.uniqueBytes;
+    r['orig_retransmitted_bytes'] = o.retransBytes;
+    r['resp_retransmitted_bytes'] = p.retransBytes;
+    r['orig_max_bytes_in_flight'] = o.maxBif;
+    r['resp_max_bytes_in_flight'] = p.maxBif;
+    const on = o.rttN, pn = p.rttN;
+    r['orig_rtt_samples'] = on;
+    r['resp_rtt_samples'] = pn;
+    r['orig_rtt_min_ms'] = on > 0 ? round6(o.rttMin) : null;
+    r['resp_rtt_min_ms'] = pn > 0 ? round6(p.rttMin) : null;
+    r['orig_rtt_mean_ms'] = on > 0 ? round6(o.rttMean) : null;
+    r['resp_rtt_mean_ms'] = pn > 0 ? round6(p.rttMean) : null;
+    r['orig_rtt_max_ms'] = on > 0 ? round6(o.rttMax) : null;
+    r['resp_rtt_max_ms'] = pn > 0 ? round6(p.rttMax) : null;
+    r['orig_rtt_stdev_ms'] = SeqAnalysis.stdev(o);
+    r['resp_rtt_stdev_ms'] = SeqAnalysis.stdev(p);
+    r['orig_srtt_ms'] = on > 0 ? round6(o.srtt) : null;
+    r['resp_srtt_ms'] = pn > 0 ? round6(p.srtt) : null;
+    r['orig_rttvar_ms'] = on > 0 ? round6(o.rttvar) : null;
+    r['resp_rttvar_ms'] = pn > 0 ? round6(p.rttvar) : null;
     r['missed_bytes'] = o.missed() + p.missed();
   }
 
-  private static fillDir(r: RecordValues, k: readonly string[], h: Dir): void {
-    r[k[0]!] = h.uniqueBytes;
-    r[k[1]!] = h.retransBytes;
-    r[k[2]!] = h.maxBif;
+  private static stdev(h: Dir): number | null {
     const n = h.rttN;
-    r[k[3]!] = n;
-    r[k[4]!] = n > 0 ? round6(h.rttMin) : null;
-    r[k[5]!] = n > 0 ? round6(h.rttMean) : null;
-    r[k[6]!] = n > 0 ? round6(h.rttMax) : null;
-    r[k[7]!] = n > 1 ? round6(Math.sqrt(h.rttM2 / (n - 1))) : n === 1 ? 0 : null;
-    r[k[8]!] = n > 0 ? round6(h.srtt) : null;
-    r[k[9]!] = n > 0 ? round6(h.rttvar) : null;
+    return n > 1 ? round6(Math.sqrt(h.rttM2 / (n - 1))) : n === 1 ? 0 : null;
   }
 
   /** Smoothed RTT (ms) of the direction with more samples, -1 when none (for rtt_ms). */
