@@ -285,7 +285,8 @@ export function runRemoteAnalysis(ring: SharedRing, synTimeoutMs: number, onRow:
         p = 0;
         continue;
       }
-      const id = f[p + 1]!;
+      // small integers as int32 (Smis): doubles passed to calls would be boxed, one allocation each
+      const id = f[p + 1]! | 0;
       switch (type) {
         case E_TCP: {
           const c = conns[id]!;
@@ -305,7 +306,7 @@ export function runRemoteAnalysis(ring: SharedRing, synTimeoutMs: number, onRow:
           const sc = f[p + 17]!;
           d.sackCount = sc;
           for (let k = 0; k < 2 * sc; k++) d.sack[k] = f[p + 18 + k]!;
-          an.tcp(c, f[p + 2] === 1, d, pv, f[p + 3]!);
+          an.tcp(c, f[p + 2] === 1, d, pv, f[p + 3]! | 0);
           p += 18 + 2 * sc;
           break;
         }
@@ -319,7 +320,7 @@ export function runRemoteAnalysis(ring: SharedRing, synTimeoutMs: number, onRow:
           break;
         }
         case E_OTHER:
-          an.other(conns[id]!, f[p + 2] === 1, f[p + 3]!);
+          an.other(conns[id]!, f[p + 2] === 1, f[p + 3]! | 0);
           p += 4;
           break;
         case E_FLIP:
@@ -327,11 +328,11 @@ export function runRemoteAnalysis(ring: SharedRing, synTimeoutMs: number, onRow:
           p += 2;
           break;
         case E_UNREACH:
-          an.unreachable(conns[id]!, f[p + 2]!, f[p + 3]!, f[p + 4]!, f[p + 5]!);
+          an.unreachable(conns[id]!, f[p + 2]! | 0, f[p + 3]! | 0, f[p + 4]!, f[p + 5]! | 0);
           p += 6;
           break;
         case E_ADVANCE:
-          an.advance(id);
+          an.advance(f[p + 1]!);
           p += 2;
           break;
         case E_END: {
