@@ -33,7 +33,9 @@ const TIME_BIN = '/usr/bin/time';
 const GOAL_FLOWS_SPEEDUP_VS_TCPTRACE = 3;
 /** Issue "part 2": the full analysis (tcpanalyze's default). */
 const GOAL_SPEEDUP_VS_TCPTRACE = 2;
-const GOAL_PEAK_RSS_MB = 150;
+/** Peak RSS: part 1 (flows) under 150 MB, part 2 (the full analysis) under 200 MB. */
+const GOAL_FLOWS_PEAK_RSS_MB = 150;
+const GOAL_PEAK_RSS_MB = 200;
 const GOAL_RSS_GROWTH = 0.2;
 const MEMORY_SCALE = 10;
 
@@ -226,6 +228,13 @@ function makeTools(opts: ReturnType<typeof parse>): Tool[] {
       ...(ok ? { version: `node ${process.version}` } : { why: `${rel(TCPANALYZE_JS)} not found (not written/built yet?); use --tcpanalyze-cmd to test a stand-in` }),
     });
     tools.push({
+      name: 'tcpa-1thread',
+      argv: (file) => [process.execPath, ...shebangFlags(TCPANALYZE_JS), TCPANALYZE_JS, '--threads', '1', '--format', 'ndjson', file],
+      display: `node ${shebangFlags(TCPANALYZE_JS).join(' ')} ${rel(TCPANALYZE_JS)} --threads 1 --format ndjson FILE > /dev/null`.replace('  ', ' '),
+      available: ok,
+      ...(ok ? { version: `node ${process.version}` } : { why: `${rel(TCPANALYZE_JS)} not found` }),
+    });
+    tools.push({
       name: 'tcpa-flows',
       argv: (file) => [process.execPath, ...shebangFlags(TCPANALYZE_JS), TCPANALYZE_JS, '--analysis', 'flows', '--format', 'ndjson', file],
       display: `node ${shebangFlags(TCPANALYZE_JS).join(' ')} ${rel(TCPANALYZE_JS)} --analysis flows --format ndjson FILE > /dev/null`.replace('  ', ' '),
@@ -409,6 +418,9 @@ async function main(): Promise<void> {
   if (good(flows) && good(tcpt)) {
     const sp = tcpt.medianWall / flows.medianWall;
     goals.push({ goal: `tcpanalyze --analysis flows >= ${GOAL_FLOWS_SPEEDUP_VS_TCPTRACE}x tcptrace -n -l -r speed`, status: sp >= GOAL_FLOWS_SPEEDUP_VS_TCPTRACE ? 'PASS' : 'FAIL', detail: `${sp.toFixed(2)}x (${fmtNum(flows.pps)} vs ${fmtNum(tcpt.pps)} packets/s${ratioNotes(flows, tcpt)})` });
+  }
+  if (good(flows)) {
+    goals.push({ goal: `tcpanalyze --analysis flows peak RSS < ${GOAL_FLOWS_PEAK_RSS_MB} MB`, status: flows.medianRssMB < GOAL_FLOWS_PEAK_RSS_MB ? 'PASS' : 'FAIL', detail: `${fmtNum(flows.medianRssMB, 1)} MB at 1x` });
   }
   if (good(tcpa)) {
     const peak = Math.max(tcpa.medianRssMB, memory?.medianRssMB ?? 0);

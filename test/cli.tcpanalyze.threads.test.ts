@@ -54,3 +54,11 @@ test('a generated busy capture (the ring wraps many times): the same with two th
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('--threads takes auto or a positive whole number', () => {
+  for (const bad of ['0', 'two', '1.5']) {
+    const r = run('tcpanalyze', ['--threads', bad, ALL[0]!]);
+    assert.equal(r.status, 2, bad);
+    assert.deepEqual(r.errLines, [`tcpanalyze: --threads: "${bad}" is not auto or a positive whole number [USAGE_BAD_NUMBER]`]);
+  }
+});
