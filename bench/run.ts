@@ -228,9 +228,9 @@ function makeTools(opts: ReturnType<typeof parse>): Tool[] {
       ...(ok ? { version: `node ${process.version}` } : { why: `${rel(TCPANALYZE_JS)} not found (not written/built yet?); use --tcpanalyze-cmd to test a stand-in` }),
     });
     tools.push({
-      name: 'tcpa-1thread',
-      argv: (file) => [process.execPath, ...shebangFlags(TCPANALYZE_JS), TCPANALYZE_JS, '--threads', '1', '--format', 'ndjson', file],
-      display: `node ${shebangFlags(TCPANALYZE_JS).join(' ')} ${rel(TCPANALYZE_JS)} --threads 1 --format ndjson FILE > /dev/null`.replace('  ', ' '),
+      name: 'tcpa-2threads',
+      argv: (file) => [process.execPath, ...shebangFlags(TCPANALYZE_JS), TCPANALYZE_JS, '--threads', '2', '--format', 'ndjson', file],
+      display: `node ${shebangFlags(TCPANALYZE_JS).join(' ')} ${rel(TCPANALYZE_JS)} --threads 2 --format ndjson FILE > /dev/null`.replace('  ', ' '),
       available: ok,
       ...(ok ? { version: `node ${process.version}` } : { why: `${rel(TCPANALYZE_JS)} not found` }),
     });

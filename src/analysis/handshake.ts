@@ -16,15 +16,16 @@ export const Verdict = { NONE: 0, PENDING: 1, SUCCESS: 2, REJECT: 3, TIMEOUT: 4,
 export const VERDICT_NAMES = ['', '', 'success', 'reject', 'timeout', 'unreach'];
 
 export class Handshake {
+  // -0 marks fields that hold doubles (see Half in src/tcp/conn.ts).
   verdict: number = Verdict.NONE;
   /** Side that sent the first SYN: 1 = A, 2 = B, 0 = none. */
   synSide = 0;
   synSec = 0;
   synNsec = 0;
-  synMs = 0;
-  isn = 0;
+  synMs = -0;
+  isn = -0;
   synAckSeen = false;
-  synAckIsn = 0;
+  synAckIsn = -0;
   dupSyn = 0;
   dupSynAck = 0;
   /** Nanoseconds from the first SYN to the completing ACK (-1 until success). */

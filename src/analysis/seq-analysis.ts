@@ -122,20 +122,21 @@ function doubles(n: number): number[] {
 
 /** Per-direction state: tshark's tcp_flow_t plus tcpkit's counters. */
 class Dir {
+  // -0 marks fields that hold doubles (see Half in src/tcp/conn.ts).
   // Arguments of push/ack/cover/addRtt, passed through fields (see push).
   argA = 0.5;
   argB = 0.5;
   argT = 0.5;
   // ---- tshark flow state
   baseSet = false;
-  base = 0;
+  base = -0;
   nextseqKnown = false;
-  nextseq = 0;
-  nextseqT = 0;
+  nextseq = -0;
+  nextseqT = -0;
   maxAckedKnown = false;
-  maxseqtobeacked = 0;
+  maxseqtobeacked = -0;
   /** ACK field of the last segment (every segment, as tshark) and whether that segment had the ACK bit. */
-  lastack = 0;
+  lastack = -0;
   lastackIsAck = false;
   lastackT = -Infinity;
   window = WINDOW_UNKNOWN;
@@ -155,35 +156,40 @@ class Dir {
   /** The listed segments are in order without overlaps (then an ACK only touches a prefix). */
   sorted = true;
   /** Smallest listed seq (wrap-safe order), and the span relative to base for bytes in flight. */
-  minSeq = 0;
+  minSeq = -0;
   minRel = 0;
   maxRel = 0;
   unackedOverflows = 0;
   /** Set by ack(): time of the oldest segment the ACK matched exactly (-1 none) and whether it was retransmitted. */
-  matchT = -1;
+  matchT = -0;
   matchRetx = false;
   // ---- tcpkit counters
   readonly counts = new Float64Array(DIRECTION_FLAG_COUNT);
   rttN = 0;
-  rttMean = 0;
-  rttM2 = 0;
-  rttMin = 0;
-  rttMax = 0;
-  srtt = 0;
-  rttvar = 0;
+  rttMean = -0;
+  rttM2 = -0;
+  rttMin = -0;
+  rttMax = -0;
+  srtt = -0;
+  rttvar = -0;
   maxBif = 0;
-  uniqueBytes = 0;
-  retransBytes = 0;
+  uniqueBytes = -0;
+  retransBytes = -0;
   // ---- coverage (unwrapped offsets from covBase) for unique / missed bytes
   covSet = false;
-  covBase = 0;
-  covEnd = 0;
+  covBase = -0;
+  covEnd = -0;
   holes = 0;
   /** Hole bounds [lo0, hi0, lo1, hi1, ...], allocated on the first hole. */
   hole: number[] | null = null;
   holeOverflowBytes = 0;
   /** Highest offset the peer acknowledged in this direction's space (-1 none). */
-  peerAckEnd = -1;
+  peerAckEnd = -0;
+
+  constructor() {
+    this.matchT = -1;
+    this.peerAckEnd = -1;
+  }
 
   reset(): void {
     // a pooled flow must not keep a long flow's ring: memory stays bounded by open flows
@@ -520,6 +526,7 @@ const fillFlagCounts = new Function(
 ) as (r: RecordValues, o: Float64Array, p: Float64Array) => void;
 
 export class SeqAnalysis {
+  // -0 marks fields that hold doubles (see Half in src/tcp/conn.ts).
   /** Duplicate-ACK number of the last segment (tcp.analysis.duplicate_ack_num), 0 if not a dup ACK. */
   dupAckNum = 0;
   /**
@@ -527,7 +534,7 @@ export class SeqAnalysis {
    * Negative when capture timestamps go backwards (tshark shows those too);
    * `hasAckRtt` tells a real value from the -1 sentinel.
    */
-  ackRttMs = -1;
+  ackRttMs = -0;
   /** The last segment acknowledged a listed segment exactly and the time difference is not zero (tshark shows ack_rtt). */
   hasAckRtt = false;
   /** Bytes in flight after the last segment (tcp.analysis.bytes_in_flight), -1 if not computed. */
@@ -543,6 +550,10 @@ export class SeqAnalysis {
   private synT = -1;
   private firstRttNs = 0;
   private pendingReused = false;
+
+  constructor() {
+    this.ackRttMs = -1;
+  }
 
   reset(): void {
     this.gapBytes = 0;

@@ -83,7 +83,7 @@ export class ConnTracker {
   lastSerial = 0;
   /** Flow number of the connection an ICMP error in the last packet quoted; 0 when none. */
   lastLinkedSerial = 0;
-  nowMs = 0;
+  nowMs = -0; // a double from the start (see Half in src/tcp/conn.ts)
   private lastSec = 0;
   private lastNsec = 0;
   readonly stats: TrackerStats = {

@@ -80,13 +80,14 @@ function creationFlip(likely: Set<number>, tcpSynOnly: boolean, isSynAck: boolea
 
 /** One direction of a TCP connection, as Zeek's TCP_Endpoint plus its TCP_Reassembler. */
 class Endpoint {
+  // -0 marks fields that hold doubles (see Half in src/tcp/conn.ts).
   isOrig = true;
   peer!: Endpoint;
   state: number = TcpState.INACTIVE;
   prevState: number = TcpState.INACTIVE;
-  startSeq = 0;
-  lastSeq = 0;
-  ackSeq = 0;
+  startSeq = -0;
+  lastSeq = -0;
+  ackSeq = -0;
   seqWraps = 0;
   ackWraps = 0;
   finCnt = 0;
@@ -97,14 +98,14 @@ class Endpoint {
   histLastRst = 0;
   /** ScaledHistoryEntry counters and thresholds: retransmissions, zero windows, gaps. */
   rxmtCnt = 0;
-  rxmtThr = 1;
+  rxmtThr = -0;
   win0Cnt = 0;
   win0Thr = 1;
   gapCnt = 0;
   gapThr = 1;
   // ---- reassembler (relative sequence space, starts at 1)
-  lastReassem = 1;
-  trimSeq = 1;
+  lastReassem = -0;
+  trimSeq = -0;
   skip = false;
   /**
    * Data held as sorted, merged [seq, upper) intervals (delivered but not yet
@@ -112,9 +113,15 @@ class Endpoint {
    * (allocated only when a hole splits the data).
    */
   nBlocks = 0;
-  s0 = 0;
-  u0 = 0;
+  s0 = -0;
+  u0 = -0;
   more: Float64Array | null = null;
+
+  constructor() {
+    this.rxmtThr = 1;
+    this.lastReassem = 1;
+    this.trimSeq = 1;
+  }
 
   reset(): void {
     if (this.more !== null && this.more.length > 8) this.more = null;

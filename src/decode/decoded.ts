@@ -41,6 +41,7 @@ export const OUTCOME_NAMES = [
 export const FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10, URG = 0x20, ECE = 0x40, CWR = 0x80;
 
 export class Decoded {
+  // -0 marks fields that hold doubles (see Half in src/tcp/conn.ts).
   outcome = 0;
   // ---- link
   vlanCount = 0;
@@ -81,8 +82,8 @@ export class Decoded {
   sport = 0;
   dport = 0;
   // ---- TCP
-  seq = 0;
-  ack = 0;
+  seq = -0;
+  ack = -0;
   flags = 0;
   window = 0;
   tcpHdrLen = 0;
@@ -97,8 +98,8 @@ export class Decoded {
   wscale = -1;
   sackPermitted = 0;
   hasTimestamps = 0;
-  tsVal = 0;
-  tsEcr = 0;
+  tsVal = -0;
+  tsEcr = -0;
   sackCount = 0;
   /** SACK blocks: left0, right0, left1, right1, ... (up to 4 blocks). */
   readonly sack = new Float64Array(8);
