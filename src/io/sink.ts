@@ -1,7 +1,9 @@
 /**
  * TextSink: batched, backpressure-aware writing to a Writable (stdout or a
- * file). Strings are gathered into one batch and written when it passes
- * `batchBytes`; Buffers (already batched by their producer, such as
+ * file). Strings are encoded (UTF-8) straight into one batch buffer, which is
+ * written when it passes `batchBytes` (one copy per string: gathering the
+ * strings and joining them first cost a second pass over every byte);
+ * Buffers (already batched by their producer, such as
  * csvtool's row writer) go out directly after any pending text. A write that
  * reports a full buffer makes the next `ready()` wait for 'drain' (or
  * 'close'), so a slow consumer slows the producer.
@@ -12,14 +14,14 @@ import type { Writable } from 'node:stream';
 import { drained } from './drained.js';
 
 export class TextSink {
-  private parts: string[] = [];
-  private size = 0;
+  private batch: Buffer | null = null;
+  private pos = 0;
   private readonly out: Writable;
   private readonly batchBytes: number;
   private waiting: Promise<void> | null = null;
   closed = false;
   error: Error | null = null;
-  /** UTF-16 units or bytes handed to the destination (a cheap progress measure). */
+  /** Bytes handed to the destination (a cheap progress measure; strings larger than a batch count UTF-16 units). */
   charsWritten = 0;
 
   constructor(out: Writable, batchBytes = 1 << 16) {
@@ -45,9 +47,18 @@ export class TextSink {
       if (text.length > 0) this.send(text);
       return this.waiting !== null;
     }
-    this.parts.push(text);
-    this.size += text.length;
-    if (this.size >= this.batchBytes) {
+    // at most 3 bytes per UTF-16 unit
+    const most = text.length * 3;
+    if (this.batch === null || this.pos + most > this.batch.length) {
+      this.push();
+      if (most > this.batchBytes) {
+        this.send(text);
+        return this.waiting !== null;
+      }
+      this.batch = Buffer.allocUnsafe(2 * this.batchBytes);
+    }
+    this.pos += this.batch.write(text, this.pos);
+    if (this.pos >= this.batchBytes) {
       this.push();
       return this.waiting !== null;
     }
@@ -55,11 +66,12 @@ export class TextSink {
   }
 
   private push(): void {
-    if (this.parts.length === 0 || this.closed) return;
-    const text = this.parts.length === 1 ? this.parts[0]! : this.parts.join('');
-    this.parts = [];
-    this.size = 0;
-    this.send(text);
+    const b = this.batch;
+    if (b === null || this.pos === 0 || this.closed) return;
+    const chunk = b.subarray(0, this.pos);
+    this.batch = null;
+    this.pos = 0;
+    this.send(chunk);
   }
 
   private send(chunk: string | Buffer): void {
