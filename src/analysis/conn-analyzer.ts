@@ -12,7 +12,6 @@ import type { FlowAnalysis } from './flow-analysis.js';
 import { Verdict } from './handshake.js';
 
 export class ConnAnalyzer implements FlowAnalysis {
-  readonly local = true;
   private readonly synTimeoutMs: number;
   private readonly onHandshake: ((c: Conn) => void) | undefined;
   /** Handshakes waiting for an answer, in SYN order (for timeouts). */

@@ -118,19 +118,18 @@ export function fillAnalysis(rec: RecordValues, c: Conn): void {
   const oA = c.origIsA;
   const tcp = c.proto === IPPROTO_TCP;
   const ca = c.aux as ConnAnalysis;
-  {
-    ca.zeek.fill(rec, oA, c.proto);
-    if (!tcp) rec['missed_bytes'] = 0;
-    if (tcp) {
-      ca.seq.fill(rec, oA);
-      // Zeek's own gap accounting decides missed_bytes (its field, its meaning)
-      rec['missed_bytes'] = ca.zeek.missedBytes;
-      ca.hs.fill(rec);
-      rec['reused_ports'] = ca.reusedPorts;
-      const best = ca.hs.handshakeNs >= 0 ? ca.hs.handshakeNs / 1e6 : ca.seq.bestSrttMs();
-      rec['rtt_ms'] = best >= 0 ? Number(best.toFixed(6)) : null;
-    }
+  ca.zeek.fill(rec, oA, c.proto);
+  if (!tcp) {
+    rec['missed_bytes'] = 0;
+    return;
   }
+  ca.seq.fill(rec, oA);
+  // Zeek's own gap accounting decides missed_bytes (its field, its meaning)
+  rec['missed_bytes'] = ca.zeek.missedBytes;
+  ca.hs.fill(rec);
+  rec['reused_ports'] = ca.reusedPorts;
+  const best = ca.hs.handshakeNs >= 0 ? ca.hs.handshakeNs / 1e6 : ca.seq.bestSrttMs();
+  rec['rtt_ms'] = best >= 0 ? Number(best.toFixed(6)) : null;
 }
 
 /**

@@ -25,6 +25,4 @@ export interface FlowAnalysis {
   advance(nowMs: number): void;
   /** The flow ends (called before its record is written; `c.endReason` is set). */
   ended(c: Conn): void;
-  /** Segment flags are known on this thread (the tracker may report them per packet). */
-  readonly local: boolean;
 }

@@ -30,8 +30,8 @@ export interface AnalyzeOptions {
   onRecord?: (r: RecordValues, c: Conn) => void;
   /**
    * Where the full analysis runs (default: on this thread). With a
-   * RemoteAnalysis the records are built on the analysis thread and
-   * `onRecord` is not called.
+   * RemoteAnalysis the records given to `onRecord` lack the analysis fields,
+   * which the analysis thread sends back later (see remote-analysis.ts).
    */
   analyzer?: FlowAnalysis;
   /**

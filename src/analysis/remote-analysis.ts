@@ -10,9 +10,11 @@
  * Records therefore come out in the same order and with the same values as
  * on one thread (test/cli.tcpanalyze.threads.test.ts compares them whole).
  *
- * Why: measured on the benchmark capture, the analysis runs about twice as
- * fast on its own core, where its per-connection state is not pushed out of
- * the caches by the packet stream, and the two halves overlap.
+ * Why: replayed alone, the analysis runs about twice as fast as inside the
+ * pipeline, where the packet stream pushes its per-connection state out of
+ * the caches. On the 2-vCPU benchmark machine the two threads compete for
+ * memory bandwidth instead and gain 0-10 %, so tcpanalyze uses this only
+ * with --threads 2 (README, Speed).
  */
 import { PacketView } from '../capture/packet.js';
 import { Decoded } from '../decode/decoded.js';
@@ -153,7 +155,6 @@ export const applyAnalysisRow = new Function('r', 'v', ANALYSIS_FIELDS.map((n, i
 
 /** The capture thread's side: each event becomes a few words in the ring. */
 export class RemoteAnalysis implements FlowAnalysis {
-  readonly local = false;
   private readonly w: RingWriter;
   private published = 0;
 

@@ -101,16 +101,14 @@ export class ConnTracker {
   };
   private readonly outcomeCounts = new Float64Array(OUTCOME_NAMES.length);
 
-  private readonly full: boolean;
   private readonly maxFlows: number;
   /** The full analysis (null with analysis 'flows'). */
   private readonly an: FlowAnalysis | null;
 
   constructor(opts: TrackerOptions) {
     this.opts = opts;
-    this.full = opts.analysis !== 'flows';
     this.maxFlows = opts.maxFlows ?? DEFAULT_TRACKER_OPTIONS.maxFlows;
-    this.an = !this.full ? null : (opts.analyzer ?? new ConnAnalyzer(opts.synTimeoutMs, opts.onHandshake));
+    this.an = opts.analysis === 'flows' ? null : (opts.analyzer ?? new ConnAnalyzer(opts.synTimeoutMs, opts.onHandshake));
   }
 
   /**
@@ -250,7 +248,7 @@ export class ConnTracker {
         c.origIsA = byPorts >= 0;
         c.origRule = byPorts === 0 ? OrigRule.FIRST : OrigRule.PORTS;
       }
-      if (!reused && isSyn && this.full) reused = this.wasEndedWithOtherIsn(c, d.seq);
+      if (!reused && isSyn && this.an !== null) reused = this.wasEndedWithOtherIsn(c, d.seq);
       if (this.an !== null) this.an.created(c, reused);
     } else {
       fromA = this.table.fromA;
