@@ -60,6 +60,9 @@ interface Compiled {
 
 const compiledBySchema = new WeakMap<RecordSchema, Compiled>();
 
+/** Fields per null-group in the generated NDJSON serializer. */
+const NULL_GROUP = 8;
+
 /**
  * Per-schema code, generated once from the field list: a constructor that
  * creates every field (so all records share one shape) and a serializer that
@@ -79,7 +82,17 @@ function compiled(schema: RecordSchema): Compiled {
     const val = f.type === 'string' ? `str(${v})` : f.type === 'bool' ? `(${v} ? 'true' : 'false')` : `String(${v})`;
     return `${key} + (${v} === null || ${v} === undefined ? 'null' : ${val})`;
   });
-  const body = `return ${JSON.stringify(`{"record":"${schema.kind}",`)} + ${parts.join(' + ')} + '}';`;
+  // Fields go in groups; a group whose values are all null is one constant
+  // (a flows-mode record has ~100 null analysis fields: its line is built
+  // about twice as fast).
+  const groups: string[] = [];
+  for (let g = 0; g < parts.length; g += NULL_GROUP) {
+    const names = schema.fields.slice(g, g + NULL_GROUP).map((f) => f.name);
+    const allNull = names.map((n) => `r.${n} == null`).join(' && ');
+    const constant = JSON.stringify(names.map((n, k) => `${g + k === 0 ? '' : ','}"${n}":null`).join(''));
+    groups.push(`(${allNull} ? ${constant} : ${parts.slice(g, g + NULL_GROUP).join(' + ')})`);
+  }
+  const body = `return ${JSON.stringify(`{"record":"${schema.kind}",`)} + ${groups.join(' + ')} + '}';`;
   const toJson = new Function('str', `return function (r) { ${body} };`)((x: unknown) => jsonString(String(x))) as (r: RecordValues) => string;
   c = { empty, toJson };
   compiledBySchema.set(schema, c);
