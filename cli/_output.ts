@@ -8,7 +8,8 @@
 import { unlinkSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { CompressStream } from 'zstd-napi';
+import { createRequire } from 'node:module';
+import type { CompressStream } from 'zstd-napi';
 import { AtomicFile } from '../src/io/atomic.js';
 import { ToolError, UsageError } from '../src/util/errors.js';
 
@@ -62,7 +63,9 @@ export async function openOutput(path: string | undefined, opts: { zstd?: boolea
 }
 
 function compressor(name: string): CompressStream {
-  const z = new CompressStream();
+  // loaded here, not at start-up: most runs write no zstd output
+  const zstd = createRequire(import.meta.url)('zstd-napi') as typeof import('zstd-napi');
+  const z = new zstd.CompressStream();
   z.on('error', (e: Error) => {
     (z as unknown as { failure?: ToolError }).failure = new ToolError('ZSTD_WRITE_FAILED', `zstd compression failed: ${e.message}`, { file: name });
   });

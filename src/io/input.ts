@@ -7,7 +7,7 @@
 import { open, stat } from 'node:fs/promises';
 import type { Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { DecompressStream } from 'zstd-napi';
+import { createRequire } from 'node:module';
 import { ToolError, UsageError } from '../util/errors.js';
 import { ByteWindow, type ByteSource } from './window.js';
 import { FileSource, IterableSource } from './sources.js';
@@ -52,7 +52,10 @@ export function sniffCompression(head: Uint8Array): Compression {
 }
 
 function decompressor(c: Compression): Transform {
-  return c === 'gzip' ? createGunzip() : (new DecompressStream() as unknown as Transform);
+  if (c === 'gzip') return createGunzip();
+  // loaded here, not at start-up: most runs read no zstd input
+  const { DecompressStream } = createRequire(import.meta.url)('zstd-napi') as typeof import('zstd-napi');
+  return new DecompressStream() as unknown as Transform;
 }
 
 function decompressError(name: string, c: Compression, e: unknown): ToolError {
