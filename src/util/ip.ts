@@ -4,8 +4,11 @@
  * as "::", first run on ties; IPv4-mapped addresses as ::ffff:a.b.c.d).
  */
 
+/** Decimal text of 0..255 (no number-to-string conversion per octet). */
+const OCTET: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
+
 export function formatIPv4(a: number): string {
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+  return OCTET[a >>> 24]! + '.' + OCTET[(a >>> 16) & 255]! + '.' + OCTET[(a >>> 8) & 255]! + '.' + OCTET[a & 255]!;
 }
 
 export function formatIPv6(w0: number, w1: number, w2: number, w3: number): string {
