@@ -29,7 +29,7 @@ import type { ConnAnalysis } from '../src/analysis/conn-analysis.js';
 import { followConnection } from '../src/analysis/follow.js';
 import { openOutput } from './_output.js';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
 import { createSharedRing } from '../src/io/shared-ring.js';
 import { RemoteAnalysis, applyAnalysisRow } from '../src/analysis/remote-analysis.js';
 import type { AnalysisWorkerData } from './_analysis-worker.js';
@@ -166,7 +166,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   // Progress on stderr, only when it is a terminal (and not --quiet): bytes read, packets/s, open flows.
   const progress = process.stderr.isTTY === true && !o.quiet ? progressLine(NAME) : null;
   if (o.follow !== undefined) {
-    const res = await followConnection(files.map((f) => ({ path: f, stream: process.stdin })), o.follow, o.followFormat, (t) => sink.write(String(t)), {
+    const res = await followConnection(files.map(inputSpec), o.follow, o.followFormat, (t) => sink.write(String(t)), {
       maxBuffer,
       idleTimeoutMs,
       closeLingerMs,
@@ -206,7 +206,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   let res;
   try {
     res = await analyzeCaptures(
-    files.map((f) => ({ path: f, stream: process.stdin })),
+    files.map(inputSpec),
     {
       idleTimeoutMs,
       closeLingerMs,
@@ -294,6 +294,8 @@ interface AnalysisThread {
 function startAnalysisThread(onRecord: (r: RecordValues) => void, synTimeoutMs: number): AnalysisThread {
   const ring = createSharedRing(1 << 21);
   const analysis = new RemoteAnalysis(ring);
+  // loaded here, not at start-up: one thread is the default
+  const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
   const worker = new Worker(new URL('./_analysis-worker.js', import.meta.url), { workerData: { ring, synTimeoutMs } satisfies AnalysisWorkerData });
   let queue: RecordValues[] = [];
   let head = 0;
@@ -329,11 +331,20 @@ function startAnalysisThread(onRecord: (r: RecordValues) => void, synTimeoutMs: 
   };
 }
 
+/** Whether an input is stdin (process.stdin is created only then: making it loads modules a file run does not need). */
+let readsStdin = false;
+
+function inputSpec(f: string): { path: string; stream?: NodeJS.ReadableStream } {
+  if (f !== '-') return { path: f };
+  readsStdin = true;
+  return { path: f, stream: process.stdin };
+}
+
 runMain(NAME, async () => {
   try {
     return await main();
   } finally {
     // Do not wait for a writer that keeps stdin open after we stopped reading.
-    process.stdin.destroy();
+    if (readsStdin) process.stdin.destroy();
   }
 });

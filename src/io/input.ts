@@ -6,7 +6,6 @@
  */
 import { open, stat } from 'node:fs/promises';
 import type { Transform } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { ToolError, UsageError } from '../util/errors.js';
 import { ByteWindow, type ByteSource } from './window.js';
@@ -52,9 +51,10 @@ export function sniffCompression(head: Uint8Array): Compression {
 }
 
 function decompressor(c: Compression): Transform {
-  if (c === 'gzip') return createGunzip();
-  // loaded here, not at start-up: most runs read no zstd input
-  const { DecompressStream } = createRequire(import.meta.url)('zstd-napi') as typeof import('zstd-napi');
+  const require = createRequire(import.meta.url);
+  // loaded here, not at start-up: most runs read plain captures
+  if (c === 'gzip') return (require('node:zlib') as typeof import('node:zlib')).createGunzip();
+  const { DecompressStream } = require('zstd-napi') as typeof import('zstd-napi');
   return new DecompressStream() as unknown as Transform;
 }
 
