@@ -77,10 +77,10 @@ function usage(): string {
   return `usage: node dist/bench/run.js [options]
   --packets N            capture size in packets (default ${DEFAULT_PACKETS})
   --seed S               generator seed (default ${DEFAULT_OPTIONS.seed})
-  --runs N               timed runs per tool; the median is reported (default 3)
+  --runs N               timed runs per tool; the median is reported (default 5: the machine's speed drifts by ±10-20 % within minutes)
   --no-tshark            skip tshark (slowest tool, ~40 s per run at 1.5 M packets)
   --no-tcptrace          skip tcptrace
-  --no-memory            skip the ${MEMORY_SCALE}x-capture memory-flatness run of tcpanalyze
+  --no-memory            skip the ${MEMORY_SCALE}x-capture memory-flatness runs of tcpanalyze (full and flows)
   --memory-runs N        runs on the ${MEMORY_SCALE}x capture (default 1; peak RSS is nearly deterministic)
   --regen                regenerate the capture(s) even if a matching one exists
   --tcpanalyze-cmd CMD   benchmark this shell command instead of dist/cli/tcpanalyze.js;
@@ -132,7 +132,7 @@ function parse(): {
   return {
     packets: int(v.packets, 'packets', DEFAULT_PACKETS, 1000),
     seed: int(v.seed, 'seed', DEFAULT_OPTIONS.seed, 0),
-    runs: int(v.runs, 'runs', 3, 1),
+    runs: int(v.runs, 'runs', 5, 1),
     tshark: !v['no-tshark'],
     tcptrace: !v['no-tcptrace'],
     memory: !v['no-memory'],
@@ -328,31 +328,47 @@ async function main(): Promise<void> {
   const tsh = byName.get('tshark');
   const good = (r: ToolResult | undefined): r is ToolResult => r !== undefined && r.available && !r.failed && Number.isFinite(r.medianWall);
 
-  // Memory flatness: tcpanalyze on a capture MEMORY_SCALE times larger.
-  let memory: { capture: Omit<CaptureInfo, 'stats'> & { stats: GenStats }; runs: Measured[]; medianRssMB: number; medianWall: number; pps: number } | null = null;
+  // Memory flatness: the full analysis and the flows pipeline on a capture MEMORY_SCALE times larger.
+  interface MemoryRun {
+    tool: string;
+    runs: Measured[];
+    medianRssMB: number;
+    medianWall: number;
+    pps: number;
+  }
+  let bigCapture: (Omit<CaptureInfo, 'stats'> & { stats: GenStats }) | null = null;
+  const memory: MemoryRun[] = [];
   let memoryNote = '';
+  const memoryTools = tools.filter((t) => (t.name === 'tcpanalyze' || t.name === 'tcpa-flows') && good(byName.get(t.name)));
   if (!opts.memory) memoryNote = 'skipped (--no-memory)';
-  else if (!good(tcpa)) memoryNote = 'skipped (tcpanalyze not available or failed)';
+  else if (memoryTools.length === 0) memoryNote = 'skipped (tcpanalyze not available or failed)';
   else {
     console.log('');
     try {
       const big = await ensureCapture(opts.packets * MEMORY_SCALE, opts.seed, opts.regen);
+      bigCapture = big;
       const w = warmCache(big.path);
       console.log(`page cache warmed (${fmtNum(big.bytes / 1e6 / w)} MB/s read)`);
-      const mruns: Measured[] = [];
-      for (let i = 0; i < opts.memoryRuns; i++) {
-        const m = await measure(TIME_BIN, tools[0]!.argv(big.path), OUT_DIR);
-        mruns.push(m);
-        console.log(`  ${MEMORY_SCALE}x run ${i + 1}/${opts.memoryRuns}  tcpanalyze ${m.wall.toFixed(2).padStart(7)} s wall  ${fmtNum(m.rssKB / 1024, 1).padStart(8)} MB peak RSS${m.code === 0 ? '' : `  EXIT ${m.code}`}`);
+      for (const tool of memoryTools) {
+        const mruns: Measured[] = [];
+        for (let i = 0; i < opts.memoryRuns; i++) {
+          const m = await measure(TIME_BIN, tool.argv(big.path), OUT_DIR);
+          mruns.push(m);
+          console.log(`  ${MEMORY_SCALE}x run ${i + 1}/${opts.memoryRuns}  ${tool.name.padEnd(10)} ${m.wall.toFixed(2).padStart(7)} s wall  ${fmtNum(m.rssKB / 1024, 1).padStart(8)} MB peak RSS${m.code === 0 ? '' : `  EXIT ${m.code}`}`);
+        }
+        const ok = mruns.filter((m) => m.code === 0);
+        if (ok.length === 0) {
+          memoryNote += `${tool.name} failed on the ${MEMORY_SCALE}x capture. `;
+          continue;
+        }
+        const mw = median(ok.map((m) => m.wall));
+        memory.push({ tool: tool.name, runs: mruns, medianRssMB: median(ok.map((m) => m.rssKB / 1024)), medianWall: mw, pps: big.packets / mw });
       }
-      const ok = mruns.filter((m) => m.code === 0);
-      const mw = median(ok.map((m) => m.wall));
-      memory = { capture: big, runs: mruns, medianRssMB: median(ok.map((m) => m.rssKB / 1024)), medianWall: mw, pps: big.packets / mw };
-      if (ok.length === 0) memoryNote = `tcpanalyze failed on the ${MEMORY_SCALE}x capture`;
     } catch (e) {
       memoryNote = `skipped: ${(e as Error).message}`;
     }
   }
+  const memoryOf = (name: string): MemoryRun | undefined => memory.find((m) => m.tool === name);
 
   // Report.
   const mb = cap.bytes / 1e6;
@@ -377,20 +393,19 @@ async function main(): Promise<void> {
   console.log(table(['tool', 'packets', 'file MB', 'wall s', 'packets/s', 'MB/s', 'peak RSS MB', 'cpu s', 'vs tcptrace', 'vs tshark'], rows));
   for (const r of results) console.log(`  ${r.name.padEnd(10)} ${r.available ? r.command : r.why}${r.version ? `   [${r.version}]` : ''}`);
 
-  console.log('\nMemory flatness (tcpanalyze peak RSS):');
-  if (memory && good(tcpa)) {
-    const growth = memory.medianRssMB / tcpa.medianRssMB - 1;
-    console.log(
-      table(
-        ['capture', 'packets', 'file MB', 'wall s', 'packets/s', 'peak RSS MB'],
-        [
-          ['1x', fmtNum(cap.packets), fmtNum(mb, 1), tcpa.medianWall.toFixed(2), fmtNum(tcpa.pps), fmtNum(tcpa.medianRssMB, 1)],
-          [`${MEMORY_SCALE}x`, fmtNum(memory.capture.packets), fmtNum(memory.capture.bytes / 1e6, 1), memory.medianWall.toFixed(2), fmtNum(memory.pps), fmtNum(memory.medianRssMB, 1)],
-        ],
-      ),
-    );
-    console.log(`  RSS growth 1x -> ${MEMORY_SCALE}x: ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%`);
-  } else console.log(`  ${memoryNote}`);
+  console.log('\nMemory flatness (peak RSS on the capture and on one ten times larger):');
+  if (memory.length > 0 && bigCapture !== null) {
+    const big = bigCapture;
+    const memRows: string[][] = [];
+    for (const m of memory) {
+      const one = byName.get(m.tool)!;
+      memRows.push([m.tool, '1x', fmtNum(cap.packets), fmtNum(mb, 1), one.medianWall.toFixed(2), fmtNum(one.pps), fmtNum(one.medianRssMB, 1), '']);
+      const growth = m.medianRssMB / one.medianRssMB - 1;
+      memRows.push([m.tool, `${MEMORY_SCALE}x`, fmtNum(big.packets), fmtNum(big.bytes / 1e6, 1), m.medianWall.toFixed(2), fmtNum(m.pps), fmtNum(m.medianRssMB, 1), `${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%`]);
+    }
+    console.log(table(['tool', 'capture', 'packets', 'file MB', 'wall s', 'packets/s', 'peak RSS MB', 'growth'], memRows));
+  }
+  if (memoryNote) console.log(`  ${memoryNote}`);
 
   // Per-round (paired) ratios and CPU-time ratios: less sensitive than the
   // ratio of medians to other jobs on a shared machine; printed for context.
@@ -419,17 +434,30 @@ async function main(): Promise<void> {
     const sp = tcpt.medianWall / flows.medianWall;
     goals.push({ goal: `tcpanalyze --analysis flows >= ${GOAL_FLOWS_SPEEDUP_VS_TCPTRACE}x tcptrace -n -l -r speed`, status: sp >= GOAL_FLOWS_SPEEDUP_VS_TCPTRACE ? 'PASS' : 'FAIL', detail: `${sp.toFixed(2)}x (${fmtNum(flows.pps)} vs ${fmtNum(tcpt.pps)} packets/s${ratioNotes(flows, tcpt)})` });
   }
-  if (good(flows)) {
-    goals.push({ goal: `tcpanalyze --analysis flows peak RSS < ${GOAL_FLOWS_PEAK_RSS_MB} MB`, status: flows.medianRssMB < GOAL_FLOWS_PEAK_RSS_MB ? 'PASS' : 'FAIL', detail: `${fmtNum(flows.medianRssMB, 1)} MB at 1x` });
-  }
-  if (good(tcpa)) {
-    const peak = Math.max(tcpa.medianRssMB, memory?.medianRssMB ?? 0);
-    goals.push({ goal: `tcpanalyze peak RSS < ${GOAL_PEAK_RSS_MB} MB`, status: peak < GOAL_PEAK_RSS_MB ? 'PASS' : 'FAIL', detail: `${fmtNum(tcpa.medianRssMB, 1)} MB at 1x${memory ? `, ${fmtNum(memory.medianRssMB, 1)} MB at ${MEMORY_SCALE}x` : ''}` });
-  } else goals.push({ goal: `tcpanalyze peak RSS < ${GOAL_PEAK_RSS_MB} MB`, status: 'SKIP', detail: 'tcpanalyze not measured' });
-  if (memory && good(tcpa) && Number.isFinite(memory.medianRssMB)) {
-    const growth = memory.medianRssMB / tcpa.medianRssMB - 1;
-    goals.push({ goal: `tcpanalyze RSS growth 1x -> ${MEMORY_SCALE}x < ${GOAL_RSS_GROWTH * 100}%`, status: growth < GOAL_RSS_GROWTH ? 'PASS' : 'FAIL', detail: `${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}% (${fmtNum(tcpa.medianRssMB, 1)} -> ${fmtNum(memory.medianRssMB, 1)} MB)` });
-  } else goals.push({ goal: `tcpanalyze RSS growth 1x -> ${MEMORY_SCALE}x < ${GOAL_RSS_GROWTH * 100}%`, status: 'SKIP', detail: memoryNote || 'not measured' });
+  const growthGoal = (name: string, label: string): void => {
+    const one = byName.get(name);
+    const m = memoryOf(name);
+    const goal = `${label} RSS growth 1x -> ${MEMORY_SCALE}x < ${GOAL_RSS_GROWTH * 100}%`;
+    if (m && good(one) && Number.isFinite(m.medianRssMB)) {
+      const growth = m.medianRssMB / one.medianRssMB - 1;
+      goals.push({ goal, status: growth < GOAL_RSS_GROWTH ? 'PASS' : 'FAIL', detail: `${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}% (${fmtNum(one.medianRssMB, 1)} -> ${fmtNum(m.medianRssMB, 1)} MB)` });
+    } else goals.push({ goal, status: 'SKIP', detail: memoryNote || 'not measured' });
+  };
+  const peakGoal = (name: string, label: string, limitMB: number): void => {
+    const one = byName.get(name);
+    const goal = `${label} peak RSS < ${limitMB} MB`;
+    if (!good(one)) {
+      goals.push({ goal, status: 'SKIP', detail: `${name} not measured` });
+      return;
+    }
+    const m = memoryOf(name);
+    const peak = Math.max(one.medianRssMB, m?.medianRssMB ?? 0);
+    goals.push({ goal, status: peak < limitMB ? 'PASS' : 'FAIL', detail: `${fmtNum(one.medianRssMB, 1)} MB at 1x${m ? `, ${fmtNum(m.medianRssMB, 1)} MB at ${MEMORY_SCALE}x` : ''}` });
+  };
+  peakGoal('tcpa-flows', 'tcpanalyze --analysis flows', GOAL_FLOWS_PEAK_RSS_MB);
+  growthGoal('tcpa-flows', 'tcpanalyze --analysis flows');
+  peakGoal('tcpanalyze', 'tcpanalyze', GOAL_PEAK_RSS_MB);
+  growthGoal('tcpanalyze', 'tcpanalyze');
   console.log('\nGoals:');
   for (const g of goals) console.log(`${g.status}  ${g.goal}: ${g.detail}`);
   if (opts.tcpanalyzeCmd !== undefined) console.log('(tcpanalyze was a stand-in command: --tcpanalyze-cmd)');
@@ -446,15 +474,14 @@ async function main(): Promise<void> {
         loadAverages: loads,
         capture: { path: rel(cap.path), packets: cap.packets, bytes: cap.bytes, genVersion: GEN_VERSION, stats: cap.stats },
         tools: results.map((r) => ({ ...r, runs: r.runs.map(({ stderrTail, ...m }) => ({ ...m, ...(m.code !== 0 ? { stderrTail } : {}) })) })),
-        memory: memory
-          ? {
-              capture: { path: rel(memory.capture.path), packets: memory.capture.packets, bytes: memory.capture.bytes },
-              runs: memory.runs.map(({ stderrTail, ...m }) => ({ ...m, ...(m.code !== 0 ? { stderrTail } : {}) })),
-              medianRssMB: memory.medianRssMB,
-              medianWall: memory.medianWall,
-              pps: memory.pps,
-            }
-          : { skipped: memoryNote },
+        memory:
+          bigCapture !== null
+            ? {
+                capture: { path: rel(bigCapture.path), packets: bigCapture.packets, bytes: bigCapture.bytes },
+                tools: memory.map((m) => ({ ...m, runs: m.runs.map(({ stderrTail, ...r }) => ({ ...r, ...(r.code !== 0 ? { stderrTail } : {}) })) })),
+                ...(memoryNote ? { note: memoryNote } : {}),
+              }
+            : { skipped: memoryNote },
         goals,
       },
       null,

@@ -31,6 +31,7 @@ import { openOutput } from './_output.js';
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { createSharedRing } from '../src/io/shared-ring.js';
+import { Fifo } from '../src/util/fifo.js';
 import { RemoteAnalysis, applyAnalysisRow } from '../src/analysis/remote-analysis.js';
 import type { AnalysisWorkerData } from './_analysis-worker.js';
 
@@ -297,23 +298,24 @@ function startAnalysisThread(onRecord: (r: RecordValues) => void, synTimeoutMs: 
   // loaded here, not at start-up: one thread is the default
   const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
   const worker = new Worker(new URL('./_analysis-worker.js', import.meta.url), { workerData: { ring, synTimeoutMs } satisfies AnalysisWorkerData });
-  let queue: RecordValues[] = [];
-  let head = 0;
+  const queue = new Fifo<RecordValues>();
+  let completed = 0;
   const done = new Promise<void>((resolve, reject) => {
     worker.on('message', (m: RecordRow[] | { done: true }) => {
       if (!Array.isArray(m)) {
-        if (head === queue.length) resolve();
-        else reject(new Error(`the analysis thread completed ${head} of ${queue.length} records`));
+        if (queue.length === 0) resolve();
+        else reject(new Error(`the analysis thread completed ${completed} of ${completed + queue.length} records`));
         return;
       }
       for (const row of m) {
-        const r = queue[head++]!;
+        const r = queue.shift();
+        if (r === undefined) {
+          reject(new Error('the analysis thread sent more records than flows ended'));
+          return;
+        }
+        completed++;
         applyAnalysisRow(r, row);
         onRecord(r);
-      }
-      if (head > 4096 && head * 2 > queue.length) {
-        queue = queue.slice(head);
-        head = 0;
       }
     });
     worker.on('error', reject);

@@ -10,13 +10,13 @@ import type { Conn } from '../tcp/conn.js';
 import { ConnAnalysis } from './conn-analysis.js';
 import type { FlowAnalysis } from './flow-analysis.js';
 import { Verdict } from './handshake.js';
+import { Fifo } from '../util/fifo.js';
 
 export class ConnAnalyzer implements FlowAnalysis {
   private readonly synTimeoutMs: number;
   private readonly onHandshake: ((c: Conn) => void) | undefined;
   /** Handshakes waiting for an answer, in SYN order (for timeouts). */
-  private pending: Conn[] = [];
-  private pendingHead = 0;
+  private readonly pending = new Fifo<Conn>();
   private readonly pendingSet = new Set<Conn>();
 
   constructor(synTimeoutMs: number, onHandshake?: (c: Conn) => void) {
@@ -61,17 +61,14 @@ export class ConnAnalyzer implements FlowAnalysis {
 
   advance(now: number): void {
     const timeout = this.synTimeoutMs;
-    while (this.pendingHead < this.pending.length) {
-      const c = this.pending[this.pendingHead]!;
+    for (;;) {
+      const c = this.pending.peek();
+      if (c === undefined) break;
       const hs = (c.aux as ConnAnalysis).hs;
       if (this.pendingSet.has(c) && hs.verdict === Verdict.PENDING && now - hs.synMs <= timeout) break;
-      this.pendingHead++;
+      this.pending.shift();
       if (!this.pendingSet.delete(c)) continue;
       if (hs.checkTimeout(now, timeout)) this.decided(c);
-    }
-    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
-      this.pending = this.pending.slice(this.pendingHead);
-      this.pendingHead = 0;
     }
   }
 
