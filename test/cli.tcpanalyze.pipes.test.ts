@@ -74,6 +74,13 @@ test('A slow consumer gets byte-identical output even when records are written w
   assert.equal(r.stdout, directIdle);
 });
 
+test('stdout redirected to a file gets the bytes a pipe gets (the sink reuses its batch buffer after synchronous writes).', () => {
+  const out = join(dir, 'direct.ndjson');
+  const r = runBash(`${CLI} ${shq(SYNSCAN)} > ${shq(out)}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(readFileSync(out, 'utf8'), direct);
+});
+
 test('tcpanalyze FILE | tcpanalyze - fails with exit 1 and one CAPTURE_UNKNOWN_FORMAT line, because NDJSON is not a capture.', () => {
   const r = runBash(`${CLI} ${shq(SYNSCAN)} | ${CLI} -`);
   assert.equal(r.status, 1);
