@@ -189,11 +189,11 @@ Differences from m-lab's Go csvtool: docs/csvtool.md.`,
       }
     }
     if (kind === 'tcpkit') {
-      const c = await recordsToCsv(lines, new TextSink(process.stdout), input.name, o.header, o.skipBad);
+      const c = await recordsToCsv(lines, new TextSink(process.stdout, undefined, true), input.name, o.header, o.skipBad);
       if (c.skipped > 0) warn(`${NAME}: ${input.name}: ${describeSkipped({ lines: c.lines, rows: 0, skipped: c.skipped, skippedByCode: c.byCode, firstSkipped: c.first, outputClosed: false })}`);
       return EXIT_OK;
     }
-    const r = await archiveToCsv(lines, new TextSink(process.stdout), { name: input.name, skipBad: o.skipBad, header: o.header });
+    const r = await archiveToCsv(lines, new TextSink(process.stdout, undefined, true), { name: input.name, skipBad: o.skipBad, header: o.header });
     if (r.skipped > 0) warn(`${NAME}: ${input.name}: ${describeSkipped(r)}`);
     return EXIT_OK;
   } finally {

@@ -158,7 +158,7 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
   process.on('SIGTERM', onSignal);
 
   const out = await openOutput(outPath, { zstd });
-  const sink = new TextSink(out.stream);
+  const sink = new TextSink(out.stream, undefined, out.stream === process.stdout);
   const stop = (): boolean => interrupted || sink.closed;
   let bad = 0;
   let firstBad: ToolError | null = null;

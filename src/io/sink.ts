@@ -18,10 +18,11 @@ export class TextSink {
   /** A written batch that may be filled again (see push). */
   private spare: Buffer | null = null;
   /**
-   * Whether a batch may be reused once the destination took it synchronously.
-   * Only for process.stdout: a file there is written with writeSync, and a
-   * pipe or terminal write that completes at once leaves nothing queued
-   * (writableLength 0). Other Writables may keep the chunk they were given.
+   * Whether a batch may be reused once the destination took it synchronously
+   * (writableLength 0 after the write). Only for a destination that copies
+   * what it is given during the write, such as process.stdout: a file there
+   * is written with writeSync, and a pipe or terminal write that completes at
+   * once leaves nothing queued. Other Writables may keep the chunk itself.
    */
   private readonly reusable: boolean;
   private pos = 0;
@@ -33,10 +34,10 @@ export class TextSink {
   /** Bytes handed to the destination (a cheap progress measure; strings larger than a batch count UTF-16 units). */
   charsWritten = 0;
 
-  constructor(out: Writable, batchBytes = 1 << 16) {
+  constructor(out: Writable, batchBytes = 1 << 16, reuseBatches = false) {
     this.out = out;
     this.batchBytes = batchBytes;
-    this.reusable = out === process.stdout;
+    this.reusable = reuseBatches;
     out.on('error', (e: NodeJS.ErrnoException) => {
       this.closed = true;
       if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') this.error = e;
