@@ -596,7 +596,8 @@ export class ZeekState {
     } else if (deltaLast > 0) ep.updateLastSeq(seqOnePast);
     else if (len > 0) this.scaled(ep, K_RXMT);
 
-    this.updateStateMachine(ep, peer, baseSeq, len, isOrig, flags);
+    // as int32: a sequence number of 2^31 or more passed to a call that is not inlined is boxed (a heap allocation per packet)
+    this.updateStateMachine(ep, peer, baseSeq | 0, len, isOrig, flags);
 
     // acks are applied after the state machine, so gaps revealed at the very end are judged with the final states
     if (ack) this.ackReceived(peer, relAck);
@@ -632,14 +633,15 @@ export class ZeekState {
     return ep.relFull(cur, wraps);
   }
 
-  private updateStateMachine(ep: Endpoint, peer: Endpoint, baseSeq: number, len: number, isOrig: boolean, flags: number): void {
+  /** `baseSeq32` is the segment's sequence number as an int32 (`seq | 0`). */
+  private updateStateMachine(ep: Endpoint, peer: Endpoint, baseSeq32: number, len: number, isOrig: boolean, flags: number): void {
     const syn = (flags & SYN) !== 0, fin = (flags & FIN) !== 0, rst = (flags & RST) !== 0, ack = (flags & ACK) !== 0;
     switch (ep.state) {
       case TcpState.INACTIVE:
         if (syn) {
           if (isOrig) ep.setState(ack ? TcpState.SYN_ACK_SENT : TcpState.SYN_SENT);
           else {
-            if (!ack && peer.state === TcpState.SYN_ACK_SENT && baseSeq === ep.startSeq) {
+            if (!ack && peer.state === TcpState.SYN_ACK_SENT && baseSeq32 === (ep.startSeq | 0)) {
               // SYN and SYN-ACK captured the wrong way round: flip and establish
               this.isPartial = false;
               this.flipRoles(false);
