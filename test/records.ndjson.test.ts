@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { emptyRecord, toJsonLine, type FieldType, type RecordSchema, type RecordValues } from '../src/records/schema.js';
+import { emptyRecord, floatText, toJsonLine, type FieldType, type RecordSchema, type RecordValues } from '../src/records/schema.js';
 import { formatIPv4 } from '../src/util/ip.js';
 
 // 19 fields: two full groups of 8 and a short one, every value type.
@@ -65,4 +65,24 @@ test('IPv4 text for the corner addresses', () => {
   assert.equal(formatIPv4(0xffffffff), '255.255.255.255');
   assert.equal(formatIPv4(-1), '255.255.255.255');
   assert.equal(formatIPv4(0xc0a80001 | 0), '192.168.0.1');
+});
+
+test('floatText gives the text String() gives: 6-decimal values (fast path) and any other number', () => {
+  const edge = [0, -0, 1e-6, -1e-6, 0.1, 0.5, 1, 27.892, 2.17225, 1e-7, 123456.000001, 2147483647.999999, 2147483648, -2147483648.5, 1e21, 1e300, 5e-324, NaN, Infinity, -Infinity];
+  for (const v of edge) assert.equal(floatText(v), String(v), `value ${v}`);
+  // m / 10^6 for integers m up to 2^31 * 10^6 in magnitude (the fast path), and near its bound
+  const six = fc.oneof(fc.integer({ min: -1e9, max: 1e9 }), fc.double({ min: -2147483648e6, max: 2147483648e6, noNaN: true }).map(Math.round));
+  fc.assert(
+    fc.property(six, (m) => {
+      const v = Math.round(m) / 1e6;
+      assert.equal(floatText(v), String(v));
+    }),
+    { numRuns: 20000 },
+  );
+  fc.assert(
+    fc.property(fc.double(), (v) => {
+      assert.equal(floatText(v), String(v));
+    }),
+    { numRuns: 20000 },
+  );
 });

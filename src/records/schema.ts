@@ -48,6 +48,35 @@ export function toJsonLine(schema: RecordSchema, r: RecordValues): string {
   return compiled(schema).toJson(r);
 }
 
+/**
+ * The text String(v) gives, faster for the values float fields hold: numbers
+ * rounded to 6 decimals (RTTs in ms). When v is the double nearest to m/10^6
+ * for an integer m and |v| < 2^31, that text is m/10^6 written out with
+ * trailing zeros dropped: it round-trips to v, and no decimal with fewer
+ * digits does, because any such decimal is another multiple of 10^-6, at
+ * least 10^-6 away, while doubles below 2^31 are less than 10^-6 apart (so
+ * two such decimals never round to the same double). Other values take
+ * String(v).
+ */
+export function floatText(v: number): string {
+  const m = Math.round(v * 1e6);
+  if (m / 1e6 !== v || !(v < 2147483648 && v > -2147483648)) return String(v);
+  const neg = m < 0;
+  const a = neg ? -m : m;
+  const whole = Math.floor(a / 1e6);
+  let frac = a - whole * 1e6;
+  if (frac === 0) return (neg ? '-' : '') + whole;
+  let digits = 6;
+  while (frac % 10 === 0) {
+    frac /= 10;
+    digits--;
+  }
+  const f = String(frac);
+  return (neg ? '-' : '') + whole + '.' + ZEROS.slice(0, digits - f.length) + f;
+}
+
+const ZEROS = '000000';
+
 /** A record with every field of the schema set to null, in schema order (one hidden class per schema). */
 export function emptyRecord(schema: RecordSchema): RecordValues {
   return compiled(schema).empty();
@@ -82,7 +111,7 @@ function compiled(schema: RecordSchema): Compiled {
   const parts = schema.fields.map((f, i) => {
     const v = `r.${f.name}`;
     const key = JSON.stringify(`${i === 0 ? '' : ','}"${f.name}":`);
-    const val = f.type === 'string' ? `str(${v})` : f.type === 'bool' ? `(${v} ? 'true' : 'false')` : `String(${v})`;
+    const val = f.type === 'string' ? `str(${v})` : f.type === 'bool' ? `(${v} ? 'true' : 'false')` : f.type === 'float' ? `flt(${v})` : `String(${v})`;
     return `${key} + (${v} === null || ${v} === undefined ? 'null' : ${val})`;
   });
   // Fields go in groups; a group whose values are all null is one constant
@@ -96,7 +125,10 @@ function compiled(schema: RecordSchema): Compiled {
     groups.push(`(${allNull} ? ${constant} : ${parts.slice(g, g + NULL_GROUP).join(' + ')})`);
   }
   const body = `return ${JSON.stringify(`{"record":"${schema.kind}",`)} + ${groups.join(' + ')} + '}';`;
-  const toJson = new Function('str', `return function (r) { ${body} };`)((x: unknown) => jsonString(String(x))) as (r: RecordValues) => string;
+  const toJson = new Function('str', 'flt', `return function (r) { ${body} };`)(
+    (x: unknown) => jsonString(String(x)),
+    (x: unknown) => (typeof x === 'number' ? floatText(x) : String(x)),
+  ) as (r: RecordValues) => string;
   c = { empty, toJson };
   compiledBySchema.set(schema, c);
   return c;
