@@ -584,7 +584,10 @@ export class SeqAnalysis {
       this.started = true;
       this.sec0 = sec;
     }
-    const t = (sec - this.sec0) * 1e9 + nsec;
+    // (s + 0.5) * 1e9 - 5e8 is s * 1e9 exactly, but in float64 from the first packet on: with
+    // small integers seen first, V8 compiled int32 arithmetic and dropped the code (twice) when a
+    // connection passed 2.1 s
+    const t = (sec - this.sec0 + 0.5) * 1e9 - 5e8 + nsec;
     const fwd = fromA ? this.a : this.b;
     const rev = fromA ? this.b : this.a;
     const seq = d.seq, ack = d.ack, flags = d.flags, window = d.window;
