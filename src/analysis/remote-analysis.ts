@@ -17,7 +17,7 @@
  * with --threads 2 (README, Speed).
  */
 import { PacketView } from '../capture/packet.js';
-import { Decoded } from '../decode/decoded.js';
+import { Decoded, IPPROTO_TCP } from '../decode/decoded.js';
 import { RingReader, RingWriter, RING_WRAP, type SharedRing } from '../io/shared-ring.js';
 import { CONN_SCHEMA } from '../records/conn.js';
 import { emptyRecord, type RecordRow, type RecordValues } from '../records/schema.js';
@@ -341,7 +341,8 @@ export function runRemoteAnalysis(ring: SharedRing, synTimeoutMs: number, onRow:
           p = readConn(f, p + 2, c);
           an.ended(c);
           clearAnalysis(scratch);
-          fillEndpoints(scratch, c);
+          // only Zeek's UDP roles read the endpoints (addresses as text are not free)
+          if (c.proto !== IPPROTO_TCP) fillEndpoints(scratch, c);
           fillAnalysis(scratch, c);
           onRow(analysisRow(scratch));
           break;
