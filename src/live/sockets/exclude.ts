@@ -32,16 +32,24 @@ export interface ExcludeOptions {
   local?: boolean;
 }
 
+/** The items of comma-separated lists given to a repeatable option, trimmed, empty ones dropped. */
+function listItems(texts: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const text of texts) {
+    for (const part of text.split(',')) {
+      const t = part.trim();
+      if (t !== '') out.push(t);
+    }
+  }
+  return out;
+}
+
 /** Parses comma-separated port lists (each 0..65535), e.g. from repeated `--exclude-srcport`. */
 export function parsePortList(texts: readonly string[], flag = '--exclude-srcport'): number[] {
   const out: number[] = [];
-  for (const text of texts) {
-    for (const part of text.split(',')) {
-      const p = part.trim();
-      if (p === '') continue;
-      if (!/^\d{1,5}$/.test(p) || Number(p) > 65535) throw new UsageError('USAGE_BAD_PORT', `${flag}: "${p}" is not a port number (0-65535)`);
-      out.push(Number(p));
-    }
+  for (const p of listItems(texts)) {
+    if (!/^\d{1,5}$/.test(p) || Number(p) > 65535) throw new UsageError('USAGE_BAD_PORT', `${flag}: "${p}" is not a port number (0-65535)`);
+    out.push(Number(p));
   }
   return out;
 }
@@ -65,22 +73,18 @@ function v4Key(a: number, mapped: boolean): Uint8Array {
  */
 export function dstIpKeys(texts: readonly string[], flag = '--exclude-dstip'): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (const text of texts) {
-    for (const part of text.split(',')) {
-      const t = part.trim();
-      if (t === '') continue;
-      const a = parseAddr(t);
-      if (a === null) throw new UsageError('USAGE_BAD_ADDRESS', `${flag}: "${t}" is not an IPv4 or IPv6 address`);
-      if (a.version === 4) {
-        out.push(v4Key(a.w[0], false), v4Key(a.w[0], true));
-        continue;
-      }
-      const k = new Uint8Array(16);
-      const dv = new DataView(k.buffer);
-      for (let i = 0; i < 4; i++) dv.setUint32(4 * i, a.w[i]!);
-      out.push(k);
-      if (a.w[0] === 0 && a.w[1] === 0 && a.w[2] === 0xffff) out.push(v4Key(a.w[3], false));
+  for (const t of listItems(texts)) {
+    const a = parseAddr(t);
+    if (a === null) throw new UsageError('USAGE_BAD_ADDRESS', `${flag}: "${t}" is not an IPv4 or IPv6 address`);
+    if (a.version === 4) {
+      out.push(v4Key(a.w[0], false), v4Key(a.w[0], true));
+      continue;
     }
+    const k = new Uint8Array(16);
+    const dv = new DataView(k.buffer);
+    for (let i = 0; i < 4; i++) dv.setUint32(4 * i, a.w[i]!);
+    out.push(k);
+    if (a.w[0] === 0 && a.w[1] === 0 && a.w[2] === 0xffff) out.push(v4Key(a.w[3], false));
   }
   return out;
 }
