@@ -287,14 +287,14 @@ export class ConnTracker {
           h.maxEnd = h.maxEnd + shift;
           if (h.finRel >= 0) h.finRel += shift;
         }
-        h.base = dataStart;
+        h.base = dataStart | 0;
         h.hasBase = true;
       }
     }
     if (flags & FIN) h.finPkts++;
     if (flags & RST) h.rstPkts++;
     if (!h.hasBase) {
-      h.base = seq;
+      h.base = seq | 0;
       h.hasBase = true;
     }
     const len = d.payloadLen;

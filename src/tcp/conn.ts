@@ -25,11 +25,16 @@ export interface ConnAux {
 
 /** Per-direction state and counters. */
 export class Half {
-  // Fields set to -0 hold doubles (sequence numbers, times, byte offsets). A
-  // first value of -0 (a double, equal to 0) makes V8 store them unboxed from
-  // the first object on; starting from the small integer 0 made it change the
-  // layout of every object and drop the optimised code using it when the first
-  // large value arrived, about 0.25 s of warm-up on the benchmark capture.
+  // Numbers in object fields: V8 stores a field that has held a double (a
+  // value outside the int32 range, or with a fraction) as a pointer to a
+  // separate heap number, one more cache miss per access, while int32 values
+  // (Smis) sit in the object itself. The fields read and written on every
+  // packet therefore hold int32 values: `base` is a sequence number stored
+  // with `| 0` (only differences mod 2^32 are taken of it), and `maxEnd` /
+  // `finRel` are byte offsets that stay below 2^31 unless a direction carries
+  // 2 GB (then V8 changes the field to a double once; results are the same).
+  // `isn` (-1 = none, else up to 2^32 - 1) is touched on SYNs only: -0 makes
+  // it a double field from the first object on.
   pkts = 0;
   ipBytes = 0;
   frameBytes = 0;
@@ -50,18 +55,17 @@ export class Half {
   tfo = false;
   /** Sequence tracking (TCP). */
   hasBase = false;
-  /** Sequence number of the first byte (ISN + 1 when the SYN was seen). */
-  base = -0;
+  /** Sequence number of the first byte (ISN + 1 when the SYN was seen), as an int32 (`seq | 0`); `base >>> 0` is the sequence number. */
+  base = 0;
   /** ISN from this side's SYN, -1 if none seen. */
   isn = -0;
   /** Highest relative sequence end seen (unwrapped), for Zeek-style byte counts. */
-  maxEnd = -0;
+  maxEnd = 0;
   /** Relative sequence number of this side's FIN (-1 none). */
-  finRel = -0;
+  finRel = -1;
 
   constructor() {
     this.isn = -1;
-    this.finRel = -1;
   }
 
   reset(): void {
