@@ -115,14 +115,15 @@ export class PcapReader implements CaptureReader {
     const sec = dv.getUint32(p, le);
     const frac = dv.getUint32(p + 4, le);
     const pk = this.packet;
-    if (this.nanos) {
-      if (frac >= 1_000_000_000) countSkip(this.skips, 'timestamp fraction out of range (normalised)');
-      pk.sec = sec + Math.floor(frac / 1_000_000_000);
-      pk.nsec = frac % 1_000_000_000;
+    const unit = this.nanos ? 1_000_000_000 : 1_000_000;
+    if (frac < unit) {
+      // the usual case: no division or remainder per packet
+      pk.sec = sec;
+      pk.nsec = this.nanos ? frac : frac * 1000;
     } else {
-      if (frac >= 1_000_000) countSkip(this.skips, 'timestamp fraction out of range (normalised)');
-      pk.sec = sec + Math.floor(frac / 1_000_000);
-      pk.nsec = (frac % 1_000_000) * 1000;
+      countSkip(this.skips, 'timestamp fraction out of range (normalised)');
+      pk.sec = sec + Math.floor(frac / unit);
+      pk.nsec = (frac % unit) * (this.nanos ? 1 : 1000);
     }
     pk.caplen = incl;
     pk.origlen = dv.getUint32(p + 12, le);

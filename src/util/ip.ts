@@ -11,28 +11,49 @@ export function formatIPv4(a: number): string {
   return OCTET[a >>> 24]! + '.' + OCTET[(a >>> 16) & 255]! + '.' + OCTET[(a >>> 8) & 255]! + '.' + OCTET[a & 255]!;
 }
 
+/** Hex text of 0..255 without leading zeros, and with two digits (for the low byte of a group). */
+const HEX1: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16));
+const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Group i (0..7) of an address held as four words. */
+function group(w0: number, w1: number, w2: number, w3: number, i: number): number {
+  const w = i < 4 ? (i < 2 ? w0 : w1) : i < 6 ? w2 : w3;
+  return i & 1 ? w & 0xffff : w >>> 16;
+}
+
+/** Hex text of one 16-bit group (lowercase, no leading zeros). */
+function groupHex(x: number): string {
+  return x < 256 ? HEX1[x]! : HEX1[x >>> 8]! + HEX2[x & 255]!;
+}
+
 export function formatIPv6(w0: number, w1: number, w2: number, w3: number): string {
   if (w0 === 0 && w1 === 0 && w2 >>> 0 === 0xffff) return `::ffff:${formatIPv4(w3)}`;
-  const g = [w0 >>> 16, w0 & 0xffff, w1 >>> 16, w1 & 0xffff, w2 >>> 16, w2 & 0xffff, w3 >>> 16, w3 & 0xffff];
-  let bestStart = -1, bestLen = 0;
+  // longest run of zero groups (two or more; the first on ties)
+  let bestStart = -1, bestLen = 1;
   for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
+    if (group(w0, w1, w2, w3, i) !== 0) {
       i++;
       continue;
     }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
+    let j = i + 1;
+    while (j < 8 && group(w0, w1, w2, w3, j) === 0) j++;
+    if (j - i > bestLen) {
       bestStart = i;
       bestLen = j - i;
     }
     i = j;
   }
-  const hex = (x: number): string => x.toString(16);
-  if (bestStart < 0) return g.map(hex).join(':');
-  const head = g.slice(0, bestStart).map(hex).join(':');
-  const tail = g.slice(bestStart + bestLen).map(hex).join(':');
-  return `${head}::${tail}`;
+  let s = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      s += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (i > 0 && i !== bestStart + bestLen) s += ':';
+    s += groupHex(group(w0, w1, w2, w3, i));
+  }
+  return s;
 }
 
 export function formatAddr(version: number, w0: number, w1: number, w2: number, w3: number): string {
