@@ -117,12 +117,19 @@ function compiled(schema: RecordSchema): Compiled {
   // Fields go in groups; a group whose values are all null is one constant
   // (a flows-mode record has ~100 null analysis fields: its line is built
   // about twice as fast).
+  // A group of numeric fields that are all zero (most of the full analysis'
+  // per-class counters) is a constant too.
   const groups: string[] = [];
   for (let g = 0; g < parts.length; g += NULL_GROUP) {
-    const names = schema.fields.slice(g, g + NULL_GROUP).map((f) => f.name);
+    const fields = schema.fields.slice(g, g + NULL_GROUP);
+    const names = fields.map((f) => f.name);
+    const text = (v: string): string => JSON.stringify(names.map((n, k) => `${g + k === 0 ? '' : ','}"${n}":${v}`).join(''));
     const allNull = names.map((n) => `r.${n} == null`).join(' && ');
-    const constant = JSON.stringify(names.map((n, k) => `${g + k === 0 ? '' : ','}"${n}":null`).join(''));
-    groups.push(`(${allNull} ? ${constant} : ${parts.slice(g, g + NULL_GROUP).join(' + ')})`);
+    let body = parts.slice(g, g + NULL_GROUP).join(' + ');
+    if (fields.every((f) => f.type === 'int' || f.type === 'float')) {
+      body = `(${names.map((n) => `r.${n} === 0`).join(' && ')} ? ${text('0')} : ${body})`;
+    }
+    groups.push(`(${allNull} ? ${text('null')} : ${body})`);
   }
   const body = `return ${JSON.stringify(`{"record":"${schema.kind}",`)} + ${groups.join(' + ')} + '}';`;
   const toJson = new Function('str', 'flt', `return function (r) { ${body} };`)(

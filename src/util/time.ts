@@ -8,6 +8,9 @@ export const NS_PER_S = 1_000_000_000;
 
 /** Seconds and nanoseconds as text: `1600000000.123456789` (9 fraction digits). */
 export function formatEpoch(sec: number, nsec: number): string {
+  // nsec + 10^9 has exactly ten digits: dropping the leading 1 leaves the
+  // nine zero-padded fraction digits (one conversion, no padding slice)
+  if (nsec >= 0 && nsec < NS_PER_S) return sec + '.' + String(nsec + NS_PER_S).slice(1);
   const frac = String(nsec);
   return `${sec}.${'000000000'.slice(frac.length)}${frac}`;
 }
