@@ -47,6 +47,7 @@ export const KNOWN_DIFFERENCES: Record<string, string> = {
   'deepflow__out-of-order.pcap#3': 'ack_rtt of the handshake ACK: SYN/ACK seen before the SYN; tshark lets the SYN\'s ack=0 drop it',
   'zeek__tcp-handshake-reorder.pcap#3': 'ack_rtt of the handshake ACK: SYN/ACK seen before the SYN; tshark lets the SYN\'s ack=0 drop it',
   'zeek__ipv6-http-atomic-frag.pcap#5': 'ack_rtt of the handshake ACK: SYN/ACK seen before the SYN; tshark lets the SYN\'s ack=0 drop it',
+  'deepflow__syn-syn-ack-retrans-2.pcap#5': 'ack_rtt from the first SYN/ACK (325.4 ms), tshark from the retransmitted one (9.1 ms): the repeated SYN\'s ack=0 dropped the first from tshark\'s list',
   // The same rule at the wrap: with the server's ISN at 0xffffffff the
   // handshake ACK's ack field is 0, equal to the SYN's unused ack field, so
   // tshark takes the ACK for a window update (its window differs from the
@@ -54,7 +55,6 @@ export const KNOWN_DIFFERENCES: Record<string, string> = {
   // (scripts/oracle-at-scale.mjs); crafted/isn-wrap.pcap isolates it.
   'isn-wrap.pcap#3': 'window_update on the handshake ACK: tshark compares its ack=0 with the SYN\'s ack field 0',
   'isn-wrap.pcap#stream0': 'orig_window_update 0 against tshark\'s 1 (frame 3)',
-  'deepflow__syn-syn-ack-retrans-2.pcap#5': 'ack_rtt from the first SYN/ACK (325.4 ms), tshark from the retransmitted one (9.1 ms): the repeated SYN\'s ack=0 dropped the first from tshark\'s list',
   // The capture tool wrote orig_len = caplen = 66 while the IP headers claim up
   // to 671 bytes: tshark takes tcp.len from the frame (0), tcpkit from the IP
   // total length (the payload was cut by the snaplen), so every segment's
