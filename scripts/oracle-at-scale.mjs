@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readFlagOracle, runCapture, compareFrames } from '../dist/test/_seq-helpers.js';
+import { COLS, readFlagOracle, runCapture, compareFrames } from '../dist/test/_seq-helpers.js';
 
 const cap = process.argv[2];
 if (!cap || process.argv.length > 3) {
@@ -35,10 +35,9 @@ function tshark(name, args) {
   return out;
 }
 
-const FLAGS = ['retransmission', 'fast_retransmission', 'spurious_retransmission', 'out_of_order', 'lost_segment', 'ack_lost_segment', 'duplicate_ack_num', 'zero_window', 'zero_window_probe', 'zero_window_probe_ack', 'window_full', 'window_update', 'keep_alive', 'keep_alive_ack', 'reused_ports', 'initial_rtt', 'ack_rtt', 'bytes_in_flight'];
 const t0 = Date.now();
-// the same columns as the fixtures' <capture>.tshark-flags.tsv (scripts/make-oracles.sh)
-const flagsFile = tshark('flags.tsv', ['-T', 'fields', '-E', 'separator=/t', '-E', 'header=y', '-e', 'frame.number', '-e', 'tcp.stream', ...FLAGS.flatMap((f) => ['-e', `tcp.analysis.${f}`]), '-Y', 'tcp']);
+// the columns readFlagOracle reads, as in the fixtures' <capture>.tshark-flags.tsv
+const flagsFile = tshark('flags.tsv', ['-T', 'fields', '-E', 'separator=/t', '-E', 'header=y', '-e', 'frame.number', '-e', 'tcp.stream', ...COLS.flatMap((f) => ['-e', `tcp.analysis.${f}`]), '-Y', 'tcp']);
 const convFile = tshark('conv.tsv', ['-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=f', '-e', 'frame.number', '-e', 'tcp.stream', '-e', 'ip.src', '-e', 'ipv6.src', '-e', 'tcp.srcport', '-e', 'frame.len', '-e', 'ip.len', '-e', 'ipv6.plen', '-e', 'tcp.len', '-e', 'icmp.type', '-e', 'icmpv6.type', '-Y', 'tcp']);
 console.log(`tshark: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 

@@ -14,8 +14,8 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 export const FIX = join(ROOT, 'fixtures/pcaps');
 export const ORA = join(FIX, 'oracles');
 
-/** Oracle columns in file order (after frame.number and tcp.stream). */
-const COLS = [
+/** Oracle columns in file order (after frame.number and tcp.stream): the `tcp.analysis.<name>` fields scripts/make-oracles.sh asks tshark for. */
+export const COLS = [
   'retransmission',
   'fast_retransmission',
   'spurious_retransmission',

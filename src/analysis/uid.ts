@@ -14,17 +14,21 @@ function fmix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** One step of both lanes over a 32-bit value (the second lane also folds its high bits down). */
-function lanes(h: Int32Array, v: number): void {
-  h[0] = Math.imul(h[0]! ^ v, 0x01000193);
-  const b = Math.imul(h[1]! ^ (v >>> 0), 0x5bd1e995);
-  h[1] = b ^ (b >>> 15);
-}
-
-const lane = new Int32Array(2);
-const words = new Float64Array(3);
 const B62_CODES = Array.from(B62, (ch) => ch.charCodeAt(0));
+/** Character codes of the uid being built (reused: no array per uid). */
 const digitCodes = new Array<number>(17).fill(0);
+
+/** Writes `count` base-62 digits of w (an integer below 2^38), lowest first, to digitCodes from `k`; returns the next index. */
+function base62(w: number, count: number, k: number): number {
+  for (let i = 0; i < count; i++) {
+    // the quotient's floor is exact below 2^38, and w - 62q avoids a
+    // floating-point remainder (a library call)
+    const q = Math.floor(w / 62);
+    digitCodes[k++] = B62_CODES[w - q * 62]!;
+    w = q;
+  }
+  return k;
+}
 
 export function stableUid(communityId: string, sec: number, nsec: number, serial: number): string {
   let h1 = 0x811c9dc5, h2 = 0x9747b28c;
@@ -33,28 +37,16 @@ export function stableUid(communityId: string, sec: number, nsec: number, serial
     h1 = Math.imul(h1 ^ ch, 0x01000193);
     h2 = Math.imul(h2 ^ ch, 0x5bd1e995);
   }
-  lane[0] = h1;
-  lane[1] = h2;
-  lanes(lane, sec >>> 0);
-  lanes(lane, Math.floor(sec / 4294967296));
-  lanes(lane, nsec);
-  lanes(lane, serial);
-  h1 = lane[0]!;
-  h2 = lane[1]!;
-  words[0] = fmix(h1);
-  words[1] = fmix(h2 ^ h1);
-  words[2] = fmix(h1 + 0x9e3779b9 + h2);
-  let k = 0;
-  for (let g = 0; g < 3; g++) {
-    let w = words[g]! * 64 + (words[(g + 1) % 3]! >>> 26); // 38 bits, exact in a double
-    const digits = g < 2 ? 6 : 5;
-    for (let i = 0; i < digits; i++) {
-      // w is an integer below 2^38: the quotient's floor is exact, and
-      // w - 62q avoids a floating-point remainder (a library call)
-      const q = Math.floor(w / 62);
-      digitCodes[k++] = B62_CODES[w - q * 62]!;
-      w = q;
-    }
+  for (let i = 0; i < 4; i++) {
+    const v = i === 0 ? sec >>> 0 : i === 1 ? Math.floor(sec / 4294967296) : i === 2 ? nsec : serial;
+    h1 = Math.imul(h1 ^ v, 0x01000193);
+    h2 = Math.imul(h2 ^ (v >>> 0), 0x5bd1e995);
+    h2 ^= h2 >>> 15;
   }
+  const w0 = fmix(h1), w1 = fmix(h2 ^ h1), w2 = fmix(h1 + 0x9e3779b9 + h2);
+  // three 38-bit numbers (exact in a double) give 6 + 6 + 5 digits
+  let k = base62(w0 * 64 + (w1 >>> 26), 6, 0);
+  k = base62(w1 * 64 + (w2 >>> 26), 6, k);
+  base62(w2 * 64 + (w0 >>> 26), 5, k);
   return 'C' + String.fromCharCode.apply(null, digitCodes);
 }

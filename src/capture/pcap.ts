@@ -116,14 +116,15 @@ export class PcapReader implements CaptureReader {
     const frac = dv.getUint32(p + 4, le);
     const pk = this.packet;
     const unit = this.nanos ? 1_000_000_000 : 1_000_000;
+    const nsPerUnit = this.nanos ? 1 : 1000;
     if (frac < unit) {
       // the usual case: no division or remainder per packet
       pk.sec = sec;
-      pk.nsec = this.nanos ? frac : frac * 1000;
+      pk.nsec = frac * nsPerUnit;
     } else {
       countSkip(this.skips, 'timestamp fraction out of range (normalised)');
       pk.sec = sec + Math.floor(frac / unit);
-      pk.nsec = (frac % unit) * (this.nanos ? 1 : 1000);
+      pk.nsec = (frac % unit) * nsPerUnit;
     }
     pk.caplen = incl;
     pk.origlen = dv.getUint32(p + 12, le);

@@ -92,7 +92,7 @@ interface Compiled {
 
 const compiledBySchema = new WeakMap<RecordSchema, Compiled>();
 
-/** Fields per null-group in the generated NDJSON serializer. */
+/** Fields per group in the generated NDJSON serializer (an all-null or all-zero group is one constant). */
 const NULL_GROUP = 8;
 
 /**
