@@ -1,7 +1,7 @@
 /**
- * FileSource splits large reads in two concurrent halves; whatever the sizes,
- * the bytes must come back complete and in order, and a short read at the
- * end of the file (in either half) must not skip or repeat bytes.
+ * FileSource caps each read (src/io/sources.ts); whatever sizes are asked
+ * for, the bytes must come back complete and in order, and a short read at
+ * the end of the file must not skip or repeat bytes.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FileSource } from '../src/io/sources.js';
 
-test('split reads return the file whole and in order, with short reads at the end in either half', async () => {
+test('capped reads return the file whole and in order, with a short read at the end', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tcpkit-source-'));
   try {
     const MB = 1 << 20;
-    // ends: inside the first half of the last read, inside the second half, exactly at a boundary, tiny
+    // ends: inside a read, exactly at a read boundary, tiny, one byte short of a boundary
     for (const size of [3 * MB + 1000, 3 * MB + MB + 12345, 4 * MB, 777, 2 * MB - 1]) {
       const data = randomBytes(size);
       const path = join(dir, `f${size}`);
@@ -25,7 +25,7 @@ test('split reads return the file whole and in order, with short reads at the en
       const src = new FileSource(fh);
       const out = Buffer.alloc(size + 4 * MB);
       let got = 0;
-      // read sizes vary between calls: split and unsplit, odd sizes
+      // read sizes vary between calls: above and below the cap, odd sizes
       const sizes = [2 * MB, MB + 3, 3 * MB, 100, MB - 1];
       for (let i = 0; ; i++) {
         const n = await src.readInto(out, got, sizes[i % sizes.length]!);

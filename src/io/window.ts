@@ -7,10 +7,13 @@
  * ZeroCopyReadPacketData contract).
  *
  * Read-ahead: after a fill, the next read into the free space behind `end`
- * is started at once, so the source (a file read on libuv's thread pool, a
- * decompressor) works while the parser consumes [pos, end). The parser never
- * touches that free space, and every fill, compaction, growth or close first
- * waits for the read in flight.
+ * is started at once, so an asynchronous source (a decompressor, a pipe)
+ * works while the parser consumes [pos, end). The parser never touches that
+ * free space, and every fill, compaction, growth or close first waits for
+ * the read in flight. A synchronous source (a regular file, read with
+ * readSync) is read on demand instead: only the unread part of a record is
+ * moved to the front, and the bytes a read brings in are parsed while they
+ * are still in cache.
  */
 import { ToolError } from '../util/errors.js';
 
@@ -18,6 +21,8 @@ export interface ByteSource {
   /** Reads up to `max` bytes into dst[off..]; resolves 0 at end of input. */
   readInto(dst: Buffer, off: number, max: number): Promise<number>;
   close(): Promise<void>;
+  /** True when a read is done before readInto returns (a file read with readSync): reading ahead would gain nothing, so the window reads on demand. */
+  readonly sync?: boolean;
 }
 
 /** Free space below which no read-ahead is started (the next fill compacts first). */
@@ -71,7 +76,7 @@ export class ByteWindow {
   }
 
   private startReadAhead(): void {
-    if (this.eof || this.ahead !== null) return;
+    if (this.eof || this.ahead !== null || this.source.sync === true) return;
     // Make room first: with the unread bytes moved to the front (cheap next to
     // parsing them), the read can fill the rest while the parser works.
     if (this.pos > 0 && this.buf.length - this.end < this.buf.length >> 1) {
