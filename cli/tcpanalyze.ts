@@ -34,6 +34,7 @@ import { createSharedRing } from '../src/io/shared-ring.js';
 import { Fifo } from '../src/util/fifo.js';
 import { RemoteAnalysis, applyAnalysisRow } from '../src/analysis/remote-analysis.js';
 import type { AnalysisWorkerData } from './_analysis-worker.js';
+import type { FileReads, InputSpec } from '../src/io/input.js';
 
 const NAME = 'tcpanalyze';
 
@@ -168,7 +169,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   // Progress on stderr, only when it is a terminal (and not --quiet): bytes read, packets/s, open flows.
   const progress = process.stderr.isTTY === true && !o.quiet ? progressLine(NAME) : null;
   if (o.follow !== undefined) {
-    const res = await followConnection(files.map(inputSpec), o.follow, o.followFormat, (t) => sink.write(String(t)), {
+    const res = await followConnection(files.map((f) => inputSpec(f, 'ahead')), o.follow, o.followFormat, (t) => sink.write(String(t)), {
       maxBuffer,
       idleTimeoutMs,
       closeLingerMs,
@@ -208,7 +209,8 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   let res;
   try {
     res = await analyzeCaptures(
-    files.map(inputSpec),
+    // connection accounting alone parses faster than reads ahead pay for (FileReads)
+    files.map((f) => inputSpec(f, o.analysis === 'flows' ? 'on-demand' : 'ahead')),
     {
       idleTimeoutMs,
       closeLingerMs,
@@ -337,8 +339,8 @@ function startAnalysisThread(onRecord: (r: RecordValues) => void, synTimeoutMs: 
 /** Whether an input is stdin (process.stdin is created only then: making it loads modules a file run does not need). */
 let readsStdin = false;
 
-function inputSpec(f: string): { path: string; stream?: NodeJS.ReadableStream } {
-  if (f !== '-') return { path: f };
+function inputSpec(f: string, fileReads: FileReads): InputSpec {
+  if (f !== '-') return { path: f, fileReads };
   readsStdin = true;
   return { path: f, stream: process.stdin };
 }

@@ -35,6 +35,7 @@ import { join } from 'node:path';
 import zlib from 'node:zlib';
 import { compress as zstdCompress } from 'zstd-napi';
 import { fixture, makeTempDir, mulberry32, pcapngBlocks, pcapngEpb, pcapngIdb, pcapngShb, readPcap, runTcpanalyze, writePcap } from './_capture-helpers.js';
+import type { FileReads } from '../src/io/input.js';
 
 const SEED = Number(process.env['TCPKIT_FUZZ_SEED'] ?? 0x7c9a11e5);
 const CASES = Number(process.env['TCPKIT_FUZZ_CASES'] ?? 4000);
@@ -264,6 +265,8 @@ interface FuzzCase {
   names: string[];
   windowSize: number | undefined;
   idleTimeoutMs: number | undefined;
+  /** How plain files are read (both ways reach the same window code through different sources). */
+  fileReads: FileReads;
 }
 
 /** Case `index` of the run seeded with `seed`: always the same bytes. */
@@ -280,12 +283,13 @@ function makeCase(seed: number, index: number): FuzzCase {
   }
   const windowSize = pick(rng, [undefined, undefined, 64, 1000, 65536]);
   const idleTimeoutMs = pick(rng, [undefined, undefined, undefined, 0, 1, 1000]);
-  return { index, files, names, windowSize, idleTimeoutMs };
+  const fileReads = pick<FileReads>(rng, ['ahead', 'on-demand']);
+  return { index, files, names, windowSize, idleTimeoutMs, fileReads };
 }
 
 function caseLabel(c: FuzzCase): string {
   return `case ${c.index}: ${c.files.map((f, i) => `${c.names[i]} [${f.desc.join('; ') || 'unchanged'}]`).join(' + ')}` +
-    `${c.windowSize ? `, window ${c.windowSize}` : ''}${c.idleTimeoutMs !== undefined ? `, idle ${c.idleTimeoutMs} ms` : ''}`;
+    `${c.windowSize ? `, window ${c.windowSize}` : ''}${c.idleTimeoutMs !== undefined ? `, idle ${c.idleTimeoutMs} ms` : ''}, reads ${c.fileReads}`;
 }
 
 // ---------------------------------------------------------------------------
@@ -299,6 +303,7 @@ interface BytesCase {
   label: string;
   files: Uint8Array[];
   windowSize?: number;
+  fileReads?: FileReads;
   idleTimeoutMs?: number;
 }
 
@@ -326,7 +331,7 @@ async function workerMain(job: Job): Promise<void> {
     return null;
   };
 
-  const runOne = async (index: number, label: string, files: Uint8Array[], windowSize: number | undefined, idleTimeoutMs: number | undefined): Promise<void> => {
+  const runOne = async (index: number, label: string, files: Uint8Array[], windowSize: number | undefined, idleTimeoutMs: number | undefined, fileReads: FileReads | undefined): Promise<void> => {
     const paths = files.map((f, i) => {
       const p = join(job.dir, `case-${index}-${i}.bin`);
       writeFileSync(p, f);
@@ -339,7 +344,7 @@ async function workerMain(job: Job): Promise<void> {
     const t0 = performance.now();
     try {
       const res = await analyzeCaptures(
-        paths.map((path) => ({ path, ...(windowSize ? { windowSize } : {}) })),
+        paths.map((path) => ({ path, ...(windowSize ? { windowSize } : {}), ...(fileReads ? { fileReads } : {}) })),
         {
           ...(idleTimeoutMs !== undefined ? { idleTimeoutMs } : {}),
           onRecord: (r) => {
@@ -376,12 +381,12 @@ async function workerMain(job: Job): Promise<void> {
   if (job.mode === 'fuzz') {
     for (let i = job.start; i < job.end; i++) {
       const c = makeCase(job.seed, i);
-      await runOne(i, caseLabel(c), c.files.map((f) => f.bytes), c.windowSize, c.idleTimeoutMs);
+      await runOne(i, caseLabel(c), c.files.map((f) => f.bytes), c.windowSize, c.idleTimeoutMs, c.fileReads);
     }
   } else {
     for (let i = 0; i < job.cases.length; i++) {
       const c = job.cases[i]!;
-      await runOne(job.first + i, c.label, c.files, c.windowSize, c.idleTimeoutMs);
+      await runOne(job.first + i, c.label, c.files, c.windowSize, c.idleTimeoutMs, c.fileReads);
     }
   }
   post({ type: 'end' });

@@ -1,42 +1,52 @@
 /**
- * FileSource caps each read (src/io/sources.ts); whatever sizes are asked
+ * File sources (src/io/sources.ts): FileSource splits large reads in two
+ * concurrent halves, SyncFileSource caps each read. Whatever sizes are asked
  * for, the bytes must come back complete and in order, and a short read at
- * the end of the file must not skip or repeat bytes.
+ * the end of the file (in either half of a split read) must not skip or
+ * repeat bytes.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { FileSource } from '../src/io/sources.js';
+import { FileSource, SyncFileSource } from '../src/io/sources.js';
+import type { ByteSource } from '../src/io/window.js';
 
-test('capped reads return the file whole and in order, with a short read at the end', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcpkit-source-'));
-  try {
-    const MB = 1 << 20;
-    // ends: inside a read, exactly at a read boundary, tiny, one byte short of a boundary
-    for (const size of [3 * MB + 1000, 3 * MB + MB + 12345, 4 * MB, 777, 2 * MB - 1]) {
-      const data = randomBytes(size);
-      const path = join(dir, `f${size}`);
-      writeFileSync(path, data);
-      const fh = await open(path, 'r');
-      const src = new FileSource(fh);
-      const out = Buffer.alloc(size + 4 * MB);
-      let got = 0;
-      // read sizes vary between calls: above and below the cap, odd sizes
-      const sizes = [2 * MB, MB + 3, 3 * MB, 100, MB - 1];
-      for (let i = 0; ; i++) {
-        const n = await src.readInto(out, got, sizes[i % sizes.length]!);
-        if (n === 0) break;
-        got += n;
+const SOURCES: [string, (fh: FileHandle) => ByteSource][] = [
+  ['FileSource', (fh) => new FileSource(fh)],
+  ['SyncFileSource', (fh) => new SyncFileSource(fh)],
+];
+
+for (const [name, make] of SOURCES) {
+  test(`${name} returns the file whole and in order, with short reads at the end`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tcpkit-source-'));
+    try {
+      const MB = 1 << 20;
+      // ends: inside the first half of a split read, inside the second half,
+      // exactly at a boundary, tiny, one byte short of a boundary
+      for (const size of [3 * MB + 1000, 3 * MB + MB + 12345, 4 * MB, 777, 2 * MB - 1]) {
+        const data = randomBytes(size);
+        const path = join(dir, `f${size}`);
+        writeFileSync(path, data);
+        const src = make(await open(path, 'r'));
+        const out = Buffer.alloc(size + 4 * MB);
+        let got = 0;
+        // read sizes vary between calls: split and unsplit, above and below the sync cap, odd sizes
+        const sizes = [2 * MB, MB + 3, 3 * MB, 100, MB - 1, 1 << 18, (1 << 18) + 1];
+        for (let i = 0; ; i++) {
+          const n = await src.readInto(out, got, sizes[i % sizes.length]!);
+          if (n === 0) break;
+          got += n;
+        }
+        await src.close();
+        assert.equal(got, size, `size ${size}`);
+        assert.ok(out.subarray(0, size).equals(data), `bytes of size ${size}`);
       }
-      await src.close();
-      assert.equal(got, size, `size ${size}`);
-      assert.ok(out.subarray(0, size).equals(data), `bytes of size ${size}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  });
+}

@@ -6,21 +6,52 @@ import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { ByteSource } from './window.js';
 
+/** Reads of at least this many bytes are split in two concurrent reads. */
+const SPLIT_READ = 1 << 20;
+
+/**
+ * A regular file, read on libuv's thread pool: the window starts the next
+ * read while the parser works on the bytes before it.
+ */
+export class FileSource implements ByteSource {
+  private readonly fh: FileHandle;
+  private position: number;
+  constructor(fh: FileHandle, position = 0) {
+    this.fh = fh;
+    this.position = position;
+  }
+  async readInto(dst: Buffer, off: number, max: number): Promise<number> {
+    if (max <= 0) return 0;
+    if (max < SPLIT_READ) {
+      const { bytesRead } = await this.fh.read(dst, off, max, this.position);
+      this.position += bytesRead;
+      return bytesRead;
+    }
+    // Two halves read at once on two pool threads: one thread's copy out of
+    // the page cache did not keep up with the parser (the main thread waited
+    // for 10 % of the run on the benchmark capture).
+    const half = max >> 1;
+    const [a, b] = await Promise.all([this.fh.read(dst, off, half, this.position), this.fh.read(dst, off + half, max - half, this.position + half)]);
+    // bytes after a short first half are not contiguous with it: read again later
+    const n = a.bytesRead < half ? a.bytesRead : half + b.bytesRead;
+    this.position += n;
+    return n;
+  }
+  async close(): Promise<void> {
+    await this.fh.close();
+  }
+}
+
 /** Largest single read: small enough that the bytes a read brings in are still in this core's L2 cache when the parser gets to them. */
 const READ_CHUNK = 1 << 18;
 
 /**
  * A regular file, read with positional `readSync` calls on the calling
- * thread, on demand (`sync`: the window does not read ahead).
- *
- * Measured on the benchmark capture (docs/bench.md): against reads on
- * libuv's thread pool started ahead of the parser, the same wall time on a
- * quiet 2-vCPU machine with 8-10 % less CPU time, and 11 % less wall time
- * while another process keeps one vCPU busy (the pool threads then compete
- * with the parser for the one vCPU left). From a cold page cache the kernel's
- * own sequential read-ahead keeps the two equal.
+ * thread, on demand (`sync`: the window does not read ahead). For a consumer
+ * that is fast next to the file copy (connection accounting only), see
+ * FileReads in src/io/input.ts for when each file source is used.
  */
-export class FileSource implements ByteSource {
+export class SyncFileSource implements ByteSource {
   readonly sync = true;
   private readonly fh: FileHandle;
   private position: number;
