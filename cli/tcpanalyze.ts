@@ -14,6 +14,7 @@
 import { Option } from 'commander';
 import { analyzeCaptures, describeSkips } from '../src/analysis/pipeline.js';
 import { TextSink } from '../src/io/sink.js';
+import { SyncFileStream } from '../src/io/sync-file-stream.js';
 import { CONN_SCHEMA, type RecordRow, type RecordValues } from '../src/records/index.js';
 import { CONN_TABLE_COLUMNS, CsvWriter, NdjsonWriter, TableWriter, type RecordWriter } from '../src/output/writers.js';
 import { UsageError, isToolError, formatWhere, EXIT_DATA, EXIT_OK, type ToolError } from '../src/util/errors.js';
@@ -127,7 +128,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   const recordSelector = o.where !== undefined || o.excludeFile !== undefined ? selectorFrom({ filter: [], where: o.where, excludeFile: o.excludeFile }) : null;
   const out = await openOutput(o.output, { zstd });
   // stdout copies each write (see TextSink), so its batch buffer can be reused
-  const sink = new TextSink(out.stream, undefined, out.stream === process.stdout);
+  const sink = new TextSink(out.stream, undefined, out.stream === process.stdout || out.stream instanceof SyncFileStream);
   const view = o.handshakes ? 'handshakes' : o.flags ? 'flags' : format === 'summary' ? 'summary' : 'records';
   // records of the full analysis: the analysis runs on a second thread, which writes them
   const twoThreads = threads >= 2 && view === 'records' && o.analysis !== 'flows' && o.follow === undefined;

@@ -50,3 +50,31 @@ for (const [name, make] of SOURCES) {
     }
   });
 }
+
+test('SyncFileSource gives the event loop a turn while a large file is read', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tcpkit-source-'));
+  try {
+    const size = 40 << 20;
+    const path = join(dir, 'big');
+    writeFileSync(path, Buffer.alloc(size, 7));
+    const src = new SyncFileSource(await open(path, 'r'));
+    const buf = Buffer.alloc(1 << 20);
+    let ranAt = -1;
+    let got = 0;
+    // a reader that only awaits reads: without the source's turns, this
+    // callback would run after the loop
+    setImmediate(() => {
+      ranAt = got;
+    });
+    for (;;) {
+      const n = await src.readInto(buf, 0, buf.length);
+      if (n === 0) break;
+      got += n;
+    }
+    await src.close();
+    assert.equal(got, size);
+    assert.ok(ranAt > 0 && ranAt < size, `the event loop ran at byte ${ranAt} of ${size}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -9,12 +9,12 @@
  * stays in the temporary file named in the error.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { link, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { ToolError } from '../util/errors.js';
 import { drained } from './drained.js';
+import { SyncFileStream } from './sync-file-stream.js';
 
 export interface AtomicFileOptions {
   /** Create missing parent directories (default true). */
@@ -35,14 +35,14 @@ export function tempPathFor(finalPath: string): string {
 export class AtomicFile {
   readonly finalPath: string;
   readonly tempPath: string;
-  /** Write the content here (a plain fs.WriteStream on the temporary file). */
-  readonly stream: WriteStream;
+  /** Write the content here (synchronous writes to the temporary file, src/io/sync-file-stream.ts). */
+  readonly stream: SyncFileStream;
   private readonly opts: Required<AtomicFileOptions>;
   private state: 'open' | 'committed' | 'aborted' = 'open';
   private streamError: Error | null = null;
   private readonly fh: FileHandle;
 
-  private constructor(finalPath: string, tempPath: string, fh: FileHandle, stream: WriteStream, opts: Required<AtomicFileOptions>) {
+  private constructor(finalPath: string, tempPath: string, fh: FileHandle, stream: SyncFileStream, opts: Required<AtomicFileOptions>) {
     this.fh = fh;
     this.finalPath = finalPath;
     this.tempPath = tempPath;
@@ -75,7 +75,7 @@ export class AtomicFile {
     } catch (e) {
       throw ioError('ATOMIC_CREATE_FAILED', `cannot create temporary file ${tempPath}`, finalPath, e);
     }
-    const stream = createWriteStream('', { fd: fh, autoClose: true, highWaterMark: 1 << 16 });
+    const stream = new SyncFileStream(fh.fd);
     return new AtomicFile(finalPath, tempPath, fh, stream, opts);
   }
 
@@ -131,6 +131,7 @@ export class AtomicFile {
       this.stream.destroy();
       await once(this.stream, 'close').catch(() => {});
     }
+    await this.fh.close().catch(() => {});
     await unlink(this.tempPath).catch(() => {});
   }
 
@@ -141,16 +142,11 @@ export class AtomicFile {
 
   private async finish(): Promise<void> {
     const s = this.stream;
-    if (this.opts.fsync) {
-      // Flush buffered writes, then fsync the descriptor before closing it.
-      await new Promise<void>((resolve, reject) => {
-        s.write('', (e) => (e ? reject(e) : resolve()));
-      });
-      await this.fh.sync();
-    }
-    s.end();
-    await once(s, 'close');
     if (this.streamError) throw this.streamError;
+    s.end();
+    await once(s, 'finish');
+    if (this.opts.fsync) await this.fh.sync();
+    await this.fh.close();
   }
 }
 

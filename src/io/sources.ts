@@ -45,22 +45,35 @@ export class FileSource implements ByteSource {
 /** Largest single read: small enough that the bytes a read brings in are still in this core's L2 cache when the parser gets to them. */
 const READ_CHUNK = 1 << 18;
 
+/** Bytes read between two turns of the event loop. */
+const YIELD_EVERY = 1 << 24;
+
 /**
  * A regular file, read with positional `readSync` calls on the calling
- * thread, on demand (`sync`: the window does not read ahead). For a consumer
- * that is fast next to the file copy (connection accounting only), see
- * FileReads in src/io/input.ts for when each file source is used.
+ * thread, on demand (`sync`: the window does not read ahead). See FileReads
+ * in src/io/input.ts for when each file source is used.
+ *
+ * A read resolves at once, so a parser that awaits only reads would never
+ * give the event loop a turn: signal handlers (Ctrl-C), timers (the progress
+ * line) and asynchronous output would wait for the end of the file. Every
+ * YIELD_EVERY bytes a read therefore waits for one turn (setImmediate, about
+ * 80 waits per GB).
  */
 export class SyncFileSource implements ByteSource {
   readonly sync = true;
   private readonly fh: FileHandle;
   private position: number;
+  private nextYield = YIELD_EVERY;
   constructor(fh: FileHandle, position = 0) {
     this.fh = fh;
     this.position = position;
   }
   async readInto(dst: Buffer, off: number, max: number): Promise<number> {
     if (max <= 0) return 0;
+    if (this.position >= this.nextYield) {
+      this.nextYield = this.position + YIELD_EVERY;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     const n = readSync(this.fh.fd, dst, off, max < READ_CHUNK ? max : READ_CHUNK, this.position);
     this.position += n;
     return n;
