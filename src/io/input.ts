@@ -160,7 +160,9 @@ function throughDecompressor(name: string, c: Compression, raw: AsyncIterable<Ui
 export async function openInput(spec: InputSpec): Promise<OpenedInput> {
   const fromStream = spec.path === undefined || spec.path === '-';
   const name = spec.name ?? (fromStream ? '<stdin>' : spec.path!);
-  const size = spec.windowSize ?? 1 << 22;
+  // read on demand, a smaller window keeps the bytes just read in cache (connection
+  // accounting without output: 0.35 s against 0.37 s with 4 MB, medians of 5 runs)
+  const size = spec.windowSize ?? (spec.fileReads === 'on-demand' ? 1 << 20 : 1 << 22);
   const maxRecord = spec.maxRecord ?? 1 << 30;
 
   if (!fromStream) {
