@@ -24,7 +24,7 @@ export async function openOutput(path: string | undefined, opts: { zstd?: boolea
   let file: AtomicFile | null = null;
   if (!toStdout) {
     try {
-      file = await AtomicFile.create(path, { overwrite: true });
+      file = await AtomicFile.create(path, { overwrite: true, syncWrites: true });
     } catch (e) {
       throw new UsageError('OUTPUT_OPEN_FAILED', `cannot write: ${(e as Error).message}`, { file: path });
     }

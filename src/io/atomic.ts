@@ -9,6 +9,7 @@
  * stays in the temporary file named in the error.
  */
 import { randomBytes } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { link, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { once } from 'node:events';
@@ -25,6 +26,14 @@ export interface AtomicFileOptions {
   overwrite?: boolean;
   /** fsync the data before the rename (default true). */
   fsync?: boolean;
+  /**
+   * Write synchronously (SyncFileStream, as Node writes stdout to a file)
+   * instead of through fs.WriteStream on the thread pool (default false).
+   * For commands that run through a file without returning to the event
+   * loop often; a live capture keeps the default, so that a stalled disk
+   * does not stall the capture.
+   */
+  syncWrites?: boolean;
 }
 
 /** The temporary name used for `finalPath`. */
@@ -35,20 +44,20 @@ export function tempPathFor(finalPath: string): string {
 export class AtomicFile {
   readonly finalPath: string;
   readonly tempPath: string;
-  /** Write the content here (synchronous writes to the temporary file, src/io/sync-file-stream.ts). */
-  readonly stream: SyncFileStream;
+  /** Write the content here: the temporary file, through an fs.WriteStream or a SyncFileStream (`syncWrites`). */
+  readonly stream: WriteStream | SyncFileStream;
   private readonly opts: Required<AtomicFileOptions>;
   private state: 'open' | 'committed' | 'aborted' = 'open';
   private streamError: Error | null = null;
   private readonly fh: FileHandle;
 
-  private constructor(finalPath: string, tempPath: string, fh: FileHandle, stream: SyncFileStream, opts: Required<AtomicFileOptions>) {
+  private constructor(finalPath: string, tempPath: string, fh: FileHandle, stream: WriteStream | SyncFileStream, opts: Required<AtomicFileOptions>) {
     this.fh = fh;
     this.finalPath = finalPath;
     this.tempPath = tempPath;
     this.stream = stream;
     this.opts = opts;
-    stream.on('error', (e) => {
+    stream.on('error', (e: Error) => {
       this.streamError ??= e;
     });
   }
@@ -60,6 +69,7 @@ export class AtomicFile {
       mode: options.mode ?? 0o644,
       overwrite: options.overwrite ?? false,
       fsync: options.fsync ?? true,
+      syncWrites: options.syncWrites ?? false,
     };
     if (opts.mkdirs) {
       try {
@@ -75,7 +85,8 @@ export class AtomicFile {
     } catch (e) {
       throw ioError('ATOMIC_CREATE_FAILED', `cannot create temporary file ${tempPath}`, finalPath, e);
     }
-    const stream = new SyncFileStream(fh.fd);
+    // a WriteStream closes the file itself (it holds a reference on the handle); a SyncFileStream leaves that to finish() and abort()
+    const stream = opts.syncWrites ? new SyncFileStream(fh.fd) : createWriteStream('', { fd: fh, autoClose: true, highWaterMark: 1 << 16 });
     return new AtomicFile(finalPath, tempPath, fh, stream, opts);
   }
 
@@ -131,7 +142,7 @@ export class AtomicFile {
       this.stream.destroy();
       await once(this.stream, 'close').catch(() => {});
     }
-    await this.fh.close().catch(() => {});
+    if (this.stream instanceof SyncFileStream) await this.fh.close().catch(() => {});
     await unlink(this.tempPath).catch(() => {});
   }
 
@@ -142,11 +153,24 @@ export class AtomicFile {
 
   private async finish(): Promise<void> {
     const s = this.stream;
-    if (this.streamError) throw this.streamError;
+    if (s instanceof SyncFileStream) {
+      if (this.streamError) throw this.streamError;
+      s.end();
+      await once(s, 'finish');
+      if (this.opts.fsync) await this.fh.sync();
+      await this.fh.close();
+      return;
+    }
+    if (this.opts.fsync) {
+      // Flush buffered writes, then fsync the descriptor before closing it.
+      await new Promise<void>((resolve, reject) => {
+        s.write('', (e) => (e ? reject(e) : resolve()));
+      });
+      await this.fh.sync();
+    }
     s.end();
-    await once(s, 'finish');
-    if (this.opts.fsync) await this.fh.sync();
-    await this.fh.close();
+    await once(s, 'close');
+    if (this.streamError) throw this.streamError;
   }
 }
 

@@ -8,7 +8,8 @@
  * Why (docs/bench.md): tcpanalyze reads plain files on demand without
  * returning to the event loop for each read; with fs.WriteStream every 64 KB
  * of output then waited for a write on the thread pool, and `-o FILE` took
- * 12 % longer than `> FILE` on the 10x benchmark capture.
+ * 12 % longer than `> FILE` on the 10x benchmark capture. Used for the
+ * offline commands' `-o` files (AtomicFile's `syncWrites`).
  */
 import { writeSync } from 'node:fs';
 import { Writable } from 'node:stream';
