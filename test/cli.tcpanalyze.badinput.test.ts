@@ -223,6 +223,25 @@ test('A pcap record whose length field is 0x7fffffff is PCAP_BAD_RECORD_LENGTH a
   }
 });
 
+test('With --analysis flows (plain files read on demand) a cut pcap gives the same error line and exit 1, and the flows records of the complete packets before the cut.', () => {
+  for (const [k, extra, name] of [
+    [40, 7, 'flows-cut-hdr.pcap'],
+    [77, 16 + 20, 'flows-cut-data.pcap'],
+  ] as const) {
+    const rec = smtp.records[k]!;
+    put(name, smtpBytes.subarray(0, rec.offset + extra));
+    put(`flows-first${k}.pcap`, writePcap(smtp.records.slice(0, k), smtp.header));
+    const clean = run(['--analysis', 'flows', `flows-first${k}.pcap`]);
+    assert.equal(clean.status, 0);
+    assert.notEqual(clean.stdout, '');
+    const r = run(['--analysis', 'flows', name]);
+    assert.equal(r.status, 1, name);
+    const what = extra === 7 ? 'record header cut short: 7 of 16 bytes' : `packet data cut short: 20 of ${rec.data.length} bytes`;
+    assertErrorLine(r, `tcpanalyze: ${name}: packet ${k + 1} (${offsetText(rec.offset)}): ${what} [PCAP_TRUNCATED_RECORD]`);
+    assert.equal(r.stdout, clean.stdout, name);
+  }
+});
+
 // ---------------------------------------------------------------------------
 // pcapng
 
