@@ -127,7 +127,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   // --where and --exclude-file select the records written (-F is tcpeek's, for --handshakes and summary)
   const recordSelector = o.where !== undefined || o.excludeFile !== undefined ? selectorFrom({ filter: [], where: o.where, excludeFile: o.excludeFile }) : null;
   const out = await openOutput(o.output, { zstd });
-  // stdout copies each write (see TextSink), so its batch buffer can be reused
+  // stdout and a -o file copy each write (see TextSink), so the batch buffer can be reused
   const sink = new TextSink(out.stream, undefined, out.stream === process.stdout || out.stream instanceof SyncFileStream);
   const view = o.handshakes ? 'handshakes' : o.flags ? 'flags' : format === 'summary' ? 'summary' : 'records';
   // records of the full analysis: the analysis runs on a second thread, which writes them

@@ -2,9 +2,9 @@
 // Bundles each command (the "bin" files of package.json, and the analysis
 // worker) into one file in place, after tsc. A command then loads one module
 // instead of about 60: `node dist/cli/tcpanalyze.js` on a small capture
-// fell from 123 to 93 ms (median of 20 runs). Packages in node_modules stay
-// separate imports. The tests run these same files. There are no source
-// maps: a stack trace (TCPKIT_DEBUG=1) points into the bundle.
+// fell from 123 to 93 ms (median of 20 runs). The tests run these same
+// files. There are no source maps: a stack trace (TCPKIT_DEBUG=1) points into
+// the bundle.
 // commander, which every command loads at start, is bundled too (plain
 // JavaScript; its require() calls of node built-ins go through the banner's
 // require): 5-9 ms less per command start than loading it through the

@@ -40,8 +40,8 @@ export interface InputSpec {
  * benchmark capture (2 vCPUs, docs/bench.md): the full analysis, which is
  * slow next to the copy, is 4-5 % faster reading ahead; connection
  * accounting alone (`--analysis flows`) takes the same wall time either way
- * on a quiet machine, but on-demand uses 10 % less CPU in all, and keeps its
- * speed when another process takes one of the two vCPUs (11 % faster then).
+ * on a quiet machine, but on-demand uses 8 % less CPU in all, and with a
+ * CPU-bound process on one of the two vCPUs it is 11 % faster.
  */
 export type FileReads = 'ahead' | 'on-demand';
 

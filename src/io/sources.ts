@@ -42,7 +42,7 @@ export class FileSource implements ByteSource {
   }
 }
 
-/** Largest single read: small enough that the bytes a read brings in are still in this core's L2 cache when the parser gets to them. */
+/** Largest single read (128, 256 and 512 KB measured equal, docs/bench.md; the bytes should still be in cache when the parser gets to them). */
 const READ_CHUNK = 1 << 18;
 
 /** Bytes read between two turns of the event loop. */

@@ -7,13 +7,13 @@
  * ZeroCopyReadPacketData contract).
  *
  * Read-ahead: after a fill, the next read into the free space behind `end`
- * is started at once, so an asynchronous source (a decompressor, a pipe)
- * works while the parser consumes [pos, end). The parser never touches that
- * free space, and every fill, compaction, growth or close first waits for
- * the read in flight. A synchronous source (a regular file, read with
- * readSync) is read on demand instead: only the unread part of a record is
- * moved to the front, and the bytes a read brings in are parsed while they
- * are still in cache.
+ * is started at once, so an asynchronous source (a file read on libuv's
+ * thread pool, a decompressor, a pipe) works while the parser consumes
+ * [pos, end). The parser never touches that free space, and every fill,
+ * compaction, growth or close first waits for the read in flight. A
+ * synchronous source (a regular file read with readSync) is read on demand
+ * instead: only the unread part of a record is moved to the front, and the
+ * bytes a read brings in are parsed while they are still in cache.
  */
 import { ToolError } from '../util/errors.js';
 
