@@ -15,6 +15,13 @@ import { ToolError, UsageError } from '../src/util/errors.js';
 
 export interface Output {
   stream: Writable;
+  /**
+   * Whether `stream` copies each chunk during write() (stdout, which Node
+   * writes synchronously to a file or pipe, and an -o file, written with
+   * writeSync), so a TextSink may reuse its batch buffer once nothing is left
+   * queued (TextSink's `reuseBatches`).
+   */
+  copiesWrites: boolean;
   /** Finishes the output: flushes the compressor, then renames a file into place (keep) or removes it. */
   commit(keep: boolean): Promise<void>;
 }
@@ -45,21 +52,22 @@ export async function openOutput(path: string | undefined, opts: { zstd?: boolea
       if (keep) await f.commit();
       else await f.abort();
     };
-    if (!opts.zstd) return { stream: f.stream, commit: async (keep) => finishFile(keep) };
+    if (!opts.zstd) return { stream: f.stream, copiesWrites: true, commit: async (keep) => finishFile(keep) };
     const z = compressor(path);
     z.pipe(f.stream, { end: false });
     return {
       stream: z,
+      copiesWrites: false,
       commit: async (keep) => {
         await endCompressor(z, path);
         await finishFile(keep);
       },
     };
   }
-  if (!opts.zstd) return { stream: process.stdout, commit: async () => {} };
+  if (!opts.zstd) return { stream: process.stdout, copiesWrites: true, commit: async () => {} };
   const z = compressor('<stdout>');
   z.pipe(process.stdout, { end: false });
-  return { stream: z, commit: async () => endCompressor(z, '<stdout>') };
+  return { stream: z, copiesWrites: false, commit: async () => endCompressor(z, '<stdout>') };
 }
 
 function compressor(name: string): CompressStream {

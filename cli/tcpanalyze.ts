@@ -14,7 +14,6 @@
 import { Option } from 'commander';
 import { analyzeCaptures, describeSkips } from '../src/analysis/pipeline.js';
 import { TextSink } from '../src/io/sink.js';
-import { SyncFileStream } from '../src/io/sync-file-stream.js';
 import { CONN_SCHEMA, type RecordRow, type RecordValues } from '../src/records/index.js';
 import { CONN_TABLE_COLUMNS, CsvWriter, NdjsonWriter, TableWriter, type RecordWriter } from '../src/output/writers.js';
 import { UsageError, isToolError, formatWhere, EXIT_DATA, EXIT_OK, type ToolError } from '../src/util/errors.js';
@@ -127,8 +126,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   // --where and --exclude-file select the records written (-F is tcpeek's, for --handshakes and summary)
   const recordSelector = o.where !== undefined || o.excludeFile !== undefined ? selectorFrom({ filter: [], where: o.where, excludeFile: o.excludeFile }) : null;
   const out = await openOutput(o.output, { zstd });
-  // stdout and a -o file copy each write (see TextSink), so the batch buffer can be reused
-  const sink = new TextSink(out.stream, undefined, out.stream === process.stdout || out.stream instanceof SyncFileStream);
+  const sink = new TextSink(out.stream, undefined, out.copiesWrites);
   const view = o.handshakes ? 'handshakes' : o.flags ? 'flags' : format === 'summary' ? 'summary' : 'records';
   // records of the full analysis: the analysis runs on a second thread, which writes them
   const twoThreads = threads >= 2 && view === 'records' && o.analysis !== 'flows' && o.follow === undefined;

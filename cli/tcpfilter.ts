@@ -16,7 +16,6 @@ import { join } from 'node:path';
 import { openInput, type OpenedInput } from '../src/io/input.js';
 import { LineReader } from '../src/io/lines.js';
 import { TextSink } from '../src/io/sink.js';
-import { SyncFileStream } from '../src/io/sync-file-stream.js';
 import { detectLineKind } from '../src/tcpinfo/detect.js';
 import { isCaptureMagic } from '../src/capture/open.js';
 import { filterRecordLines, filterTcpInfoLines, type LineFilterResult } from '../src/output/line-filter.js';
@@ -159,7 +158,7 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
   process.on('SIGTERM', onSignal);
 
   const out = await openOutput(outPath, { zstd });
-  const sink = new TextSink(out.stream, undefined, out.stream === process.stdout || out.stream instanceof SyncFileStream);
+  const sink = new TextSink(out.stream, undefined, out.copiesWrites);
   const stop = (): boolean => interrupted || sink.closed;
   let bad = 0;
   let firstBad: ToolError | null = null;

@@ -21,8 +21,9 @@ export class TextSink {
    * Whether a batch may be reused once the destination took it synchronously
    * (writableLength 0 after the write). Only for a destination that copies
    * what it is given during the write, such as a SyncFileStream or
-   * process.stdout: a file there is written with writeSync, and a pipe or terminal write that completes at
-   * once leaves nothing queued. Other Writables may keep the chunk itself.
+   * process.stdout: a file there is written with writeSync, and a pipe or
+   * terminal write that completes at once leaves nothing queued. Other
+   * Writables may keep the chunk itself.
    */
   private readonly reusable: boolean;
   private pos = 0;
