@@ -347,7 +347,7 @@ function refOperand(o: Operand, r: RecordValues): V {
       return refNum(o.e, r);
     case 'strfield':
     case 'boolfield':
-      return r[o.name] ?? null;
+      return (r[o.name] ?? null) as V;
     case 'str':
     case 'bool':
       return o.v;

@@ -13,6 +13,7 @@ import { ConnTracker, DEFAULT_TRACKER_OPTIONS, type TrackerStats } from './track
 import { connRecord } from './conn-record.js';
 import type { DefragStats } from '../decode/defrag.js';
 import type { FlowAnalysis } from './flow-analysis.js';
+import type { AppLayer } from './app-layer.js';
 
 export interface AnalyzeOptions {
   idleTimeoutMs?: number;
@@ -40,6 +41,8 @@ export interface AnalyzeOptions {
    * (0 when none); the packet view is valid only during the call.
    */
   onPacketDone?: (pv: PacketView, serial: number, linkedSerial: number, reader: CaptureReader) => void;
+  /** Application decoders (src/analysis/app-layer.ts); records get `service` and transaction counts. */
+  app?: AppLayer;
   control?: DriveControl;
   /** Called about every 65,536 packets and at each buffer refill, for progress displays. */
   onProgress?: (p: Progress) => void;
@@ -90,7 +93,16 @@ export async function analyzeCaptures(specs: InputSpec[], opts: AnalyzeOptions):
     ...(opts.onHandshake ? { onHandshake: opts.onHandshake } : {}),
     ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),
     ...(opts.analyzer ? { analyzer: opts.analyzer } : {}),
-    onFlowEnd: opts.onRecord ? (c) => opts.onRecord!(connRecord(c), c) : () => {},
+    ...(opts.app ? { app: opts.app } : {}),
+    onFlowEnd: opts.onRecord
+      ? opts.app
+        ? (c) => {
+            const r = connRecord(c);
+            opts.app!.fillConnRecord(c, r);
+            opts.onRecord!(r, c);
+          }
+        : (c) => opts.onRecord!(connRecord(c), c)
+      : () => {},
   });
   let result;
   try {

@@ -46,6 +46,15 @@ export interface TrackerOptions {
   analyzer?: FlowAnalysis;
   /** Called for every TCP segment with its analysis flags (for --flags). */
   onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number) => void;
+  /** Application decoding (src/analysis/app-layer.ts): sees every TCP segment and UDP datagram, and each flow's end before its record. */
+  app?: AppHooks;
+}
+
+/** What the tracker calls for application decoding (AppLayer implements it). */
+export interface AppHooks {
+  tcp(c: Conn, fromA: boolean, d: Decoded, pv: PacketView): void;
+  udp(c: Conn, fromA: boolean, d: Decoded, pv: PacketView): void;
+  ended(c: Conn): void;
 }
 
 /** Ended TCP connections remembered for reused_ports. */
@@ -104,11 +113,13 @@ export class ConnTracker {
   private readonly maxFlows: number;
   /** The full analysis (null with analysis 'flows'). */
   private readonly an: FlowAnalysis | null;
+  private readonly app: AppHooks | null;
 
   constructor(opts: TrackerOptions) {
     this.opts = opts;
     this.maxFlows = opts.maxFlows ?? DEFAULT_TRACKER_OPTIONS.maxFlows;
     this.an = opts.analysis === 'flows' ? null : (opts.analyzer ?? new ConnAnalyzer(opts.synTimeoutMs, opts.onHandshake));
+    this.app = opts.app ?? null;
   }
 
   /**
@@ -307,6 +318,7 @@ export class ConnTracker {
     const frame = this.stats.packets;
     const segFlags = this.an !== null ? this.an.tcp(c, fromA, d, pv, frame) : 0;
     if (this.opts.onSegment) this.opts.onSegment(c, fromA, pv, frame, segFlags);
+    if (this.app !== null) this.app.tcp(c, fromA, d, pv);
     if (!c.inClosing) {
       if (flags & RST) {
         c.rstFromA = fromA;
@@ -329,6 +341,7 @@ export class ConnTracker {
       if (this.an !== null) this.an.created(c, false);
     }
     this.countOther(c, fromA, pv, d);
+    if (this.app !== null) this.app.udp(c, fromA, d, pv);
   }
 
   /** A UDP or ICMP packet of flow `c`: counters, payload offset, Zeek's history. */
@@ -446,6 +459,7 @@ export class ConnTracker {
     if (c.inClosing) this.closing.remove(c);
     else this.active.remove(c);
     c.inClosing = false;
+    if (this.app !== null) this.app.ended(c);
     this.opts.onFlowEnd(c);
     this.table.remove(c);
   }

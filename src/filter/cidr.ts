@@ -162,7 +162,7 @@ export class CidrSet {
   }
 
   /** Whether the address text falls in any of the CIDRs. */
-  containsText(text: string | number | boolean | null | undefined): boolean {
+  containsText(text: unknown): boolean {
     if (typeof text !== 'string') return false;
     const a = parseAddrFast(text, this.scratch);
     if (a.version === 0) return false;

@@ -14,7 +14,7 @@
  * that is compiled once into nested closures; user text is never evaluated.
  */
 import { CONN_FIELDS } from '../records/conn.js';
-import type { FieldDef, FieldType, RecordValues } from '../records/schema.js';
+import type { FieldDef, FieldType, RecordValue, RecordValues } from '../records/schema.js';
 import { UsageError } from '../util/errors.js';
 
 export type Predicate = (record: RecordValues) => boolean;
@@ -346,7 +346,7 @@ class Parser {
 
 // ---------------------------------------------------------------- compile
 
-function numeric(v: Scalar | undefined): number | null {
+function numeric(v: RecordValue | undefined): number | null {
   if (typeof v === 'number') return Number.isNaN(v) ? null : v;
   if (typeof v === 'string' && v.trim() !== '') {
     const n = Number(v);

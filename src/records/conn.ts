@@ -83,6 +83,10 @@ export const CONN_FIELDS: readonly FieldDef[] = [
   ...both('rttvar_ms', 'float', 'datadog', 'RTT variance as a kernel computes it (RFC 6298: first sample r gives r/2, then rttvar = 3/4 rttvar + 1/4 |srtt - sample| with the previous srtt), ms (DataDog RTTVar)'),
   f('rtt_ms', 'float', 'tcpkit', 'One RTT for the connection: handshake_ms when the handshake was seen, else the smoothed RTT of the direction with more samples.'),
   ...both('overlap_conflicts', 'int', 'tshark', 'Retransmitted bytes that differ from the bytes first seen at the same sequence numbers (tshark tcp.segment.overlap.conflict)'),
+  // ---- application decoding (--decode)
+  f('service', 'string', 'zeek', "The application protocol a decoder confirmed (a well-formed first message), in Zeek's names: http, dns, ssl; empty without --decode or when no decoder recognised the flow. Found by port or by the first bytes, so HTTP on port 5000 is http."),
+  f('transactions', 'int', 'tcpkit', 'Transaction records written for this flow (HTTP request/response pairs, DNS queries, TLS handshakes); empty when no decoder claimed the flow.'),
+  f('failed_transactions', 'int', 'tcpkit', "Of those, the failed ones, in each protocol's meaning: HTTP status 4xx/5xx or no response, DNS rcode other than NOERROR or no response, a TLS alert or no ServerHello."),
 ];
 
 export const CONN_SCHEMA: RecordSchema = {

@@ -5,15 +5,20 @@
  * tags).
  */
 
-export type FieldType = 'string' | 'int' | 'float' | 'bool' | 'time' | 'seconds';
+/**
+ * `list`: several strings or numbers (Zeek's vector/set fields such as
+ * dns.log `answers`): a JSON array in NDJSON, the elements joined by `,` in
+ * CSV (Zeek's set separator in its TSV logs).
+ */
+export type FieldType = 'string' | 'int' | 'float' | 'bool' | 'time' | 'seconds' | 'list';
 
 export interface FieldDef {
   name: string;
   type: FieldType;
   /** What the value means, with caveats. */
   doc: string;
-  /** Whose vocabulary the name follows: zeek, tshark, tcptrace, tcpeek, datadog, community-id, tcpkit. */
-  vocab: 'zeek' | 'tshark' | 'tcptrace' | 'tcpeek' | 'datadog' | 'community-id' | 'goprobe' | 'tcpkit';
+  /** Whose vocabulary the name follows: zeek, tshark, tcptrace, tcpeek, datadog, community-id, goprobe, ja3/ja4 (their authors' specifications), tcpkit. */
+  vocab: 'zeek' | 'tshark' | 'tcptrace' | 'tcpeek' | 'datadog' | 'community-id' | 'goprobe' | 'ja3' | 'ja4' | 'tcpkit';
 }
 
 export interface RecordSchema {
@@ -23,8 +28,11 @@ export interface RecordSchema {
   fields: readonly FieldDef[];
 }
 
+/** One value of a record; arrays only in `list` fields. */
+export type RecordValue = string | number | boolean | null | readonly (string | number)[];
+
 /** A record: values keyed by field name; null = not applicable / unknown. */
-export type RecordValues = Record<string, string | number | boolean | null>;
+export type RecordValues = Record<string, RecordValue>;
 
 /** CSV header names (the field names, in order). */
 export function columns(schema: RecordSchema): string[] {
@@ -83,7 +91,7 @@ export function emptyRecord(schema: RecordSchema): RecordValues {
 }
 
 /** Some of a record's values in a fixed order (how they cross between threads: cheaper to copy than an object). */
-export type RecordRow = (string | number | boolean | null)[];
+export type RecordRow = RecordValue[];
 
 interface Compiled {
   empty: () => RecordValues;
@@ -105,13 +113,14 @@ function compiled(schema: RecordSchema): Compiled {
   let c = compiledBySchema.get(schema);
   if (c) return c;
   for (const f of schema.fields) {
-    if (!/^[a-z_][a-z0-9_]*$/.test(f.name)) throw new Error(`record field name ${JSON.stringify(f.name)} is not an identifier`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(f.name)) throw new Error(`record field name ${JSON.stringify(f.name)} is not an identifier`);
   }
   const empty = new Function(`return {${schema.fields.map((f) => `${f.name}: null`).join(', ')}};`) as () => RecordValues;
   const parts = schema.fields.map((f, i) => {
     const v = `r.${f.name}`;
     const key = JSON.stringify(`${i === 0 ? '' : ','}"${f.name}":`);
-    const val = f.type === 'string' ? `str(${v})` : f.type === 'bool' ? `(${v} ? 'true' : 'false')` : f.type === 'float' ? `flt(${v})` : `String(${v})`;
+    const val =
+      f.type === 'string' ? `str(${v})` : f.type === 'bool' ? `(${v} ? 'true' : 'false')` : f.type === 'float' ? `flt(${v})` : f.type === 'list' ? `JSON.stringify(${v})` : `String(${v})`;
     return `${key} + (${v} === null || ${v} === undefined ? 'null' : ${val})`;
   });
   // Fields go in groups; a group whose values are all null is one constant
@@ -142,9 +151,10 @@ function compiled(schema: RecordSchema): Compiled {
 }
 
 /** CSV cell text of a value (quoting is the CSV writer's job). */
-export function cellText(f: FieldDef, v: string | number | boolean | null | undefined): string {
+export function cellText(f: FieldDef, v: RecordValue | undefined): string {
   if (v === null || v === undefined) return '';
   if (f.type === 'bool') return v ? 'true' : 'false';
+  if (Array.isArray(v)) return v.join(',');
   return String(v);
 }
 

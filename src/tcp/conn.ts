@@ -124,6 +124,9 @@ export class Conn {
   inClosing = false;
   /** Per-connection analysis state owned by the analysis layer (pooled with the flow). */
   aux: ConnAux | null = null;
+  /** Application decoding (src/analysis/app-layer.ts): 0 undecided, 1 left alone, 2 decoded; its state in `app`. */
+  appState = 0;
+  app: object | null = null;
 
   constructor() {
     this.closeAtMs = -1;
@@ -153,5 +156,7 @@ export class Conn {
     this.prev = this.next = null;
     this.inClosing = false;
     this.aux?.reset();
+    this.appState = 0;
+    this.app = null;
   }
 }
