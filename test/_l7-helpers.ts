@@ -212,11 +212,14 @@ export function totalBytes(s: Script): number {
 /** A Zeek ASCII log: the rows as objects keyed by the #fields names ('-' unset becomes null, '(empty)' becomes ''). */
 export function parseZeekLog(path: string): Record<string, string | null>[] {
   const text = readFileSync(path, 'utf8');
-  const fields = text.split('\n').find((l) => l.startsWith('#fields'))?.split('\t').slice(1) ?? [];
-  return text
-    .split('\n')
-    .filter((l) => l !== '' && !l.startsWith('#'))
-    .map((l) => Object.fromEntries(l.split('\t').map((v, i) => [fields[i]!, v === '-' ? null : v === '(empty)' ? '' : v])));
+  let rows = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  let fields = text.split('\n').find((l) => l.startsWith('#fields'))?.split('\t').slice(1);
+  if (fields === undefined) {
+    // zeek-cut output: the first line names the columns
+    fields = rows[0]!.split('\t');
+    rows = rows.slice(1);
+  }
+  return rows.map((l) => Object.fromEntries(l.split('\t').map((v, i) => [fields[i]!, v === '-' ? null : v === '(empty)' ? '' : v])));
 }
 
 /** A stored tshark -T fields dump (header row, tab-separated). */

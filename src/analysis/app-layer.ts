@@ -73,6 +73,8 @@ const CLAIMED = 2;
 /** Payload packets per direction a sniff may look at before the flow is left alone. */
 const SNIFF_TRIES = 3;
 const DEFAULT_PER_STREAM = 1024 * 1024;
+/** Bytes beyond the last one seen that an ACK may acknowledge as lost from the capture (a larger jump is taken for a bogus ack field). */
+const MAX_UNSEEN_ACK = 64 * 1024 * 1024;
 
 /** One direction of a decoded TCP connection. */
 class _Direction implements StreamConsumer {
@@ -227,9 +229,14 @@ export class AppLayer {
     const x = s.dirs[fromA === s.clientIsA ? CLIENT : SERVER];
     const y = s.dirs[fromA === s.clientIsA ? SERVER : CLIENT];
     const flags = d.flags;
-    // the peer's ACK first: holes its receiver got past are gaps now
-    if (flags & ACK && y.started && y.re !== null) {
-      y.re.ackTo(unwrap(y.base, d.ack, y.near));
+    // the peer's ACK first: holes its receiver got past are gaps now, and so are bytes it
+    // acknowledges that the capture never saw (up to this side's FIN; a RST's ack field and
+    // acknowledgements far beyond anything sent are not believed)
+    if (flags & ACK && (flags & RST) === 0 && y.started && y.re !== null) {
+      let relAck = unwrap(y.base, d.ack, y.near);
+      if (y.finRel >= 0 && relAck > y.finRel) relAck = y.finRel;
+      if (relAck - y.near <= MAX_UNSEEN_ACK) y.re.ackPast(relAck);
+      else y.re.ackTo(relAck);
       if (s.stopped) return this.release(s);
       this.checkEnd(s, y);
     }

@@ -72,6 +72,8 @@ export interface SideOwner {
   problem(what: string, fatal: boolean): void;
   /** Bytes lost in a gap inside the current message (the message is incomplete). */
   gapInMessage(bytes: number, inBody: boolean): void;
+  /** Bytes lost between messages: most likely whole messages (at least one); the time is that of the last bytes before them. */
+  gapBetween(bytes: number, sec: number, nsec: number): void;
 }
 
 const enum Mode {
@@ -110,6 +112,9 @@ export class HttpSide {
   private atLineStart = true;
   /** The owner has judged the current message's first line. */
   private firstDone = false;
+  /** Time of the latest bytes seen (a message cut by a gap ends there: its real end is unknown). */
+  private lastSec = 0;
+  private lastNsec = 0;
   /** Time of the head's latest bytes. */
   private headSec = 0;
   private headNsec = 0;
@@ -162,6 +167,8 @@ export class HttpSide {
 
   data(buf: Uint8Array, off: number, len: number, sec: number, nsec: number): void {
     const end = off + len;
+    this.lastSec = sec;
+    this.lastNsec = nsec;
     while (off < end) {
       switch (this.mode) {
         case Mode.TUNNEL:
@@ -213,16 +220,16 @@ export class HttpSide {
     }
   }
 
-  /** `len` bytes were lost (reported at this time). */
-  gap(len: number, sec: number, nsec: number): void {
+  /** `len` bytes were lost. */
+  gap(len: number): void {
     switch (this.mode) {
       case Mode.TUNNEL:
       case Mode.RESYNC:
         this.atLineStart = false;
         return;
       case Mode.IDLE:
-        this.mode = Mode.RESYNC;
-        this.atLineStart = false;
+        this.owner.gapBetween(len, this.lastSec, this.lastNsec);
+        this.toResync(false);
         return;
       case Mode.LENGTH:
       case Mode.CHUNK_DATA:
@@ -235,7 +242,7 @@ export class HttpSide {
           // the body's end was lost, nothing after it: the next message starts clean
           this.owner.gapInMessage(len, true);
           this.remaining = 0;
-          this.finish(sec, nsec);
+          this.finish(this.lastSec, this.lastNsec);
           return;
         }
         break;
@@ -245,9 +252,13 @@ export class HttpSide {
       default:
         break;
     }
-    // the framing is lost: what is left of this message is unknown
+    // the framing is lost: what is left of this message is unknown; a head cut short still
+    // tells what its complete lines say (the start line above all)
+    if (this.mode === Mode.HEAD && this.head.buf.indexOf(LF) >= 0 && this.head.buf.indexOf(LF) < this.head.len) {
+      this.owner.headers(this.head.buf, this.head.len, this.lastSec, this.lastNsec);
+    }
     this.owner.gapInMessage(len, this.mode !== Mode.HEAD);
-    this.owner.messageEnd(sec, nsec);
+    this.owner.messageEnd(this.lastSec, this.lastNsec);
     this.toResync(false);
   }
 
@@ -255,8 +266,9 @@ export class HttpSide {
   end(sec: number, nsec: number): void {
     if (this.mode === Mode.TO_END) this.finish(sec, nsec);
     else if (this.inMessage) {
+      this.owner.gapInMessage(0, this.mode !== Mode.HEAD);
       this.owner.problem('stream ended inside a message', false);
-      this.owner.messageEnd(sec, nsec);
+      this.owner.messageEnd(this.lastSec, this.lastNsec);
       this.mode = Mode.IDLE;
     }
   }

@@ -131,8 +131,10 @@ interface _Headers {
   /** Content-Length values disagree, or one is not a number. */
   badLength: boolean;
   chunked: boolean;
-  /** Transfer-Encoding present with something else last. */
+  /** Transfer-Encoding present without chunked. */
   otherCoding: boolean;
+  /** Transfer-Encoding lists chunked, but not last. */
+  chunkedNotLast: boolean;
   host: string | null;
   referrer: string | null;
   userAgent: string | null;
@@ -145,7 +147,7 @@ interface _Headers {
 
 function newHeaders(): _Headers {
   return {
-    contentLength: -1, badLength: false, chunked: false, otherCoding: false, host: null, referrer: null, userAgent: null,
+    contentLength: -1, badLength: false, chunked: false, otherCoding: false, chunkedNotLast: false, host: null, referrer: null, userAgent: null,
     origin: null, authorization: null, contentType: null, contentEncoding: null, upgrade: null,
   };
 }
@@ -191,6 +193,9 @@ class _SideOwner implements SideOwner {
   gapInMessage(bytes: number, inBody: boolean): void {
     this.d.gapInMessage(this.client, bytes, inBody);
   }
+  gapBetween(_bytes: number, sec: number, nsec: number): void {
+    this.d.gapBetween(this.client, sec, nsec);
+  }
 }
 
 export class HttpDecoder implements StreamDecoder {
@@ -222,8 +227,8 @@ export class HttpDecoder implements StreamDecoder {
     (side === CLIENT ? this.client : this.server).data(buf, off, len, sec, nsec);
   }
 
-  gap(side: Side, len: number, sec: number, nsec: number): void {
-    (side === CLIENT ? this.client : this.server).gap(len, sec, nsec);
+  gap(side: Side, len: number): void {
+    (side === CLIENT ? this.client : this.server).gap(len);
   }
 
   end(side: Side, sec: number, nsec: number): void {
@@ -317,6 +322,7 @@ export class HttpDecoder implements StreamDecoder {
       this.problem(true, 'conflicting Content-Length', true);
       return Body.NONE;
     }
+    if (h.chunkedNotLast) this.problem(true, 'chunked is not the last transfer coding', false);
     if (h.chunked) return Body.CHUNKED;
     if (h.otherCoding) {
       this.problem(true, 'request body with an unknown transfer coding', true);
@@ -433,6 +439,7 @@ export class HttpDecoder implements StreamDecoder {
       this.problem(false, 'conflicting Content-Length', true);
       return Body.NONE;
     }
+    if (h.chunkedNotLast) this.problem(false, 'chunked is not the last transfer coding', false);
     if (h.chunked) return Body.CHUNKED;
     if (h.otherCoding) return Body.TO_END;
     if (h.contentLength >= 0) {
@@ -504,6 +511,35 @@ export class HttpDecoder implements StreamDecoder {
     }
   }
 
+  /**
+   * A gap between messages swallowed (we assume) one message. On the client
+   * side a request was lost: a placeholder waits in its place, so the
+   * response pairs with it and not with the next request. On the server
+   * side a response was lost: the oldest waiting request is written as
+   * incomplete, so the next response pairs with the request after it.
+   * (Several messages lost in one gap shift the pairing; Packetbeat drops
+   * the stream instead, Zeek goes on pairing in order.)
+   */
+  gapBetween(client: boolean, sec: number, nsec: number): void {
+    if (client) {
+      const t = new _Txn();
+      t.depth = ++this.depth;
+      t.startSec = sec;
+      t.startNsec = nsec;
+      t.requestEnded = true;
+      t.incomplete = true;
+      t.problem = 'request lost in a capture gap';
+      this.waiting.push(t);
+      return;
+    }
+    const t = this.waiting.shift();
+    if (t === undefined) return;
+    t.incomplete = true;
+    t.problem ??= 'response lost in a capture gap';
+    t.responseEnded = true;
+    if (t.requestEnded) this.write(t);
+  }
+
   private markCut(t: _Txn, what: string): void {
     t.incomplete = true;
     t.problem ??= what;
@@ -547,8 +583,8 @@ export class HttpDecoder implements StreamDecoder {
     let state: string;
     if (t.invalid) state = 'invalid';
     else if (t.orphan) state = 'orphan';
-    else if (!final || !t.responseEnded) state = t.incomplete && t.hasResponse ? 'incomplete' : 'unanswered';
     else if (t.incomplete) state = 'incomplete';
+    else if (!final || !t.responseEnded) state = 'unanswered';
     else if (t.upgrade !== null) state = 'upgraded';
     else state = 'complete';
     r['state'] = state;
@@ -592,11 +628,12 @@ export class HttpDecoder implements StreamDecoder {
         else if (nameIs(block, n0, n1, 'content-encoding')) h.contentEncoding = clip(text(block, vs, ve), max);
       } else if (first === 0x74) {
         if (nameIs(block, n0, n1, 'transfer-encoding')) {
-          // chunked must be the last coding (RFC 9112 §6.3); the last field line decides here
+          // chunked must be the last coding (RFC 9112 §6.3); a message that lists it elsewhere is read as
+          // chunked all the same, as Zeek does since its issue 261 (a smuggling attempt shows as two requests)
           const v = latin1(block, vs, ve).toLowerCase();
           const codings = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
-          const last = codings[codings.length - 1];
-          h.chunked = last === 'chunked';
+          h.chunked = codings.includes('chunked');
+          h.chunkedNotLast = h.chunked && codings[codings.length - 1] !== 'chunked';
           h.otherCoding = !h.chunked && codings.length > 0;
         }
       } else if (first === 0x68) {

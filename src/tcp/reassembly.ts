@@ -211,6 +211,22 @@ export class StreamReassembler implements TailHolder, DiffSink {
     this.endOp();
   }
 
+  /**
+   * As ackTo, and a hole up to `relAck` with nothing buffered after it is a
+   * gap too: the receiver has bytes the capture never saw (Zeek reports such
+   * a content gap; tshark's follow waits). For application decoders, which
+   * need the gap's length to stay in step; a capture that records an ACK
+   * before the data it acknowledges would see that data as a repeat.
+   */
+  ackPast(relAck: number): void {
+    this.ackTo(relAck);
+    if (relAck > this.next && (this.runs.n === 0 || this.runs.s[0]! >= relAck)) {
+      this.skipTo(relAck, false);
+      this.drain();
+      this.endOp();
+    }
+  }
+
   /** End of the stream: delivers everything buffered (holes as gaps) and returns every page to the pool. */
   flush(): void {
     const runs = this.runs;
