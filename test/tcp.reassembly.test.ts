@@ -481,6 +481,22 @@ test('ackTo: a hole below buffered data that the receiver acknowledged is a gap;
   assert.equal(r.stats.forcedGaps, 0);
 });
 
+test('ackPast: as ackTo, and acknowledged bytes the capture never saw are a gap too (application decoders)', () => {
+  const { r, rec } = setup();
+  r.push(0, bytes('ab'), 0, 2, 2);
+  r.push(5, bytes('fg'), 0, 2, 2);
+  r.ackPast(4); // below the buffered data: the hole up to the ack is given up, the rest waits
+  assert.equal(text(rec), 'ab__');
+  r.ackPast(10); // past everything: the buffered run is delivered, the bytes after it are a gap
+  assert.equal(text(rec), 'ab___fg___');
+  assert.deepEqual(rec.gapCalls, [[2, 2], [4, 1], [7, 3]]);
+  assert.equal(r.nextOffset, 10);
+  r.push(10, bytes('k'), 0, 1, 1);
+  assert.equal(text(rec), 'ab___fg___k');
+  r.ackPast(8); // an old ack changes nothing
+  assert.equal(r.nextOffset, 11);
+});
+
 test('per-stream cap: the oldest buffered data is delivered after its hole is reported as a forced gap', () => {
   const { r, rec, pool } = setup({ pageSize: 4, perStream: 8, window: 0 });
   r.push(0, bytes('ab'), 0, 2, 2);

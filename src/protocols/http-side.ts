@@ -224,12 +224,14 @@ export class HttpSide {
   gap(len: number): void {
     switch (this.mode) {
       case Mode.TUNNEL:
+        return;
       case Mode.RESYNC:
-        this.atLineStart = false;
+        // the bytes after a gap may start a message: the probe decides
+        this.toResync(true);
         return;
       case Mode.IDLE:
         this.owner.gapBetween(len, this.lastSec, this.lastNsec);
-        this.toResync(false);
+        this.toResync(true);
         return;
       case Mode.LENGTH:
       case Mode.CHUNK_DATA:
@@ -252,22 +254,19 @@ export class HttpSide {
       default:
         break;
     }
-    // the framing is lost: what is left of this message is unknown; a head cut short still
-    // tells what its complete lines say (the start line above all)
-    if (this.mode === Mode.HEAD && this.head.buf.indexOf(LF) >= 0 && this.head.buf.indexOf(LF) < this.head.len) {
-      this.owner.headers(this.head.buf, this.head.len, this.lastSec, this.lastNsec);
-    }
+    // the framing is lost: what is left of this message is unknown
+    this.salvageHead();
     this.owner.gapInMessage(len, this.mode !== Mode.HEAD);
     this.owner.messageEnd(this.lastSec, this.lastNsec);
-    this.toResync(false);
+    this.toResync(true);
   }
 
   /** The stream ended: a body read to the end is complete; anything else is cut. */
-  end(sec: number, nsec: number): void {
-    if (this.mode === Mode.TO_END) this.finish(sec, nsec);
+  end(): void {
+    if (this.mode === Mode.TO_END) this.finish(this.lastSec, this.lastNsec);
     else if (this.inMessage) {
-      this.owner.gapInMessage(0, this.mode !== Mode.HEAD);
       this.owner.problem('stream ended inside a message', false);
+      this.owner.gapInMessage(0, this.mode !== Mode.HEAD);
       this.owner.messageEnd(this.lastSec, this.lastNsec);
       this.mode = Mode.IDLE;
     }
@@ -287,6 +286,7 @@ export class HttpSide {
       const lf = buf.indexOf(LF, off);
       const stop = lf < 0 || lf >= end ? end : lf + 1;
       if (!head.append(buf, off, stop - off)) {
+        this.salvageHead();
         this.owner.problem(`header block over ${head.cap} bytes`, true);
         this.owner.messageEnd(sec, nsec);
         this.toResync(stop === lf + 1);
@@ -386,6 +386,12 @@ export class HttpSide {
     this.owner.problem(what, true);
     this.owner.messageEnd(sec, nsec);
     this.toResync(true);
+  }
+
+  /** A head cut short (gap, size cap) still tells what its complete lines say, the start line above all. */
+  private salvageHead(): void {
+    const lf = this.head.buf.indexOf(LF);
+    if (this.mode === Mode.HEAD && lf >= 0 && lf < this.head.len) this.owner.headers(this.head.buf, this.head.len, this.lastSec, this.lastNsec);
   }
 
   private toResync(atLineStart: boolean): void {

@@ -231,8 +231,8 @@ export class HttpDecoder implements StreamDecoder {
     (side === CLIENT ? this.client : this.server).gap(len);
   }
 
-  end(side: Side, sec: number, nsec: number): void {
-    (side === CLIENT ? this.client : this.server).end(sec, nsec);
+  end(side: Side): void {
+    (side === CLIENT ? this.client : this.server).end();
   }
 
   finish(): void {
