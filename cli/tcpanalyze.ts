@@ -15,7 +15,9 @@ import { Option } from 'commander';
 import { analyzeCaptures, describeSkips } from '../src/analysis/pipeline.js';
 import { TextSink } from '../src/io/sink.js';
 import { CONN_SCHEMA, type RecordRow, type RecordValues } from '../src/records/index.js';
-import { CONN_TABLE_COLUMNS, CsvWriter, NdjsonWriter, TableWriter, type RecordWriter } from '../src/output/writers.js';
+import { AppLayer } from '../src/analysis/app-layer.js';
+import { PROTOCOLS, parseDecodeList, parseDecodePorts } from '../src/protocols/registry.js';
+import { RecordOutput, chooseKinds, isDirectoryOutput, type RecordFormat } from './_records-out.js';
 import { UsageError, isToolError, formatWhere, EXIT_DATA, EXIT_OK, type ToolError } from '../src/util/errors.js';
 import { makeProgram, packageVersion, runMain, warn } from './_common.js';
 import { byteSize, durationMs, progressLine } from './_args.js';
@@ -51,10 +53,13 @@ async function main(): Promise<number> {
     .option('--where <expr>', "write only the records for which this predicate holds, e.g. 'conn_state=REJ', 'orig_retransmission+resp_retransmission>0' (docs/filters.md)")
     .option('--exclude-file <file>', 'leave out records matching a DataDog-style exclusion list (JSON; docs/filters.md)')
     .option('--syn-timeout <duration>', 'a SYN with no answer for this long (capture time) is a handshake timeout', '30s')
+    .option('--decode <protocols>', `decode application transactions: a comma-separated list of ${PROTOCOLS.map((p) => p.name).join(', ')}, or all; found by port, else by their first bytes (docs/l7.md)`)
+    .option('--decode-port <proto:ports>', 'more server ports for a decoded protocol, repeatable: http:8080,8000', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--records <kinds>', 'record kinds to write: conn and the transaction kinds of --decode (http, ...), comma-separated, or all (default: all the run produces)')
     .option('--follow <uid>', 'write one connection\'s reassembled byte streams (a conn uid, or a tcp.stream number as tshark counts them), like tshark -z follow,tcp')
     .addOption(new Option('--follow-format <format>', 'with --follow: ascii, hex or raw, as tshark').choices(['ascii', 'hex', 'raw']).default('ascii'))
     .option('--max-buffer <bytes>', 'out-of-order bytes held for reassembly, all connections together (suffixes k, m, g)', '64m')
-    .option('-o, --output <file>', 'write to FILE instead of stdout (written to a temporary name, renamed when complete)')
+    .option('-o, --output <file>', 'write to FILE instead of stdout (written to a temporary name, renamed when complete); a directory (DIR/) gets one file per record kind: conn.jsonl.zst, http.jsonl.zst, ...')
     .option('--threads <n>', 'threads for records of the full analysis: 2 runs the analysis on a second thread (same output; more CPU time and about 60 MB more memory, faster only where memory bandwidth is not the limit), 1 keeps everything on one; auto = 2 on machines with 4 or more CPUs', '1')
     .option('--max-flows <n>', 'most flows held at once; beyond it the least recently active flow is written early (end_reason evicted): bounds memory on scans and floods', '1000000')
     .option('--idle-timeout <duration>', 'write a flow after this much capture time without packets', '5m')
@@ -74,6 +79,8 @@ Examples:
   tcpanalyze --format summary --local 10.0.0.0/8 -F 'web:TX@%:80:443' -F ':RX@%:22' capture.pcap
   tcpanalyze capture.pcap -o conns.jsonl.zst && csvtool conns.jsonl.zst > conns.csv
   tcpanalyze --follow CgOPZkHLHPCJTRoZ6R --follow-format hex capture.pcap
+  tcpanalyze --decode http,dns,tls capture.pcap -o logs/
+  tcpanalyze --decode http --records http --where 'status_code>=500' capture.pcap
 Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets before it are still written), 2 usage error.`,
     );
   program.parse(process.argv);
@@ -90,6 +97,9 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     analysis: 'full' | 'flows';
     follow?: string;
     followFormat: 'ascii' | 'hex' | 'raw';
+    decode?: string;
+    decodePort: string[];
+    records?: string;
     maxBuffer: string;
     output?: string;
     idleTimeout: string;
@@ -111,12 +121,24 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     throw new UsageError('USAGE_CONFLICT', '--analysis flows has no handshake verdicts or segment flags; use --analysis full with --handshakes, --flags or --format summary');
   }
   const maxBuffer = byteSize(o.maxBuffer, '--max-buffer');
+  const protocols = o.decode !== undefined ? parseDecodeList(o.decode) : [];
+  const decodePorts = parseDecodePorts(o.decodePort);
+  for (const name of decodePorts.keys()) {
+    if (!protocols.some((p) => p.name === name)) throw new UsageError('USAGE_CONFLICT', `--decode-port ${name}:...: ${name} is not decoded; add it to --decode`);
+  }
+  if (protocols.length > 0 && (o.handshakes || o.flags || o.format === 'summary' || o.follow !== undefined)) {
+    throw new UsageError('USAGE_CONFLICT', '--decode writes transaction records; it cannot be combined with --handshakes, --flags, --format summary or --follow');
+  }
+  if (o.records !== undefined && (o.handshakes || o.flags || o.format === 'summary' || o.follow !== undefined)) {
+    throw new UsageError('USAGE_CONFLICT', '--records selects record kinds; --handshakes, --flags, --format summary and --follow write no records');
+  }
   const threads = o.threads === 'auto' ? (availableParallelism() >= 4 ? 2 : 1) : Number(o.threads);
   if (!Number.isInteger(threads) || threads < 1) throw new UsageError('USAGE_BAD_NUMBER', `--threads: "${o.threads}" is not auto or a positive whole number`);
   const maxFlows = Number(o.maxFlows);
   if (!Number.isInteger(maxFlows) || maxFlows < 1) throw new UsageError('USAGE_BAD_NUMBER', `--max-flows: "${o.maxFlows}" is not a positive whole number`);
   const toTerminal = !o.output && process.stdout.isTTY === true;
-  const format = o.format ?? (o.output?.endsWith('.zst') ? 'archive' : toTerminal ? 'table' : 'ndjson');
+  const dirOut = isDirectoryOutput(o.output);
+  const format = o.format ?? (dirOut || o.output?.endsWith('.zst') ? 'archive' : toTerminal ? 'table' : 'ndjson');
   const zstd = o.zstd || format === 'archive' || (o.output?.endsWith('.zst') ?? false);
   if (zstd && !o.output && process.stdout.isTTY === true) throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write zstd data to a terminal; use -o FILE or a pipe');
 
@@ -125,13 +147,45 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   const local = o.local !== undefined ? parseLocal(o.local) : null;
   // --where and --exclude-file select the records written (-F is tcpeek's, for --handshakes and summary)
   const recordSelector = o.where !== undefined || o.excludeFile !== undefined ? selectorFrom({ filter: [], where: o.where, excludeFile: o.excludeFile }) : null;
-  const out = await openOutput(o.output, { zstd });
-  const sink = new TextSink(out.stream, undefined, out.copiesWrites);
   const view = o.handshakes ? 'handshakes' : o.flags ? 'flags' : format === 'summary' ? 'summary' : 'records';
-  // records of the full analysis: the analysis runs on a second thread, which writes them
-  const twoThreads = threads >= 2 && view === 'records' && o.analysis !== 'flows' && o.follow === undefined;
-  const writer: RecordWriter | null =
-    view !== 'records' ? null : format === 'csv' ? new CsvWriter(sink, CONN_SCHEMA, o.header) : format === 'table' ? new TableWriter(sink, CONN_TABLE_COLUMNS) : new NdjsonWriter(sink, CONN_SCHEMA);
+  const toDir = view === 'records' && o.follow === undefined && dirOut;
+  const kinds = chooseKinds([CONN_SCHEMA, ...protocols.flatMap((p) => p.schemas)], o.records, format === 'csv' && !toDir);
+  const archiveMeta = (kind: string): string =>
+    JSON.stringify({
+      tcpkit: {
+        tool: NAME,
+        version: packageVersion(),
+        record: kind,
+        inputs: files.map((f) => (f === '-' ? '<stdin>' : f)),
+        options: { analysis: o.analysis, idle_timeout: o.idleTimeout, close_linger: o.closeLinger, syn_timeout: o.synTimeout, ...(protocols.length > 0 ? { decode: protocols.map((p) => p.name).join(',') } : {}) },
+      },
+    }) + '\n';
+  // records go to a RecordOutput (one destination, or one file per kind); the other views write text to `sink`
+  const recOut =
+    view === 'records' && o.follow === undefined
+      ? toDir
+        ? await RecordOutput.directory(o.output!, { kinds, format: format as RecordFormat, header: o.header, zstd: false, meta: archiveMeta })
+        : await RecordOutput.single(o.output, { kinds, format: format as RecordFormat, header: o.header, zstd, meta: archiveMeta })
+      : null;
+  const out = recOut === null ? await openOutput(o.output, { zstd }) : null;
+  const sink = out !== null ? new TextSink(out.stream, undefined, out.copiesWrites) : null;
+  const wantsConn = recOut === null || recOut.wants('conn');
+  // records of the full analysis: the analysis runs on a second thread, which writes them (not with --decode: transactions are written on this thread as they finish)
+  const twoThreads = threads >= 2 && view === 'records' && o.analysis !== 'flows' && o.follow === undefined && protocols.length === 0;
+  const writeConn = (r: RecordValues): void => {
+    if (wantsConn && (recordSelector === null || recordSelector.accepts(r))) recOut!.write(CONN_SCHEMA, r);
+  };
+  const app =
+    protocols.length > 0
+      ? new AppLayer({
+          protocols,
+          ports: decodePorts,
+          maxBuffer,
+          onTransaction: (schema, r) => {
+            if (recOut!.wants(schema.kind) && (recordSelector === null || recordSelector.accepts(r))) recOut!.write(schema, r);
+          },
+        })
+      : null;
   const summaries = new Map<string, FilterCounts>(filterSet.filters.map((f) => [f.name, emptyCounts()]));
   /** The names of the filters a handshake's connection matches (tcpeek: it counts in each). */
   const matching = (c: Conn): string[] => {
@@ -147,36 +201,23 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
       local,
     );
   };
-  if (format === 'archive' && view === 'records' && o.follow === undefined) {
-    // tcpkit archives open with one metadata line that readers skip or use
-    sink.write(
-      JSON.stringify({
-        tcpkit: {
-          tool: NAME,
-          version: packageVersion(),
-          record: CONN_SCHEMA.kind,
-          inputs: files.map((f) => (f === '-' ? '<stdin>' : f)),
-          options: { analysis: o.analysis, idle_timeout: o.idleTimeout, close_linger: o.closeLinger, syn_timeout: o.synTimeout },
-        },
-      }) + '\n',
-    );
-  }
-  if (view === 'handshakes') sink.write(HANDSHAKE_HEADER);
-  if (view === 'flags') sink.write(FLAGS_HEADER);
+  if (view === 'handshakes') sink!.write(HANDSHAKE_HEADER);
+  if (view === 'flags') sink!.write(FLAGS_HEADER);
 
   let interrupted = false;
   // Progress on stderr, only when it is a terminal (and not --quiet): bytes read, packets/s, open flows.
   const progress = process.stderr.isTTY === true && !o.quiet ? progressLine(NAME) : null;
   if (o.follow !== undefined) {
-    const res = await followConnection(files.map((f) => inputSpec(f, 'ahead')), o.follow, o.followFormat, (t) => sink.write(String(t)), {
+    const fsink = sink!;
+    const res = await followConnection(files.map((f) => inputSpec(f, 'ahead')), o.follow, o.followFormat, (t) => fsink.write(String(t)), {
       maxBuffer,
       idleTimeoutMs,
       closeLingerMs,
-      control: { stop: () => sink.closed, wait: () => (sink.closed ? null : sink.ready()) },
+      control: { stop: () => fsink.closed, wait: () => (fsink.closed ? null : fsink.ready()) },
     });
-    await sink.flush();
-    if (sink.error) throw sink.error;
-    await out.commit(true);
+    await fsink.flush();
+    if (fsink.error) throw fsink.error;
+    await out!.commit(true);
     let code = EXIT_OK;
     for (const e of res.analysis.errors) {
       warn(`${NAME}: ${isToolError(e) ? (e as ToolError).describe() : e.message}`);
@@ -202,7 +243,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
 
   const analysisThread = twoThreads
     ? startAnalysisThread((r) => {
-        if (recordSelector === null || recordSelector.accepts(r)) writer!.write(r);
+        writeConn(r);
       }, synTimeoutMs)
     : null;
   let res;
@@ -219,7 +260,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
       ...(analysisThread ? { analyzer: analysisThread.analysis } : {}),
       onRecord: (r) => {
         if (analysisThread) analysisThread.pending(r);
-        else if (writer !== null && (recordSelector === null || recordSelector.accepts(r))) writer.write(r);
+        else if (recOut !== null) writeConn(r);
       },
       ...(progress ? { onProgress: progress.update } : {}),
       ...(view === 'handshakes' || view === 'summary'
@@ -228,7 +269,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
               const hs = (c.aux as ConnAnalysis).hs;
               const names = matching(c);
               if (names.length === 0) return;
-              if (view === 'handshakes') sink.write(handshakeLine(c, hs));
+              if (view === 'handshakes') sink!.write(handshakeLine(c, hs));
               else for (const n of names) countHandshake(summaries.get(n)!, hs);
             },
           }
@@ -238,12 +279,16 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
             onSegment: (c, fromA, pv, frame, bits) => {
               if (bits !== 0) {
                 const sa = (c.aux as ConnAnalysis).seq;
-                sink.write(flagsLine(c, fromA, pv, frame, bits, 0, sa.dupAckNum));
+                sink!.write(flagsLine(c, fromA, pv, frame, bits, 0, sa.dupAckNum));
               }
             },
           }
         : {}),
-      control: { stop: () => interrupted || sink.closed, wait: () => (sink.closed ? null : sink.ready()) },
+      ...(app !== null ? { app } : {}),
+      control: {
+        stop: () => interrupted || (recOut !== null ? recOut.closed : sink!.closed),
+        wait: () => (recOut !== null ? (recOut.closed ? null : recOut.ready()) : sink!.closed ? null : sink!.ready()),
+      },
     },
   );
   } finally {
@@ -251,12 +296,16 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     if (analysisThread) await analysisThread.finish();
   }
   progress?.clear();
-  writer?.end();
-  if (view === 'summary') sink.write(summaryJson([...summaries]) + '\n');
-  await sink.flush();
-  process.off('SIGINT', onSigint);
-  if (sink.error) throw sink.error;
-  await out.commit(res.errors.length === 0 || true);
+  if (recOut !== null) {
+    process.off('SIGINT', onSigint);
+    await recOut.finish(true);
+  } else {
+    if (view === 'summary') sink!.write(summaryJson([...summaries]) + '\n');
+    await sink!.flush();
+    process.off('SIGINT', onSigint);
+    if (sink!.error) throw sink!.error;
+    await out!.commit(true);
+  }
 
   let code = EXIT_OK;
   for (const e of res.errors) {
@@ -267,6 +316,16 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   }
   if (res.stats.evictedFlows > 0 && !o.quiet) {
     warn(`${NAME}: ${res.stats.evictedFlows} flows written early because --max-flows ${maxFlows} was reached (end_reason evicted)`);
+  }
+  if (app !== null && !o.quiet) {
+    const st = app.stats;
+    const gaveUp = [...st.stopped].map(([k, v]) => `${v} ${k}`);
+    if (gaveUp.length > 0) warn(`${NAME}: decoders gave up on ${gaveUp.join('; ')}`);
+    if (o.stats) {
+      const list = (m: Map<string, number>): string => [...m].map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+      warn(`${NAME}: decoded flows: ${list(st.claimed)} (confirmed: ${list(st.confirmed)}); transactions: ${list(st.transactions)}; ${st.bytes} bytes decoded, ${st.gapBytes} bytes in gaps`);
+      if (st.weird.size > 0) warn(`${NAME}: protocol oddities: ${list(st.weird)}`);
+    }
   }
   const skips = describeSkips(res);
   if (skips && !o.quiet) warn(`${NAME}: not analysed: ${skips}`);

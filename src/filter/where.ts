@@ -13,7 +13,7 @@
  * A hand-written tokenizer and recursive-descent parser build a small tree
  * that is compiled once into nested closures; user text is never evaluated.
  */
-import { CONN_FIELDS } from '../records/conn.js';
+import { ALL_FIELDS } from '../records/index.js';
 import type { FieldDef, FieldType, RecordValue, RecordValues } from '../records/schema.js';
 import { UsageError } from '../util/errors.js';
 
@@ -21,8 +21,8 @@ export type Predicate = (record: RecordValues) => boolean;
 type Scalar = string | number | boolean | null;
 type Getter = (record: RecordValues) => Scalar;
 
-/** Fields known to `--where` by default: the conn record, plus `service` (to come). */
-export const WHERE_FIELDS: readonly FieldDef[] = [...CONN_FIELDS, { name: 'service', type: 'string', vocab: 'zeek', doc: 'Application protocol (not produced yet).' }];
+/** Fields known to `--where` by default: those of every record kind (a record without the field reads it as null). */
+export const WHERE_FIELDS: readonly FieldDef[] = ALL_FIELDS;
 
 // ---------------------------------------------------------------- tokens
 

@@ -61,6 +61,10 @@ export interface TableColumn {
 
 export class TableWriter implements RecordWriter {
   private rows = 0;
+  /** The next row starts with the header line again. */
+  restart(): void {
+    this.rows = 0;
+  }
   constructor(private readonly sink: TextSink, private readonly cols: readonly TableColumn[], private readonly headerEvery = 40) {}
   private line(cells: string[]): string {
     return (
@@ -117,3 +121,65 @@ export const CONN_TABLE_COLUMNS: readonly TableColumn[] = [
   { field: 'history', title: 'history', width: 14 },
   { field: 'end_reason', title: 'end', width: 8 },
 ];
+
+/** Milliseconds with a precision that suits their size. */
+const msText = (v: unknown): string => {
+  if (typeof v !== 'number') return '-';
+  const a = Math.abs(v);
+  return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : a >= 1 ? v.toFixed(2) : v.toFixed(3);
+};
+
+export const HTTP_TABLE_COLUMNS: readonly TableColumn[] = [
+  { field: 'ts', title: 'start (UTC)', width: 23, text: (r) => clock(r['ts']) },
+  { field: 'orig_h', title: 'client', width: 24, align: 'right', text: (r) => endpoint(r['orig_h'], r['orig_p']) },
+  { field: 'resp_h', title: 'server', width: 24, text: (r) => endpoint(r['resp_h'], r['resp_p']) },
+  { field: 'method', title: 'method', width: 7 },
+  { field: 'host', title: 'host', width: 20 },
+  { field: 'uri', title: 'uri', width: 32 },
+  { field: 'status_code', title: 'status', width: 6, align: 'right' },
+  { field: 'latency_ms', title: 'latency_ms', width: 10, align: 'right', text: (r) => msText(r['latency_ms']) },
+  { field: 'duration_ms', title: 'total_ms', width: 9, align: 'right', text: (r) => msText(r['duration_ms']) },
+  { field: 'response_body_len', title: 'resp_bytes', width: 10, align: 'right' },
+  { field: 'state', title: 'state', width: 10 },
+];
+
+const TABLE_COLUMNS = new Map<string, readonly TableColumn[]>([
+  ['conn', CONN_TABLE_COLUMNS],
+  ['http', HTTP_TABLE_COLUMNS],
+]);
+
+/** The terminal table's columns for a record kind: its own, or the time, the endpoints and the first fields of its schema. */
+export function tableColumns(schema: RecordSchema): readonly TableColumn[] {
+  const own = TABLE_COLUMNS.get(schema.kind);
+  if (own) return own;
+  const skip = new Set(['ts', 'uid', 'community_id', 'orig_h', 'orig_p', 'resp_h', 'resp_p']);
+  return [
+    { field: 'ts', title: 'start (UTC)', width: 23, text: (r) => clock(r['ts']) },
+    { field: 'orig_h', title: 'client', width: 24, align: 'right', text: (r) => endpoint(r['orig_h'], r['orig_p']) },
+    { field: 'resp_h', title: 'server', width: 24, text: (r) => endpoint(r['resp_h'], r['resp_p']) },
+    ...schema.fields.filter((f) => !skip.has(f.name)).slice(0, 8).map((f): TableColumn => ({ field: f.name, title: f.name, width: Math.max(8, Math.min(24, f.name.length + 2)), align: f.type === 'string' ? 'left' : 'right' })),
+  ];
+}
+
+/**
+ * Records of several kinds in one terminal table: each kind keeps its own
+ * columns, and a change of kind starts a new block with the kind's name and
+ * its header line.
+ */
+export class MixedTableWriter {
+  private last: string | null = null;
+  private readonly writers = new Map<string, TableWriter>();
+  constructor(private readonly sink: TextSink) {}
+  write(schema: RecordSchema, r: RecordValues): void {
+    let w = this.writers.get(schema.kind);
+    if (w === undefined) this.writers.set(schema.kind, (w = new TableWriter(this.sink, tableColumns(schema))));
+    if (this.last !== schema.kind) {
+      if (this.last !== null) this.sink.write('\n');
+      this.sink.write(`[${schema.kind}]\n`);
+      w.restart();
+      this.last = schema.kind;
+    }
+    w.write(r);
+  }
+  end(): void {}
+}

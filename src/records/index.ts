@@ -1,16 +1,32 @@
 /** The registry of record kinds: `record` key value -> schema. */
-import type { RecordSchema } from './schema.js';
+import type { FieldDef, RecordSchema } from './schema.js';
 import { CONN_SCHEMA } from './conn.js';
 import { FLOW_SCHEMA } from './flow.js';
+import { HTTP_SCHEMA } from './http.js';
 
 export { CONN_SCHEMA } from './conn.js';
 export { FLOW_SCHEMA } from './flow.js';
+export { HTTP_SCHEMA } from './http.js';
 export * from './schema.js';
 
+/** Every record kind tcpkit writes: connections and flows, then the application transactions. */
 export const SCHEMAS: ReadonlyMap<string, RecordSchema> = new Map([
   [CONN_SCHEMA.kind, CONN_SCHEMA],
   [FLOW_SCHEMA.kind, FLOW_SCHEMA],
+  [HTTP_SCHEMA.kind, HTTP_SCHEMA],
 ]);
+
+/**
+ * Every field of every record kind, once (the first kind to define a name
+ * gives its type; where two kinds share a name they share its type): what
+ * `--where`, `--by` and the other field-naming options accept. A record
+ * without a field reads it as null.
+ */
+export const ALL_FIELDS: readonly FieldDef[] = (() => {
+  const seen = new Map<string, FieldDef>();
+  for (const s of SCHEMAS.values()) for (const f of s.fields) if (!seen.has(f.name)) seen.set(f.name, f);
+  return [...seen.values()];
+})();
 
 /** The key of the metadata line that opens tcpkit archives: {"tcpkit": {...}}. */
 export const META_KEY = 'tcpkit';

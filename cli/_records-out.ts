@@ -1,0 +1,176 @@
+/**
+ * Where tcpanalyze's records go when they are of several kinds (conn plus
+ * the transactions of --decode):
+ * - one destination (stdout, or -o FILE): NDJSON and archives interleave
+ *   the kinds as they are written (each line names its kind in `record`),
+ *   a terminal table shows each kind in blocks with its own columns, and
+ *   CSV takes exactly one kind (checked by `chooseKinds`);
+ * - a directory (-o DIR/): one file per kind, as Zeek writes one log per
+ *   kind: conn.jsonl.zst, http.jsonl.zst, ... (or .jsonl, .csv with
+ *   --format), each written under a temporary name and renamed when done.
+ */
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RecordSchema, RecordValues } from '../src/records/index.js';
+import { TextSink } from '../src/io/sink.js';
+import { CsvWriter, MixedTableWriter, NdjsonWriter, TableWriter, tableColumns, type RecordWriter } from '../src/output/writers.js';
+import { UsageError } from '../src/util/errors.js';
+import { openOutput, type Output } from './_output.js';
+
+export type RecordFormat = 'ndjson' | 'csv' | 'table' | 'archive';
+
+/** `-o` names a directory: it ends with a slash or is an existing directory. */
+export function isDirectoryOutput(path: string | undefined): boolean {
+  if (path === undefined || path === '-') return false;
+  if (path.endsWith('/')) return true;
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The kinds to write: `--records` (comma-separated, or `all`) out of those
+ * the run produces (conn plus each decoded protocol's kinds); all of them
+ * by default. CSV to one destination takes one kind.
+ */
+export function chooseKinds(available: readonly RecordSchema[], records: string | undefined, csvToOne: boolean): RecordSchema[] {
+  let chosen: RecordSchema[];
+  if (records === undefined || records.trim() === 'all') chosen = [...available];
+  else {
+    chosen = [];
+    for (const part of records.split(',')) {
+      const k = part.trim();
+      if (k === '') continue;
+      const s = available.find((x) => x.kind === k);
+      if (s === undefined) {
+        throw new UsageError('USAGE_BAD_RECORD_KIND', `--records: "${k}" is not a record kind of this run (it writes: ${available.map((x) => x.kind).join(', ')}; transaction kinds come with --decode)`);
+      }
+      if (!chosen.includes(s)) chosen.push(s);
+    }
+    if (chosen.length === 0) throw new UsageError('USAGE_BAD_RECORD_KIND', '--records: no record kind named');
+  }
+  if (csvToOne && chosen.length > 1) {
+    throw new UsageError('USAGE_CSV_ONE_KIND', `CSV holds one record kind and this run writes ${chosen.map((x) => x.kind).join(', ')}: choose one with --records, or write one file per kind with -o DIR/`);
+  }
+  return chosen;
+}
+
+interface Dest {
+  out: Output;
+  sink: TextSink;
+  write: (schema: RecordSchema, r: RecordValues) => void;
+  writer: { end(): void };
+}
+
+export interface RecordOutputOptions {
+  kinds: readonly RecordSchema[];
+  format: RecordFormat;
+  /** CSV header line. */
+  header: boolean;
+  /** Compress with zstd (archives; -o FILE.zst). */
+  zstd: boolean;
+  /** The archive's metadata line for a kind (archives only). */
+  meta?: (kind: string) => string;
+}
+
+export class RecordOutput {
+  private constructor(
+    private readonly dests: Dest[],
+    private readonly byKind: Map<string, Dest>,
+  ) {}
+
+  /** One destination: stdout or a file (`path`), the kinds interleaved. */
+  static async single(path: string | undefined, o: RecordOutputOptions): Promise<RecordOutput> {
+    const out = await openOutput(path, { zstd: o.zstd });
+    const sink = new TextSink(out.stream, undefined, out.copiesWrites);
+    let w: (schema: RecordSchema, r: RecordValues) => void;
+    let writer: { end(): void };
+    if (o.format === 'csv') {
+      const csv: RecordWriter = new CsvWriter(sink, o.kinds[0]!, o.header);
+      w = (_s, r) => csv.write(r);
+      writer = csv;
+    } else if (o.format === 'table') {
+      if (o.kinds.length === 1) {
+        const t = new TableWriter(sink, tableColumns(o.kinds[0]!));
+        w = (_s, r) => t.write(r);
+        writer = t;
+      } else {
+        const t = new MixedTableWriter(sink);
+        w = (s, r) => t.write(s, r);
+        writer = t;
+      }
+    } else {
+      if (o.format === 'archive' && o.meta) sink.write(o.meta(o.kinds.length === 1 ? o.kinds[0]!.kind : o.kinds.map((k) => k.kind).join(',')));
+      const nd = new Map(o.kinds.map((s) => [s.kind, new NdjsonWriter(sink, s)]));
+      w = (s, r) => nd.get(s.kind)?.write(r);
+      writer = { end: () => {} };
+    }
+    const d: Dest = { out, sink, write: w, writer };
+    return new RecordOutput([d], new Map(o.kinds.map((k) => [k.kind, d])));
+  }
+
+  /** A directory: one file per kind, named after it. */
+  static async directory(dir: string, o: RecordOutputOptions): Promise<RecordOutput> {
+    if (o.format === 'table') throw new UsageError('USAGE_CONFLICT', '-o DIR/ writes files: choose --format ndjson, csv or archive (the default), not table');
+    if (!existsSync(dir)) {
+      try {
+        mkdirSync(dir, { recursive: true });
+      } catch (e) {
+        throw new UsageError('OUTPUT_OPEN_FAILED', `cannot create the directory: ${(e as Error).message}`, { file: dir });
+      }
+    }
+    const ext = o.format === 'csv' ? '.csv' : o.format === 'ndjson' ? '.jsonl' : '.jsonl.zst';
+    const dests: Dest[] = [];
+    const byKind = new Map<string, Dest>();
+    for (const s of o.kinds) {
+      const out = await openOutput(join(dir, s.kind + ext), { zstd: ext.endsWith('.zst') });
+      const sink = new TextSink(out.stream, undefined, out.copiesWrites);
+      let writer: RecordWriter;
+      if (o.format === 'csv') writer = new CsvWriter(sink, s, o.header);
+      else {
+        if (o.meta && ext.endsWith('.zst')) sink.write(o.meta(s.kind));
+        writer = new NdjsonWriter(sink, s);
+      }
+      const d: Dest = { out, sink, write: (_s, r) => writer.write(r), writer };
+      dests.push(d);
+      byKind.set(s.kind, d);
+    }
+    return new RecordOutput(dests, byKind);
+  }
+
+  /** Whether records of this kind are written. */
+  wants(kind: string): boolean {
+    return this.byKind.has(kind);
+  }
+
+  write(schema: RecordSchema, r: RecordValues): void {
+    this.byKind.get(schema.kind)?.write(schema, r);
+  }
+
+  /** A destination went away (EPIPE): stop reading. */
+  get closed(): boolean {
+    return this.dests.some((d) => d.sink.closed);
+  }
+
+  /** Resolves when every destination can take more (backpressure). */
+  async ready(): Promise<void> {
+    for (const d of this.dests) await d.sink.ready();
+  }
+
+  /** The first write error of any destination. */
+  get error(): Error | null {
+    for (const d of this.dests) if (d.sink.error) return d.sink.error;
+    return null;
+  }
+
+  /** Ends the writers (a table or CSV with no rows still writes its header), flushes and commits every file. */
+  async finish(keep: boolean): Promise<void> {
+    for (const d of this.dests) d.writer.end();
+    for (const d of this.dests) await d.sink.flush();
+    const e = this.error;
+    if (e) throw e;
+    for (const d of this.dests) await d.out.commit(keep);
+  }
+}
