@@ -13,7 +13,7 @@ import { LineReader } from '../src/io/lines.js';
 import { readRecordLines } from '../src/records/ndjson-reader.js';
 import { BY_ALIASES, SummaryBuilder, summaryDelta } from '../src/output/summary.js';
 import { summaryTable } from '../src/output/summary-table.js';
-import { CONN_FIELDS } from '../src/records/conn.js';
+import { ALL_FIELDS } from '../src/records/index.js';
 import { detectLineKind } from '../src/tcpinfo/detect.js';
 import { EXIT_DATA, EXIT_OK, ToolError, UsageError } from '../src/util/errors.js';
 import { makeProgram, packageVersion, runMain, warn } from './_common.js';
@@ -53,7 +53,7 @@ async function main(): Promise<number> {
     ),
   )
     .addOption(new Option('-f, --format <format>', 'json, or table for a terminal (default: table on a terminal, else json)').choices(['json', 'table']))
-    .option('--by <field>', `also group by a record field (${Object.keys(BY_ALIASES).join(', ')} or any conn field, e.g. conn_state, resp_p, orig_h, service)`)
+    .option('--by <fields>', `also group by record fields, comma-separated (${Object.keys(BY_ALIASES).join(', ')} or any record field: conn_state, resp_p, service; for transactions host,method, route, query, server_name, ...)`)
     .option('--since <summary.json>', 'print the difference from an earlier summary (counters only, as tcpeekstat REFRESH; RTT percentiles and top talkers are left out)')
     .option('-q, --quiet', 'no warnings on stderr', false)
     .addHelpText(
@@ -65,6 +65,7 @@ Examples:
   tcpsummary --local 10.0.0.0/8 'web:TX@%:80:443' ':RX@%:22' conns.jsonl.zst
   tcpsummary --by dst_port --format table conns.jsonl.zst
   tcpsummary conns-today.jsonl.zst --since yesterday.json
+  tcpanalyze --decode http capture.pcap | tcpsummary --by host,route --format table
 Without filters every record counts in "all". Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted), 2 usage error.`,
     );
   program.parse(process.argv);
@@ -73,8 +74,15 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
   const selector = selectorFrom(o, filters);
   let by: string | undefined;
   if (o.by !== undefined) {
-    by = BY_ALIASES[o.by] ?? o.by;
-    if (by !== 'service' && !CONN_FIELDS.some((f) => f.name === by)) throw new UsageError('USAGE_BAD_FIELD', `--by: unknown field "${o.by}" (a conn record field, or ${Object.keys(BY_ALIASES).join(', ')})`);
+    const fields = o.by.split(',').map((f) => f.trim()).filter((f) => f !== '');
+    if (fields.length === 0) throw new UsageError('USAGE_BAD_FIELD', '--by: no field named');
+    by = fields
+      .map((f) => {
+        const name = BY_ALIASES[f] ?? f;
+        if (!ALL_FIELDS.some((x) => x.name === name)) throw new UsageError('USAGE_BAD_FIELD', `--by: unknown field "${f}" (a field of conn or transaction records, or ${Object.keys(BY_ALIASES).join(', ')})`);
+        return name;
+      })
+      .join(',');
   }
   const previous = o.since !== undefined ? readPrevious(o.since) : undefined;
   if (!o.quiet) for (const w of selector.warnings()) warn(`${NAME}: warning: ${w}`);

@@ -63,7 +63,7 @@ function strip(r: RecordValues): RecordValues {
 /** A context that only collects records. */
 function collector(out: RecordValues[]): AppContext {
   return {
-    emit: (s: RecordSchema, r: RecordValues) => void out.push({ record: s.kind, ...strip(r) }),
+    emit: (s: RecordSchema, r: RecordValues, failed: boolean) => void out.push({ record: s.kind, ...strip(r), failed }),
     confirm: () => {},
     weird: () => {},
     stop: () => {},
@@ -80,7 +80,7 @@ export async function recordStreams(path: string, def: ProtocolDef, limits: Part
           stream: (ctx: AppContext, lim: DecoderLimits): StreamDecoder => {
             const s: Script = { calls: [], records: [] };
             scripts.push(s);
-            const inner = def.stream!({ ...ctx, emit: (sc, r, f) => { s.records.push({ record: sc.kind, ...strip(r) }); ctx.emit(sc, r, f); }, confirm: () => ctx.confirm(), weird: (n) => ctx.weird(n), stop: (why) => ctx.stop(why) }, lim);
+            const inner = def.stream!({ ...ctx, emit: (sc, r, f) => { s.records.push({ record: sc.kind, ...strip(r), failed: f }); ctx.emit(sc, r, f); }, confirm: () => ctx.confirm(), weird: (n) => ctx.weird(n), stop: (why) => ctx.stop(why) }, lim);
             return {
               data: (side, buf, off, len, sec, nsec) => {
                 s.calls.push({ op: 'data', side, bytes: Uint8Array.prototype.slice.call(buf, off, off + len), sec, nsec });
@@ -107,7 +107,7 @@ export async function recordStreams(path: string, def: ProtocolDef, limits: Part
           datagram: (ctx: AppContext, lim: DecoderLimits): DatagramDecoder => {
             const s: Script = { calls: [], records: [] };
             scripts.push(s);
-            const inner = def.datagram!({ ...ctx, emit: (sc, r, f) => { s.records.push({ record: sc.kind, ...strip(r) }); ctx.emit(sc, r, f); }, confirm: () => ctx.confirm(), weird: (n) => ctx.weird(n), stop: (why) => ctx.stop(why) }, lim);
+            const inner = def.datagram!({ ...ctx, emit: (sc, r, f) => { s.records.push({ record: sc.kind, ...strip(r), failed: f }); ctx.emit(sc, r, f); }, confirm: () => ctx.confirm(), weird: (n) => ctx.weird(n), stop: (why) => ctx.stop(why) }, lim);
             return {
               datagram: (side, buf, off, len, sec, nsec) => {
                 s.calls.push({ op: 'datagram', side, bytes: Uint8Array.prototype.slice.call(buf, off, off + len), sec, nsec });

@@ -137,6 +137,7 @@ class _Session implements AppContext {
     r['orig_p'] = id.op;
     r['resp_h'] = id.rh;
     r['resp_p'] = id.rp;
+    r['failed'] = failed;
     const st = this.app.stats.transactions;
     st.set(schema.kind, (st.get(schema.kind) ?? 0) + 1);
     this.app.onTransaction(schema, r);

@@ -51,9 +51,28 @@ export function summaryTable(summary: unknown): string {
     out += alignedTable(['orig_h', 'resp_h', 'conns', 'pkts', 'ip_bytes'], top.map((t) => [n(o(t)['orig_h']), n(o(t)['resp_h']), n(o(t)['connections']), n(o(t)['packets']), n(o(t)['ip_bytes'])]));
   }
   const by = o(s['by']);
-  if (Array.isArray(by['groups'])) {
+  if (Array.isArray(by['groups']) && (by['groups'] as unknown[]).length > 0) {
     out += `\nby ${n(by['field'])}${by['approximate'] ? ' (approximate: too many distinct values)' : ''}\n`;
     out += alignedTable([n(by['field']), ...COLS], (by['groups'] as unknown[]).map((g) => countsRow(n(o(g)['key']) || '(empty)', o(g))));
   }
+  const txn = o(s['transactions']);
+  if (Object.keys(txn).length > 0) {
+    out += '\ntransactions\n';
+    out += alignedTable(['kind', ...TXN_COLS], Object.entries(txn).map(([k, v]) => txnRow(k, o(v))));
+  }
+  const tby = o(s['transactions_by']);
+  if (Array.isArray(tby['groups'])) {
+    out += `\ntransactions by ${n(tby['field'])}${tby['approximate'] ? ' (approximate: too many distinct values)' : ''}\n`;
+    out += alignedTable(['kind', n(tby['field']), ...TXN_COLS], (tby['groups'] as unknown[]).map((g) => [n(o(g)['kind']), ...txnRow(n(o(g)['key']) || '(empty)', o(g))]));
+  }
   return out;
+}
+
+const TXN_COLS = ['count', 'per_s', 'failed', 'fail_%', 'latency_ms p50/p90/p99', 'max', 'outcomes'];
+
+function txnRow(name: string, t: Obj): string[] {
+  const rate = t['failure_rate'];
+  const lat = o(t['latency_ms']);
+  const outcomes = Object.entries(o(t['outcomes'])).map(([k, v]) => `${k}:${n(v)}`).join(' ');
+  return [name, n(t['count']), n(t['per_second']), n(t['failed']), typeof rate === 'number' ? (rate * 100).toFixed(1) : '-', rtt(lat), n(lat['max']), outcomes];
 }

@@ -14,37 +14,12 @@
  */
 import type { RecordValues } from '../records/schema.js';
 import { emptyCounts, type FilterCounts } from './tcpeek.js';
+import { TxnSummary, compareKeys } from './txn-summary.js';
+import { BoundedMap, Values, num } from './_stats.js';
 
-const MAX_KEYS = 100_000;
 export const TOP_TALKERS = 10;
 
-function num(v: unknown): number {
-  return typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v !== '' && Number.isFinite(Number(v)) ? Number(v) : 0;
-}
 
-/** Growable list of RTT values. */
-class Values {
-  private a = new Float64Array(64);
-  n = 0;
-  push(v: number): void {
-    if (this.n === this.a.length) {
-      const b = new Float64Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.n++] = v;
-  }
-  /** min, p50, p90, p99, max, mean (nearest-rank percentiles), or null without values. */
-  stats(): Record<string, number> | null {
-    if (this.n === 0) return null;
-    const s = this.a.slice(0, this.n).sort();
-    const rank = (p: number): number => s[Math.max(0, Math.ceil((p / 100) * this.n) - 1)]!;
-    let sum = 0;
-    for (let i = 0; i < this.n; i++) sum += s[i]!;
-    const r3 = (x: number): number => Math.round(x * 1000) / 1000;
-    return { count: this.n, min: r3(s[0]!), p50: r3(rank(50)), p90: r3(rank(90)), p99: r3(rank(99)), max: r3(s[this.n - 1]!), mean: r3(sum / this.n) };
-  }
-}
 
 /** Counters of one filter or one group. */
 export class Totals {
@@ -112,27 +87,6 @@ interface Talker {
   packets: number;
 }
 
-/** Keyed counters bounded to MAX_KEYS entries (the smallest half goes when full). */
-class BoundedMap<V> {
-  readonly m = new Map<string, V>();
-  approximate = false;
-  constructor(private readonly weight: (v: V) => number) {}
-  get(key: string, make: () => V): V {
-    let v = this.m.get(key);
-    if (v === undefined) {
-      if (this.m.size >= MAX_KEYS) this.prune();
-      v = make();
-      this.m.set(key, v);
-    }
-    return v;
-  }
-  private prune(): void {
-    this.approximate = true;
-    const keep = [...this.m.entries()].sort((a, b) => this.weight(b[1]) - this.weight(a[1])).slice(0, MAX_KEYS / 2);
-    this.m.clear();
-    for (const [k, v] of keep) this.m.set(k, v);
-  }
-}
 
 class FilterSummary {
   readonly totals = new Totals();
@@ -167,7 +121,7 @@ export const BY_ALIASES: Record<string, string> = {
 
 export interface SummaryOptions {
   filterNames: readonly string[];
-  /** Record field to group by (after aliases). */
+  /** Record fields to group by (after aliases), comma-separated: the group key is their values joined by spaces. */
   by?: string;
 }
 
@@ -175,6 +129,9 @@ export class SummaryBuilder {
   private readonly filters = new Map<string, FilterSummary>();
   private readonly groups: BoundedMap<Totals> | null;
   private readonly by: string | undefined;
+  private readonly byFields: string[];
+  /** Transaction records (http, dns, ...): their own totals (txn-summary.ts). */
+  private readonly txn: TxnSummary;
   records = 0;
   selected = 0;
   /** Interim records (tcpcapture's, of connections still open at a rotation): not counted, their final record is. */
@@ -187,7 +144,9 @@ export class SummaryBuilder {
   constructor(o: SummaryOptions) {
     for (const n of o.filterNames) this.filters.set(n, new FilterSummary());
     this.by = o.by;
+    this.byFields = o.by !== undefined ? o.by.split(',') : [];
     this.groups = o.by !== undefined ? new BoundedMap<Totals>((t) => t.connections) : null;
+    this.txn = new TxnSummary(o.by !== undefined ? this.byFields : null);
   }
 
   /** Counts a record read; `names` are the filters it counts in (may be empty). */
@@ -203,10 +162,13 @@ export class SummaryBuilder {
     if (ts > 0 && ts < this.first) this.first = ts;
     const last = num(r.last_ts) || ts;
     if (last > this.last) this.last = last;
+    if (r.record !== undefined && r.record !== 'conn' && r.record !== 'flow') {
+      this.txn.add(r);
+      return;
+    }
     for (const n of names) this.filters.get(n)?.add(r);
-    if (this.groups !== null) {
-      const v = r[this.by!];
-      const key = v === undefined || v === null ? '' : String(v);
+    if (this.groups !== null && this.byFields.every((f) => f in r)) {
+      const key = this.byFields.map((f) => (r[f] === undefined || r[f] === null ? '' : String(r[f]))).join(' ');
       this.groups.get(key, () => new Totals()).add(r);
     }
   }
@@ -228,10 +190,11 @@ export class SummaryBuilder {
     };
     if (this.groups !== null) {
       const groups = [...this.groups.m.entries()]
-        .sort((a, b) => b[1].connections - a[1].connections || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+        .sort((a, b) => b[1].connections - a[1].connections || compareKeys(a[0], b[0]))
         .map(([key, t]) => ({ key, ...t.json() }));
-      out['by'] = { field: this.by, ...(this.groups.approximate ? { approximate: true } : {}), groups };
+      if (groups.length > 0 || this.txn.empty) out['by'] = { field: this.by, ...(this.groups.approximate ? { approximate: true } : {}), groups };
     }
+    if (!this.txn.empty) Object.assign(out, this.txn.json());
     return out;
   }
 }

@@ -32,6 +32,7 @@ import { clip, isDigit, isSpace, latin1, startsWith, text, trimRange } from './_
 import { CLIENT, Sniff, type AppContext, type DecoderLimits, type ProtocolDef, type Side, type SniffResult, type StreamDecoder } from './decoder.js';
 import { Body, FirstLine, HttpSide, START_MORE, START_NO, START_YES, type BodyKind, type FirstLineKind, type SideOwner, type StartTest } from './http-side.js';
 import { InflateCounter } from './inflate-count.js';
+import { routeOf } from './http-route.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -558,6 +559,7 @@ export class HttpDecoder implements StreamDecoder {
     r['method'] = t.method;
     r['host'] = t.host;
     r['uri'] = t.uri;
+    r['route'] = routeOf(t.rawUri);
     r['referrer'] = t.referrer;
     r['version'] = t.version;
     r['user_agent'] = t.userAgent;

@@ -19,6 +19,7 @@ export const HTTP_FIELDS: readonly FieldDef[] = [
   f('method', 'string', 'zeek', 'Request method (GET, POST, ...), as sent.'),
   f('host', 'string', 'zeek', 'Value of the Host header, port included when sent.'),
   f('uri', 'string', 'zeek', "Request target with its %-escapes decoded, as Zeek's unescape_URI decodes them (%XX and %uXXXX; the target as sent is request_uri)."),
+  f('route', 'string', 'tcpkit', "The request's path with variable segments replaced, for grouping: /users/123/orders?x=1 becomes /users/{id}/orders ({id} digits, {uuid}, {date}, {hex} 16+ hex digits, {token} 16+ letters and digits, {long} over 64 characters; src/protocols/http-route.ts)."),
   f('referrer', 'string', 'zeek', 'Value of the Referer header.'),
   f('version', 'string', 'zeek', "HTTP version of the response's status line (Zeek's meaning), e.g. 1.1; empty without a response."),
   f('user_agent', 'string', 'zeek', 'Value of the User-Agent header.'),

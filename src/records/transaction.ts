@@ -8,7 +8,7 @@ import type { FieldDef } from './schema.js';
 
 const f = (name: string, type: FieldDef['type'], vocab: FieldDef['vocab'], doc: string): FieldDef => ({ name, type, vocab, doc });
 
-/** `ts` (with the kind's own meaning), then the connection's identity. */
+/** `ts` (with the kind's own meaning), the connection's identity, and whether the transaction failed. */
 export function identityFields(tsDoc: string): FieldDef[] {
   return [
     f('ts', 'time', 'zeek', tsDoc),
@@ -18,5 +18,6 @@ export function identityFields(tsDoc: string): FieldDef[] {
     f('orig_p', 'int', 'zeek', "The connection's originator port."),
     f('resp_h', 'string', 'zeek', "The connection's responder address."),
     f('resp_p', 'int', 'zeek', "The connection's responder port."),
+    f('failed', 'bool', 'tcpkit', "The transaction failed, in its protocol's meaning (HTTP: status 4xx or 5xx, or no response; DNS: an rcode other than NOERROR, or no response; TLS: a fatal alert, or no ServerHello); what tcpsummary counts as errors and the conn record as failed_transactions."),
   ];
 }

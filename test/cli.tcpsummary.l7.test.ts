@@ -1,0 +1,65 @@
+/**
+ * tcpsummary on transaction records: golden summaries (JSON and table,
+ * grouped by host and route) of the HTTP fixtures decoded by tcpanalyze,
+ * and the figures checked against the records themselves (counts, failures,
+ * nearest-rank latency percentiles).
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { expectGolden, run } from './_cli.js';
+import { L7 } from './_l7-helpers.js';
+
+let records = '';
+const CAPTURES = readdirSync(L7).filter((n) => /^(zeek|deepflow)__http-.*\.pcap$/.test(n)).sort().map((n) => join(L7, n));
+
+before(() => {
+  const r = run('tcpanalyze', ['-q', '--decode', 'http', '--decode-port', 'http:1234,9080,20880', '--format', 'ndjson', ...CAPTURES]);
+  assert.equal(r.status, 0, r.stderr);
+  records = r.stdout;
+});
+
+function stable(json: string): string {
+  const v = JSON.parse(json) as { summary: Record<string, unknown> };
+  delete v.summary['version'];
+  v.summary['inputs'] = ['<stdin>'];
+  return JSON.stringify(v, null, 2) + '\n';
+}
+
+test('a summary of HTTP transactions grouped by host and route equals its golden files (JSON and table)', () => {
+  const j = run('tcpsummary', ['--by', 'host,route', '--format', 'json'], { input: records });
+  assert.equal(j.status, 0, j.stderr);
+  expectGolden('tcpsummary/l7-http-by-host-route.json', stable(j.stdout));
+  const t = run('tcpsummary', ['--by', 'host,route', '--format', 'table'], { input: records });
+  assert.equal(t.status, 0, t.stderr);
+  expectGolden('tcpsummary/l7-http-by-host-route.txt', t.stdout);
+});
+
+test('per kind: count, failures and nearest-rank latency percentiles are those of the records', () => {
+  const rs = records.split('\n').filter((l) => l.startsWith('{"record":"http"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const s = JSON.parse(run('tcpsummary', ['--format', 'json'], { input: records }).stdout) as { transactions: { http: Record<string, unknown> } };
+  const h = s.transactions.http;
+  assert.equal(h['count'], rs.length);
+  assert.equal(h['failed'], rs.filter((r) => r['failed'] === true).length);
+  const lat = rs.map((r) => r['latency_ms']).filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
+  const rank = (p: number): number => Math.round(lat[Math.max(0, Math.ceil((p / 100) * lat.length) - 1)]! * 1000) / 1000;
+  const l = h['latency_ms'] as Record<string, number>;
+  assert.deepEqual([l['count'], l['p50'], l['p90'], l['p99'], l['max']], [lat.length, rank(50), rank(90), rank(99), rank(100)]);
+  const statusClasses: Record<string, number> = {};
+  for (const r of rs) if (typeof r['status_code'] === 'number') statusClasses[`${Math.floor(r['status_code'] / 100)}xx`] = (statusClasses[`${Math.floor(r['status_code'] / 100)}xx`] ?? 0) + 1;
+  assert.deepEqual(h['outcomes'], Object.fromEntries(Object.entries(statusClasses).sort()));
+  // connection records still count as connections, separately
+  const conns = records.split('\n').filter((l) => l.startsWith('{"record":"conn"')).length;
+  assert.equal((s as unknown as { filters: { all: { connections: number } } }).filters.all.connections, conns);
+});
+
+test('--by with a field no record has is a usage error; with a transaction field, conn records are not grouped', () => {
+  const bad = run('tcpsummary', ['--by', 'hots']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--by: unknown field "hots"/);
+  const s = JSON.parse(run('tcpsummary', ['--by', 'method', '--format', 'json'], { input: records }).stdout) as Record<string, unknown>;
+  assert.equal(s['by'], undefined);
+  const groups = (s['transactions_by'] as { groups: { kind: string; key: string; count: number }[] }).groups;
+  assert.deepEqual(groups.slice(0, 2).map((g) => [g.kind, g.key]), [['http', 'GET'], ['http', 'POST']]);
+});
