@@ -9,7 +9,7 @@
 import { Option } from 'commander';
 import { LineReader } from '../src/io/lines.js';
 import { TextSink } from '../src/io/sink.js';
-import { ToolError, EXIT_OK } from '../src/util/errors.js';
+import { ToolError, UsageError, EXIT_OK } from '../src/util/errors.js';
 import { archiveToCsv, describeSkipped, openArchive } from '../src/tcpinfo/convert.js';
 import { detectLineKind, type LineKind } from '../src/tcpinfo/detect.js';
 import { J_ARRAY, J_NULL, J_OBJECT, J_STRING, J_TRUE, J_FALSE, parseGoJson, rawText, unquoteGo, GoJsonError, type JNode } from '../src/tcpinfo/go-json.js';
@@ -60,7 +60,9 @@ function cellOf(b: Buffer, n: JNode | undefined): string {
   if (n.type === J_STRING) return n.escaped ? (JSON.parse(b.toString('utf8', n.start, n.end)) as string) : b.toString('utf8', n.start + 1, n.end - 1);
   if (n.type === J_TRUE) return 'true';
   if (n.type === J_FALSE) return 'false';
-  return n.type === J_OBJECT || n.type === J_ARRAY ? b.toString('utf8', n.start, n.end) : rawText(b, n);
+  // a list field is its elements joined by commas, as tcpanalyze --format csv writes it (cellText)
+  if (n.type === J_ARRAY) return (JSON.parse(b.toString('utf8', n.start, n.end)) as unknown[]).map((x) => (x === null ? '' : String(x))).join(',');
+  return n.type === J_OBJECT ? b.toString('utf8', n.start, n.end) : rawText(b, n);
 }
 
 /** Renders tcpkit records of one kind as CSV rows in schema order (csv-stringify quoting). */
@@ -108,9 +110,10 @@ interface SkipCount {
   first: ToolError | null;
 }
 
-async function recordsToCsv(lines: LineReader, sink: TextSink, name: string, header: boolean, skipBad: boolean): Promise<SkipCount> {
+async function recordsToCsv(lines: LineReader, sink: TextSink, name: string, header: boolean, skipBad: boolean, only: string | undefined): Promise<SkipCount> {
   let renderer: RecordCsvRenderer | null = null;
   const deps = await loadTcpkitDeps();
+  if (only !== undefined && !deps.schemas.has(only)) throw new UsageError('USAGE_BAD_RECORD_KIND', `--records: unknown record kind "${only}" (known: ${[...deps.schemas.keys()].join(', ')})`);
   const count: SkipCount = { skipped: 0, lines: 0, byCode: {}, first: null };
   for (;;) {
     while (lines.nextBuffered()) {
@@ -119,6 +122,7 @@ async function recordsToCsv(lines: LineReader, sink: TextSink, name: string, hea
         const values = recordValues(lines.buf, lines.start, lines.end);
         if (values === null) continue;
         const kind = values.get('record')!;
+        if (only !== undefined && kind !== only) continue;
         if (renderer === null) {
           const schema = schemaFor(deps, kind);
           if (schema === undefined) {
@@ -127,7 +131,7 @@ async function recordsToCsv(lines: LineReader, sink: TextSink, name: string, hea
           renderer = new RecordCsvRenderer(schema, deps.stringify);
           if (header) sink.write(renderer.header());
         } else if (kind !== renderer.schema.kind) {
-          throw new ToolError('CSVTOOL_MIXED_RECORD_KINDS', `a "${kind}" record after "${renderer.schema.kind}" records: one CSV holds one record kind`);
+          throw new ToolError('CSVTOOL_MIXED_RECORD_KINDS', `a "${kind}" record after "${renderer.schema.kind}" records: one CSV holds one record kind (choose one with --records ${renderer.schema.kind})`);
         }
         if (sink.write(renderer.row(values))) await sink.ready();
         if (sink.closed) return count;
@@ -163,6 +167,7 @@ async function main(): Promise<number> {
     .option('--skip-bad', 'skip lines that cannot be decoded, count them on stderr and exit 0 (without it: stop at the first bad line, exit 1)', false)
     .addOption(new Option('--kind <kind>', 'input kind: auto (decided by the first line), tcpinfo or tcpkit').choices(['auto', 'tcpinfo', 'tcpkit']).default('auto'))
     .option('--no-header', 'leave out the CSV header line (default: header on)')
+    .option('--records <kind>', 'tcpkit records of several kinds (tcpanalyze --decode): convert those of this kind (conn, http, ...) and skip the others')
     .addHelpText(
       'after',
       `
@@ -175,7 +180,7 @@ Exit status: 0 ok, 1 data error (rows before the bad line are kept), 2 usage err
 Differences from m-lab's Go csvtool: docs/csvtool.md.`,
     );
   program.parse(process.argv);
-  const o = program.opts<{ skipBad: boolean; kind: 'auto' | 'tcpinfo' | 'tcpkit'; header: boolean }>();
+  const o = program.opts<{ skipBad: boolean; kind: 'auto' | 'tcpinfo' | 'tcpkit'; header: boolean; records?: string }>();
   const file = program.args[0];
   const input = await openArchive(file, process.stdin);
   const lines = new LineReader(input.window);
@@ -189,7 +194,7 @@ Differences from m-lab's Go csvtool: docs/csvtool.md.`,
       }
     }
     if (kind === 'tcpkit') {
-      const c = await recordsToCsv(lines, new TextSink(process.stdout, undefined, true), input.name, o.header, o.skipBad);
+      const c = await recordsToCsv(lines, new TextSink(process.stdout, undefined, true), input.name, o.header, o.skipBad, o.records);
       if (c.skipped > 0) warn(`${NAME}: ${input.name}: ${describeSkipped({ lines: c.lines, rows: 0, skipped: c.skipped, skippedByCode: c.byCode, firstSkipped: c.first, outputClosed: false })}`);
       return EXIT_OK;
     }
