@@ -215,6 +215,14 @@ export class HttpDecoder implements StreamDecoder {
   private reqInflate: InflateCounter | null = null;
   private respInflate: InflateCounter | null = null;
   private confirmed = false;
+  /**
+   * Records of a connection not yet confirmed as HTTP (no well-formed request
+   * or status line yet): written once it is confirmed, dropped if it never is
+   * (a non-HTTP protocol on an HTTP port gives no records, as Zeek's analyzer
+   * is removed on a protocol violation). At most maxPending are held.
+   */
+  private held: RecordValues[] = [];
+  private heldFailed: boolean[] = [];
 
   constructor(
     private readonly ctx: AppContext,
@@ -237,6 +245,15 @@ export class HttpDecoder implements StreamDecoder {
   }
 
   finish(): void {
+    if (!this.confirmed) {
+      // never HTTP: nothing to write
+      this.held = [];
+      this.heldFailed = [];
+      this.waiting.length = 0;
+      this.req = this.resp = null;
+      this.ctx.stop('not HTTP');
+      return;
+    }
     const r = this.resp;
     if (r !== null && !r.responseEnded) this.markCut(r, 'connection ended inside the response');
     const q = this.req;
@@ -306,10 +323,8 @@ export class HttpDecoder implements StreamDecoder {
     t.uri = ts <= te ? clip(unescapeUri(block, ts, te), max) : null;
     t.head = method === 'HEAD';
     t.connect = method === 'CONNECT';
-    if (!this.confirmed && !bad) {
-      this.confirmed = true;
-      this.ctx.confirm();
-    }
+    // a request line with its version confirms HTTP (a versionless one is too easily something else)
+    if (!bad && t.requestVersion !== '0.9') this.confirm();
     const h = this.parseHeaders(block, lineEnd, len);
     t.host = h.host;
     t.referrer = h.referrer;
@@ -401,10 +416,7 @@ export class HttpDecoder implements StreamDecoder {
       this.problem(false, 'bad status line', true);
       return Body.NONE;
     }
-    if (!this.confirmed) {
-      this.confirmed = true;
-      this.ctx.confirm();
-    }
+    this.confirm();
     const version = latin1(block, 5, sp1);
     const [ms, me] = trimRange(block, Math.min(sp1 + 4, e), e);
     const msg = clip(text(block, ms, me), this.limits.maxValueChars);
@@ -541,6 +553,15 @@ export class HttpDecoder implements StreamDecoder {
     if (t.requestEnded) this.write(t);
   }
 
+  private confirm(): void {
+    if (this.confirmed) return;
+    this.confirmed = true;
+    this.ctx.confirm();
+    for (let i = 0; i < this.held.length; i++) this.ctx.emit(HTTP_SCHEMA, this.held[i]!, this.heldFailed[i]!);
+    this.held = [];
+    this.heldFailed = [];
+  }
+
   private markCut(t: _Txn, what: string): void {
     t.incomplete = true;
     t.problem ??= what;
@@ -593,7 +614,11 @@ export class HttpDecoder implements StreamDecoder {
     r['problem'] = state === 'unanswered' && t.problem === null ? 'no response before the connection ended' : t.problem;
     r['upgrade'] = t.upgrade;
     const failed = t.status >= 400 || state === 'unanswered' || state === 'invalid';
-    this.ctx.emit(HTTP_SCHEMA, r, failed);
+    if (this.confirmed) this.ctx.emit(HTTP_SCHEMA, r, failed);
+    else if (this.held.length < this.limits.maxPending) {
+      this.held.push(r);
+      this.heldFailed.push(failed);
+    }
   }
 
   /** End (after its LF) of the line starting at `start`. */
