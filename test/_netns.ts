@@ -8,6 +8,7 @@
  * everything.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 
 export const SERVER_V4 = '192.0.2.1';
 export const CLIENT_V4 = '192.0.2.2';
@@ -104,9 +105,17 @@ export class NetnsPair {
 
   /** Starts tcpdump on the server side's interface writing `file`; the returned function stops it and waits until the file is complete. */
   async capture(file: string, filter: readonly string[] = []): Promise<() => Promise<void>> {
-    const td = await this.start(this.server, ['tcpdump', '-i', this.serverIf, '-U', '-n', '-s', '0', '-w', file, ...filter], /listening on/);
+    const td = await this.start(this.server, ['tcpdump', '-i', this.serverIf, '--immediate-mode', '-U', '-n', '-s', '0', '-w', file, ...filter], /listening on/);
     return async () => {
-      await new Promise((r) => setTimeout(r, 300));
+      // tcpdump -U writes each packet once it has read it: wait until the file stops growing (a busy
+      // machine can leave packets in the capture buffer for a while; SIGINT would drop them)
+      let last = -1, still = 0;
+      for (let i = 0; i < 100 && still < 8; i++) {
+        await new Promise((r) => setTimeout(r, 150));
+        const size = existsSync(file) ? statSync(file).size : 0;
+        still = size === last ? still + 1 : 0;
+        last = size;
+      }
       const done = new Promise((r) => td.once('exit', r));
       td.kill('SIGINT');
       await done;

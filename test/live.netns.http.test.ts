@@ -51,22 +51,23 @@ async function keepAlive() {
     await new Promise((resolve, reject) => {
       const headers = bodyLen ? { 'content-length': bodyLen, expect: '100-continue' } : {};
       const q = http.request({ host: '${SERVER_V4}', port: 8080, method, path, agent, headers });
+      // sent: when the last byte was handed to the socket (an upper bound for the wire latency)
       let sent = 0, info = null, first = 0;
-      q.on('finish', () => (sent = now()));
-      q.on('continue', () => { info = 100; q.end(Buffer.alloc(bodyLen, 122)); });
+      q.on('continue', () => { info = 100; sent = now(); q.end(Buffer.alloc(bodyLen, 122)); });
       q.on('response', (r) => {
         first = now();
+        const port = r.socket.localPort;
         const parts = [];
         r.on('data', (c) => parts.push(c));
         r.on('end', () => {
           let b = Buffer.concat(parts);
           if (r.headers['content-encoding'] === 'gzip') b = zlib.gunzipSync(b);
-          log({ conn: 'keepalive', port: q.socket.localPort, method, path, status: r.statusCode, info, bodyLen: b.length, sentMs: sent, firstByteMs: first, delay: Number(new URL(path, 'http://x').searchParams.get('delay') ?? 0) });
+          log({ conn: 'keepalive', port, method, path, status: r.statusCode, info, bodyLen: b.length, sentMs: sent, firstByteMs: first, delay: Number(new URL(path, 'http://x').searchParams.get('delay') ?? 0) });
           resolve();
         });
       });
       q.on('error', reject);
-      if (!bodyLen) q.end();
+      if (!bodyLen) { sent = now(); q.end(); }
     });
   }
   agent.destroy();
@@ -96,7 +97,7 @@ async function pipelined() {
   });
 }
 async function otherPort() {
-  await new Promise((resolve) => http.get({ host: '${SERVER_V4}', port: 5000, path: '/elsewhere' }, (r) => { const t = now(); let n = 0; r.on('data', (c) => (n += c.length)); r.on('end', () => { log({ conn: 'port5000', port: r.socket.localPort, method: 'GET', path: '/elsewhere', status: r.statusCode, info: null, bodyLen: n, sentMs: t, firstByteMs: t, delay: 0 }); resolve(); }); }));
+  await new Promise((resolve) => http.get({ host: '${SERVER_V4}', port: 5000, path: '/elsewhere' }, (r) => { const t = now(); const port = r.socket.localPort; let n = 0; r.on('data', (c) => (n += c.length)); r.on('end', () => { log({ conn: 'port5000', port, method: 'GET', path: '/elsewhere', status: r.statusCode, info: null, bodyLen: n, sentMs: t, firstByteMs: t, delay: 0 }); resolve(); }); }));
 }
 (async () => { await keepAlive(); await pipelined(); await otherPort(); })().catch((e) => { console.error(e); process.exit(1); });
 `;
@@ -136,7 +137,7 @@ test('HTTP decoded from a real server and client equals the client\'s own log: r
   await stop();
   assert.equal(c.status, 0, c.stderr);
   const logged = c.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Logged);
-  assert.equal(logged.length, 16);
+  assert.equal(logged.length, 16, c.stdout + c.stderr);
 
   const r = run('tcpanalyze', ['--decode', 'http', '--format', 'ndjson', pcap]);
   assert.equal(r.status, 0, r.stderr);
@@ -159,11 +160,11 @@ test('HTTP decoded from a real server and client equals the client\'s own log: r
       what,
     );
     if (l.method === 'POST') assert.equal(h['request_body_len'], 1234, what);
-    // the server's delay is in the latency, and the latency is no more than the client waited
+    // the server's delay is in the latency, and the latency is no more than the client waited (no upper
+    // bound of its own: on a busy machine the server may answer late)
     const lat = h['latency_ms'] as number;
     assert.ok(lat >= l.delay, `${what}: latency ${lat} ms < injected ${l.delay} ms`);
-    assert.ok(lat < l.delay + 150, `${what}: latency ${lat} ms far above the injected ${l.delay} ms`);
-    if (l.conn === 'keepalive') assert.ok(lat <= l.firstByteMs - l.sentMs + 5, `${what}: latency ${lat} ms > the client's ${(l.firstByteMs - l.sentMs).toFixed(3)} ms`);
+    if (l.conn === 'keepalive') assert.ok(lat <= l.firstByteMs - l.sentMs + 1, `${what}: latency ${lat} ms > the ${(l.firstByteMs - l.sentMs).toFixed(3)} ms the client waited`);
   }
   // the pipelined requests all started before the first response
   const pipe = byPort.get(logged.find((l) => l.conn === 'pipelined')!.port)!;
