@@ -81,9 +81,16 @@ class _Direction implements StreamConsumer {
   started = false;
   base = 0;
   near = 0;
+  /** Next offset to deliver (the reassembler's, once there is one). */
+  next = 0;
   /** Offset of this side's FIN (-1: none yet); the side ends once everything before it was delivered. */
   finRel = -1;
   ended = false;
+  /**
+   * Made only when a segment arrives out of order (or cut by the snaplen):
+   * segments that continue the stream go straight to the decoder, which
+   * keeps the per-packet path to this object and the decoder's.
+   */
   re: StreamReassembler | null = null;
 
   constructor(
@@ -91,14 +98,16 @@ class _Direction implements StreamConsumer {
     readonly side: Side,
   ) {}
 
-  onData(buf: Uint8Array, off: number, len: number): void {
+  onData(buf: Uint8Array, off: number, len: number, relSeq: number): void {
+    this.next = relSeq + len;
     const s = this.s;
     if (s.stopped) return;
     s.app.stats.bytes += len;
     s.stream!.data(this.side, buf, off, len, s.app.sec, s.app.nsec);
   }
 
-  onGap(_relSeq: number, len: number): void {
+  onGap(relSeq: number, len: number): void {
+    this.next = relSeq + len;
     const s = this.s;
     if (s.stopped) return;
     s.app.stats.gapBytes += len;
@@ -174,12 +183,6 @@ function identity(c: Conn): { uid: string; cid: string; oh: string; op: number; 
   return { uid: stableUid(cid, c.firstSec, c.firstNsec, c.serial), cid, oh: oA ? ah : bh, op: oA ? c.aPort : c.bPort, rh: oA ? bh : ah, rp: oA ? c.bPort : c.aPort };
 }
 
-/** A flow still being sniffed after its first payload packet said "not enough bytes" or "no". */
-class _SniffState {
-  /** Payload packets sniffed per endpoint (A, B); -1 once that endpoint's bytes matched nothing. */
-  tries = [0, 0];
-}
-
 export class AppLayer {
   readonly stats: AppLayerStats = { claimed: new Map(), confirmed: new Map(), transactions: new Map(), stopped: new Map(), weird: new Map(), bytes: 0, gapBytes: 0 };
   readonly onTransaction: (schema: RecordSchema, r: RecordValues) => void;
@@ -233,13 +236,18 @@ export class AppLayer {
     // the peer's ACK first: holes its receiver got past are gaps now, and so are bytes it
     // acknowledges that the capture never saw (up to this side's FIN; a RST's ack field and
     // acknowledgements far beyond anything sent are not believed)
-    if (flags & ACK && (flags & RST) === 0 && y.started && y.re !== null) {
+    if (flags & ACK && (flags & RST) === 0 && y.started) {
       let relAck = unwrap(y.base, d.ack, y.near);
       if (y.finRel >= 0 && relAck > y.finRel) relAck = y.finRel;
-      if (relAck - y.near <= MAX_UNSEEN_ACK) y.re.ackPast(relAck);
-      else y.re.ackTo(relAck);
-      if (s.stopped) return this.release(s);
-      this.checkEnd(s, y);
+      if (relAck > y.next || y.re !== null) {
+        const believed = relAck - y.near <= MAX_UNSEEN_ACK;
+        if (y.re !== null) {
+          if (believed) y.re.ackPast(relAck);
+          else y.re.ackTo(relAck);
+        } else if (believed) y.onGap(y.next, relAck - y.next);
+        if (s.stopped) return this.release(s);
+        this.checkEnd(s, y);
+      }
     }
     const len = d.payloadLen;
     const dataStart = flags & SYN ? (d.seq + 1) >>> 0 : d.seq;
@@ -248,7 +256,16 @@ export class AppLayer {
       const rel = unwrap(x.base, dataStart, x.near);
       if (len > 0) {
         if (rel + len > x.near) x.near = rel + len;
-        x.re!.push(rel, pv.buf, d.payloadOff, len, d.payloadCap);
+        if (x.re === null && rel === x.next && d.payloadCap >= len) x.onData(pv.buf, d.payloadOff, len, rel);
+        else if (x.re === null && rel + len <= x.next) {
+          // a retransmission of delivered bytes: nothing new
+        } else {
+          if (x.re === null) {
+            x.re = new StreamReassembler(this.pool, { consumer: x, maxBufferedPerStream: this.perStream, overlapWindow: 0 });
+            x.re.reset(x.next);
+          }
+          x.re.push(rel, pv.buf, d.payloadOff, len, d.payloadCap);
+        }
         if (s.stopped) return this.release(s);
       }
       if (flags & FIN && x.finRel < 0) x.finRel = rel + len;
@@ -321,11 +338,11 @@ export class AppLayer {
       return true;
     }
     // nothing matched this direction's bytes: give it a few more packets, then leave the flow alone
-    let ss = c.app as _SniffState | null;
-    if (ss === null) c.app = ss = new _SniffState();
-    const i = fromA ? 0 : 1;
-    if (ss.tries[i]! >= 0 && ++ss.tries[i]! >= SNIFF_TRIES) ss.tries[i] = -1;
-    if (ss.tries[0] === -1 && ss.tries[1] === -1) this.leaveAlone(c);
+    const shift = fromA ? 0 : 8;
+    let tries = (c.appTries >> shift) & 0xff;
+    if (tries !== 0xff) tries = tries + 1 >= SNIFF_TRIES ? 0xff : tries + 1;
+    c.appTries = (c.appTries & ~(0xff << shift)) | (tries << shift);
+    if (c.appTries === 0xffff) this.leaveAlone(c);
     return false;
   }
 
@@ -366,13 +383,12 @@ export class AppLayer {
   private start(x: _Direction, h: Half, dataStart: number): void {
     x.started = true;
     x.base = h.isn >= 0 ? (h.isn + 1) >>> 0 : dataStart;
-    x.re = new StreamReassembler(this.pool, { consumer: x, maxBufferedPerStream: this.perStream, overlapWindow: 0 });
-    x.re.reset(0);
+    x.next = 0;
   }
 
   /** A side whose bytes up to its FIN were all delivered has ended. */
   private checkEnd(s: _Session, x: _Direction): void {
-    if (x.ended || x.finRel < 0 || x.re === null || x.re.nextOffset < x.finRel || s.stopped) return;
+    if (x.ended || x.finRel < 0 || x.next < x.finRel || s.stopped) return;
     x.ended = true;
     s.stream!.end(x.side, this.sec, this.nsec);
   }

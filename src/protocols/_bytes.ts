@@ -5,30 +5,35 @@
  * is lost and nothing throws).
  */
 
-/** Bytes collected across chunks, never more than `cap`. */
+const EMPTY = Buffer.alloc(0);
+
+/** Bytes collected across chunks, never more than `cap`; the buffer is made on the first append (most connections never need some of theirs). */
 export class ByteBuf {
-  buf: Uint8Array;
+  buf: Buffer = EMPTY;
   len = 0;
 
   constructor(
-    initial: number,
+    private readonly initial: number,
     readonly cap: number,
-  ) {
-    this.buf = new Uint8Array(Math.min(initial, cap));
-  }
+  ) {}
 
   /** Appends buf[off, off+n); false (and nothing appended) when that would pass the cap. */
   append(src: Uint8Array, off: number, n: number): boolean {
     const need = this.len + n;
     if (need > this.cap) return false;
     if (need > this.buf.length) {
-      let size = this.buf.length * 2;
+      let size = Math.max(this.buf.length * 2, this.initial);
       while (size < need) size *= 2;
-      const b = new Uint8Array(Math.min(size, this.cap));
-      b.set(this.buf.subarray(0, this.len));
+      const b = Buffer.allocUnsafe(Math.min(size, this.cap));
+      this.buf.copy(b, 0, 0, this.len);
       this.buf = b;
     }
-    this.buf.set(src.subarray(off, off + n), this.len);
+    const dst = this.buf;
+    if (n <= 64) {
+      // short copies without a subarray object
+      let d = this.len;
+      for (let i = off, e = off + n; i < e; i++) dst[d++] = src[i]!;
+    } else dst.set(src.subarray(off, off + n), this.len);
     this.len = need;
     return true;
   }
@@ -60,6 +65,9 @@ export function text(buf: Uint8Array, start: number, end: number): string {
 
 /** One character per byte. */
 export function latin1(buf: Uint8Array, start: number, end: number): string {
+  if (end <= start) return '';
+  // Buffers (the capture window, ByteBuf) decode natively; other arrays in pieces
+  if (Buffer.isBuffer(buf)) return buf.toString('latin1', start, end);
   let s = '';
   for (let i = start; i < end; i += 4096) s += String.fromCharCode.apply(null, buf.subarray(i, Math.min(end, i + 4096)) as unknown as number[]);
   return s;

@@ -129,7 +129,7 @@ export class HttpSide {
     private readonly isStart: (buf: Uint8Array, off: number, end: number) => StartTest,
   ) {
     this.head = new ByteBuf(512, maxHeader);
-    this.line = new ByteBuf(64, MAX_CHUNK_LINE);
+    this.line = new ByteBuf(32, MAX_CHUNK_LINE);
   }
 
   /** The side carries no HTTP any more (tunnel, or the decoder gave up). */

@@ -153,6 +153,14 @@ function newHeaders(): _Headers {
   };
 }
 
+/** Clears a reused _Headers (one per decoder: a message's fields are copied out before the next). */
+function clearHeaders(h: _Headers): _Headers {
+  h.contentLength = -1;
+  h.badLength = h.chunked = h.otherCoding = h.chunkedNotLast = false;
+  h.host = h.referrer = h.userAgent = h.origin = h.authorization = h.contentType = h.contentEncoding = h.upgrade = null;
+  return h;
+}
+
 /** RFC 9110 §5.6.2 token characters. */
 function isToken(s: string): boolean {
   return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(s);
@@ -222,6 +230,7 @@ export class HttpDecoder implements StreamDecoder {
    * is removed on a protocol violation). At most maxPending are held.
    */
   private held: RecordValues[] = [];
+  private readonly hdrs = newHeaders();
   private heldFailed: boolean[] = [];
 
   constructor(
@@ -323,8 +332,9 @@ export class HttpDecoder implements StreamDecoder {
     t.uri = ts <= te ? clip(unescapeUri(block, ts, te), max) : null;
     t.head = method === 'HEAD';
     t.connect = method === 'CONNECT';
-    // a request line with its version confirms HTTP (a versionless one is too easily something else)
-    if (!bad && t.requestVersion !== '0.9') this.confirm();
+    // a request line with its version confirms HTTP; a versionless one (too easily something else)
+    // only with a known method and an absolute path
+    if (!bad && (t.requestVersion !== '0.9' || (METHODS.includes(method) && block[ts] === 0x2f))) this.confirm();
     const h = this.parseHeaders(block, lineEnd, len);
     t.host = h.host;
     t.referrer = h.referrer;
@@ -629,7 +639,7 @@ export class HttpDecoder implements StreamDecoder {
 
   /** The header fields of block[start, len) (lines after the start line; the last line is empty). */
   private parseHeaders(block: Uint8Array, start: number, len: number): _Headers {
-    const h = newHeaders();
+    const h = clearHeaders(this.hdrs);
     const max = this.limits.maxValueChars;
     let p = start;
     while (p < len) {

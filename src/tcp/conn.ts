@@ -127,6 +127,8 @@ export class Conn {
   /** Application decoding (src/analysis/app-layer.ts): 0 undecided, 1 left alone, 2 decoded; its state in `app`. */
   appState = 0;
   app: object | null = null;
+  /** Payload packets of each endpoint sniffed without a match while undecided (A in the low byte, B in the next; 0xff: gave up). */
+  appTries = 0;
 
   constructor() {
     this.closeAtMs = -1;
@@ -158,5 +160,6 @@ export class Conn {
     this.aux?.reset();
     this.appState = 0;
     this.app = null;
+    this.appTries = 0;
   }
 }

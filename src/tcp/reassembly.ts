@@ -170,8 +170,17 @@ export class StreamReassembler implements TailHolder, DiffSink {
    * the first `capLen` are at buf[off ..] (capLen < len: the snaplen cut the rest).
    */
   push(relSeq: number, buf: Uint8Array, off: number, len: number, capLen: number): void {
-    this.stats.segments++;
+    const st = this.stats;
+    st.segments++;
     if (!(len > 0)) return;
+    if (relSeq === this.next && capLen >= len && this.window === 0 && this.runs.n === 0 && this.gapLen === 0) {
+      // the common case: the segment continues the stream, nothing is held, no tail is kept
+      this.next = relSeq + len;
+      this.tailStart = this.next;
+      st.deliveredBytes += len;
+      this.consumer.onData(buf, off, len, relSeq);
+      return;
+    }
     const cap = capLen >= len ? len : capLen > 0 ? capLen : 0;
     const capEnd = relSeq + cap;
     const end = relSeq + len;
@@ -204,6 +213,7 @@ export class StreamReassembler implements TailHolder, DiffSink {
    */
   ackTo(relAck: number): void {
     const runs = this.runs;
+    if (runs.n === 0 && this.gapLen === 0) return; // nothing held: nothing to give up
     while (runs.n > 0 && runs.s[0]! < relAck) {
       this.skipTo(runs.s[0]!, false);
       this.drain();
@@ -219,6 +229,7 @@ export class StreamReassembler implements TailHolder, DiffSink {
    * before the data it acknowledges would see that data as a repeat.
    */
   ackPast(relAck: number): void {
+    if (relAck <= this.next && this.runs.n === 0 && this.gapLen === 0) return;
     this.ackTo(relAck);
     if (relAck > this.next && (this.runs.n === 0 || this.runs.s[0]! >= relAck)) {
       this.skipTo(relAck, false);
