@@ -15,7 +15,7 @@ import { L7 } from './_l7-helpers.js';
 export const TLS_CAPTURES: string[] = [
   ...readdirSync(L7).filter((n) => /^zeek__tls-.*\.pcap$/.test(n)).map((n) => join(L7, n)),
   join(L7, 'zeek__postgresql-psql-aws-ssl-require.pcap'),
-  ...['zeek__tls-tls1.2.pcap', 'zeek__tls-openjdk-25.0.2-zeek.org.pcap', 'ndpi__psiphon3.pcap', 'ndpi__6in4tunnel.pcap'].map((n) => join(FIX, n)),
+  ...['zeek__tls-openjdk-25.0.2-zeek.org.pcap', 'ndpi__psiphon3.pcap', 'ndpi__6in4tunnel.pcap'].map((n) => join(FIX, n)),
 ];
 
 export type ZeekRow = Record<string, string | null>;
