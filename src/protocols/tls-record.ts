@@ -71,6 +71,8 @@ export class TlsSide {
   private hsLen = 0;
   private hsLeft = 0;
   private hsBuf: ByteBuf | null = null;
+  /** The buffer kept messages are collected in, reused (bodies are views valid during the owner's call). */
+  private msgBuf: ByteBuf | null = null;
   private hsSec = 0;
   private hsNsec = 0;
   private hsSkip = false;
@@ -315,7 +317,10 @@ export class TlsSide {
             if (this.hsLen > this.maxMessage) {
               this.owner.lost(`handshake message type ${this.hsType} of ${this.hsLen} bytes over the ${this.maxMessage}-byte limit`, true);
               this.hsSkip = true;
-            } else this.hsBuf = new ByteBuf(Math.min(this.hsLen, 4096), Math.max(this.hsLen, 1));
+            } else {
+              this.hsBuf = this.msgBuf ??= new ByteBuf(4096, Math.max(this.maxMessage, 1));
+              this.hsBuf.clear();
+            }
           }
           if (this.hsLeft === 0) this.messageEnd();
         }
