@@ -7,8 +7,10 @@
 import { UsageError } from '../util/errors.js';
 import type { ProtocolDef } from './decoder.js';
 import { HTTP } from './http.js';
+import { TLS } from './tls.js';
 
 export const PROTOCOLS: readonly ProtocolDef[] = [
+  TLS,
   HTTP,
 ];
 
