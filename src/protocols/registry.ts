@@ -6,10 +6,12 @@
  */
 import { UsageError } from '../util/errors.js';
 import type { ProtocolDef } from './decoder.js';
+import { DNS } from './dns.js';
 import { HTTP } from './http.js';
 
 export const PROTOCOLS: readonly ProtocolDef[] = [
   HTTP,
+  DNS,
 ];
 
 /** A protocol by name or alias (case-insensitive). */
