@@ -274,6 +274,23 @@ test('DNS over TCP: the connection ending inside a response makes it incomplete 
   assert.deepEqual(out.records.map((x) => pick(x, ['trans_id', 'answers', 'state', 'problem'])), [[1, ['192.0.2.1'], 'incomplete', 'the connection ended inside the message']]);
 });
 
+test('DNS over TCP: a query cut by a client-side gap pairs with its response by ID, which gives the question; a response to a lost query is an orphan', () => {
+  const { d, out } = tcp();
+  const q = framed(query(1, 'a.example'), query(2, 'b.example'));
+  d.data(0, q, 0, 20, 1, 0);
+  d.gap(0, q.length - 20, 1, 1);
+  const r = framed(response(1, 'a.example', 1, [aRecord('192.0.2.1')]), response(2, 'b.example', 1, []));
+  d.data(1, r, 0, r.length, 2, 0);
+  d.finish(3, 0);
+  assert.deepEqual(
+    out.records.map((x) => pick(x, ['trans_id', 'query', 'qtype', 'answers', 'state', 'problem'])),
+    [
+      [1, 'a.example', 1, ['192.0.2.1'], 'incomplete', 'a capture gap inside the message'],
+      [2, 'b.example', 1, null, 'orphan', 'no query seen for this response (a capture gap on the client side)'],
+    ],
+  );
+});
+
 test('the TCP sniff takes a length-prefixed query or response and nothing else; the UDP sniff goes by the QR bit', () => {
   const q = framed(query(5, 'www.example.com'));
   assert.equal(DNS.sniff!(q, 0, q.length), Sniff.CLIENT);

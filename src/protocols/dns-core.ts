@@ -194,6 +194,12 @@ export class DnsCore {
       t.problem = this.isRecent(m) ? 'duplicate response' : differs ? 'response whose question differs from the query with its ID' : this.clientGap ? 'no query seen for this response (a capture gap on the client side)' : 'no query seen for this response';
       if (t.problem === 'duplicate response') this.ctx.weird('duplicate response');
     }
+    if (!t.orphan && !t.questionKnown && m.hasQuestion) {
+      // the query was cut before its question: the response repeats it
+      t.query = m.queryName();
+      t.qtype = m.qtype;
+      t.qclass = m.qclass;
+    }
     t.hasResponse = true;
     t.rSec = sec;
     t.rNsec = nsec;
