@@ -52,13 +52,21 @@ class _Txn {
   problem: string | null = null;
 }
 
+/**
+ * The message reader every decoder uses: it holds a message's fields only
+ * while DnsCore.message() runs (no call re-enters it), so one serves all
+ * flows and a one-query UDP flow costs no reader buffers (2 KB).
+ */
+const READER = new DnsMessage();
+
 /** Pairs the messages of one flow and writes the records (shared by the UDP and TCP decoders). */
 export class DnsCore {
-  private readonly msg = new DnsMessage();
+  private readonly msg = READER;
   private readonly pending: _Txn[] = [];
-  private readonly recentId = new Int32Array(RECENT).fill(-1);
-  private readonly recentName: (string | null)[] = new Array<string | null>(RECENT).fill(null);
-  private readonly recentType = new Int32Array(RECENT);
+  /** The last RECENT answered (ID, type, name): a ring of plain arrays, made at the first answer (a one-query flow pays for little). */
+  private recentId: number[] | null = null;
+  private recentType: number[] = [];
+  private recentName: string[] = [];
   private recentNext = 0;
   private confirmed = false;
   /** The client side lost bytes: a response without a query may have lost it there. */
@@ -217,9 +225,10 @@ export class DnsCore {
     if (incomplete) t.incomplete = true;
     if (problem !== null) t.problem = t.orphan ? `${t.problem}; ${problem}` : (t.problem ?? problem);
     if (!t.orphan && t.questionKnown) {
+      this.recentId ??= [];
       const k = this.recentNext;
       this.recentId[k] = t.id;
-      this.recentName[k] = t.query;
+      this.recentName[k] = t.query!;
       this.recentType[k] = t.qtype;
       this.recentNext = (k + 1) % RECENT;
     }
@@ -227,9 +236,10 @@ export class DnsCore {
   }
 
   private isRecent(m: DnsMessage): boolean {
-    if (!m.hasQuestion) return false;
-    for (let k = 0; k < RECENT; k++) {
-      if (this.recentId[k] === m.id && this.recentType[k] === m.qtype && this.recentName[k] !== null && m.queryNameIs(this.recentName[k]!)) return true;
+    const ids = this.recentId;
+    if (!m.hasQuestion || ids === null) return false;
+    for (let k = 0; k < ids.length; k++) {
+      if (ids[k] === m.id && this.recentType[k] === m.qtype && m.queryNameIs(this.recentName[k]!)) return true;
     }
     return false;
   }

@@ -19,7 +19,7 @@
  * buffer; strings are made only for the answers of a response.
  */
 import { formatIPv4, formatIPv6 } from '../util/ip.js';
-import { clip, latin1, text } from './_bytes.js';
+import { clip, text } from './_bytes.js';
 
 /** Pointers a name may follow (real names follow one; 32 bounds the time a crafted chain costs). */
 export const MAX_POINTER_HOPS = 32;
@@ -48,7 +48,7 @@ export class DnsMessage {
   qtype = 0;
   qclass = 0;
   /** The first question's name as text (lower case, escaped): qname[0, qnameLen). */
-  readonly qname = new Uint8Array(NAME_TEXT_MAX);
+  readonly qname = Buffer.alloc(NAME_TEXT_MAX);
   qnameLen = 0;
   /** The answer section as Zeek writes it (parse with answers = true), and the TTL of each. */
   answers: string[] | null = null;
@@ -63,8 +63,8 @@ export class DnsMessage {
   /** The message ended inside a section its header announced (cut, or counts that lie). */
   short = false;
 
-  /** Text of the name being read, and its length. */
-  private readonly scratch = new Uint8Array(NAME_TEXT_MAX);
+  /** Text of the name being read, and its length (Buffers: their native latin1 toString is faster than String.fromCharCode.apply on these short names). */
+  private readonly scratch = Buffer.alloc(NAME_TEXT_MAX);
   private outLen = 0;
   private maxChars = 8192;
 
@@ -97,7 +97,7 @@ export class DnsMessage {
 
   /** The first question's name as a string (null without a question). */
   queryName(): string | null {
-    return this.hasQuestion ? latin1(this.qname, 0, this.qnameLen) : null;
+    return this.hasQuestion ? this.qname.toString('latin1', 0, this.qnameLen) : null;
   }
 
   /** The first question's name equals `s` (no string is made). */
@@ -138,7 +138,7 @@ export class DnsMessage {
         this.qtype = u16(buf, p);
         this.qclass = u16(buf, p + 2);
         this.qnameLen = this.outLen;
-        this.qname.set(this.scratch.subarray(0, this.outLen));
+        this.scratch.copy(this.qname, 0, 0, this.outLen);
         this.hasQuestion = true;
       }
       p += 4;
@@ -161,7 +161,7 @@ export class DnsMessage {
         p += 10;
         if (p + rdlen > end) return this.cut(s);
         if (text) {
-          const owner = i === 0 || type === T_NSEC ? latin1(this.scratch, 0, this.outLen) : null;
+          const owner = i === 0 || type === T_NSEC ? this.scratch.toString('latin1', 0, this.outLen) : null;
           if (i === 0) this.firstOwner = owner;
           const r = this.rdata(buf, off, p, p + rdlen, type, owner);
           if (r === null) return false;
@@ -259,7 +259,7 @@ export class DnsMessage {
       }
       return null;
     }
-    return latin1(this.scratch, 0, this.outLen);
+    return this.scratch.toString('latin1', 0, this.outLen);
   }
 
   /**

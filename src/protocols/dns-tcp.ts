@@ -29,7 +29,7 @@ class _TcpSide {
   /** Why the current message will not be whole. */
   cut: string | null = null;
   /** After a gap that lost the framing: the first bytes after it, until plausible() decides. */
-  readonly re = new ByteBuf(64, 2 + PLAUSIBLE_BYTES);
+  readonly re = new ByteBuf(16, 2 + PLAUSIBLE_BYTES);
   reSec = 0;
   reNsec = 0;
 
@@ -37,7 +37,7 @@ class _TcpSide {
     readonly side: Side,
     cap: number,
   ) {
-    this.buf = new ByteBuf(512, cap);
+    this.buf = new ByteBuf(64, cap);
   }
 }
 
