@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_DECODER_LIMITS, Sniff, type DecoderLimits } from '../src/protocols/decoder.js';
-import { DNS, PENDING_TIMEOUT_S } from '../src/protocols/dns.js';
+import { DNS, NOT_DNS_AFTER, PENDING_TIMEOUT_S } from '../src/protocols/dns.js';
 import type { RecordValues } from '../src/records/schema.js';
 import { aRecord, collect, framed, msg, opt, query, response, rr, ptr } from './_dns-helpers.js';
 
@@ -154,6 +154,19 @@ test('a malformed response (a compression loop) still pairs with its query and i
   d.finish(3, 0);
   assert.deepEqual(out.records.map((x) => pick(x, ['trans_id', 'query', 'rcode', 'state', 'problem'])), [[4, 'loop.example', 0, 'invalid', 'compression pointer not pointing back (a loop or a forward pointer) in the answer section']]);
   assert.deepEqual(out.failed, [true]);
+});
+
+test('a port-53 flow of something else: three malformed messages are written invalid, then the decoder stops; one well-formed message first keeps it going', () => {
+  const junk = Uint8Array.from({ length: 40 }, (_, i) => (i * 53 + 7) & 0xff).fill(0xc0, 12, 14);
+  const { send, d, out } = udp();
+  for (let i = 0; i < 5; i++) send(junk, i);
+  d.finish(6, 0);
+  assert.deepEqual([out.records.length, out.records.every((r) => r['state'] === 'invalid'), out.stopped], [3, true, [`not DNS: ${NOT_DNS_AFTER} malformed messages before a well-formed one`]]);
+  const good = udp();
+  good.send(query(1, 'a.example'), 0);
+  for (let i = 0; i < 5; i++) good.send(junk, i + 1);
+  good.d.finish(7, 0);
+  assert.deepEqual([good.out.records.length, good.out.stopped], [6, []]);
 });
 
 test('queries from both ends of one flow pair by the QR bit, not by direction', () => {

@@ -14,6 +14,8 @@ import { DnsMessage } from './dns-message.js';
 export const PENDING_TIMEOUT_S = 30;
 /** Completed (ID, question) pairs remembered to name a repeated response a duplicate. */
 const RECENT = 8;
+/** Malformed messages on a flow before any well-formed one after which it is taken for another protocol. */
+export const NOT_DNS_AFTER = 3;
 
 /** One query with its response, or a response alone. */
 class _Txn {
@@ -69,6 +71,8 @@ export class DnsCore {
   private recentName: string[] = [];
   private recentNext = 0;
   private confirmed = false;
+  /** Malformed messages seen while none was well-formed. */
+  private malformed = 0;
   /** The client side lost bytes: a response without a query may have lost it there. */
   clientGap = false;
   /** Why decoding stopped (the pending queries are written incomplete). */
@@ -86,6 +90,7 @@ export class DnsCore {
    * as far as it goes), or null.
    */
   message(buf: Uint8Array, off: number, len: number, startSec: number, startNsec: number, endSec: number, endNsec: number, cut: string | null): void {
+    if (this.stoppedWhy !== null) return;
     this.expire(endSec, endNsec);
     const m = this.msg;
     const isResponse = len >= 3 && (buf[off + 2]! & 0x80) !== 0;
@@ -103,6 +108,10 @@ export class DnsCore {
         invalid = true;
         problem = m.problem;
         this.ctx.weird(m.short ? 'message shorter than its counts' : 'malformed message');
+        if (!this.confirmed && ++this.malformed === NOT_DNS_AFTER) {
+          // a port-53 flow of something else (a VPN, a scan): say so three times, then leave it alone
+          this.stop(`not DNS: ${NOT_DNS_AFTER} malformed messages before a well-formed one`);
+        }
       }
     } else if (cut !== null) {
       // whole as far as its counts go, yet bytes are missing (a gap in trailing bytes)
@@ -255,6 +264,13 @@ export class DnsCore {
       t.problem ??= `no response within ${PENDING_TIMEOUT_S} s`;
       this.write(t);
     }
+  }
+
+  /** Gives up on the flow (the waiting queries are written incomplete at its end). */
+  stop(why: string): void {
+    if (this.stoppedWhy !== null) return;
+    this.stoppedWhy = why;
+    this.ctx.stop(why);
   }
 
   /** A capture gap on the server side: every waiting query's response may be in it. */

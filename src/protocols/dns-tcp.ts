@@ -62,7 +62,7 @@ export class DnsTcpDecoder implements StreamDecoder {
     let p = off;
     const end = off + len;
     while (p < end) {
-      if (s.mode === DEAD) return;
+      if (s.mode === DEAD || this.core.stoppedWhy !== null) return;
       if (s.mode === RESYNC) {
         p = this.resync(s, buf, p, end, sec, nsec);
         continue;
@@ -135,9 +135,7 @@ export class DnsTcpDecoder implements StreamDecoder {
     if (r === MORE && re.len < want) return p;
     if (r !== YES) {
       s.mode = DEAD;
-      const why = `no DNS message where the ${s.side === CLIENT ? 'client' : 'server'}'s framing resumes after a capture gap`;
-      this.core.stoppedWhy = why;
-      this.ctx.stop(why);
+      this.core.stop(`no DNS message where the ${s.side === CLIENT ? 'client' : 'server'}'s framing resumes after a capture gap`);
       return p;
     }
     // a message starts here: read the gathered bytes as its start (its first byte came at reSec;

@@ -41,7 +41,7 @@ import { DnsCore } from './dns-core.js';
 import { HEADER_BYTES, MORE, YES, plausible, u16 } from './dns-message.js';
 import { DnsTcpDecoder } from './dns-tcp.js';
 
-export { PENDING_TIMEOUT_S } from './dns-core.js';
+export { NOT_DNS_AFTER, PENDING_TIMEOUT_S } from './dns-core.js';
 
 /** DNS over UDP: a datagram is a message. */
 export class DnsUdpDecoder implements DatagramDecoder {
