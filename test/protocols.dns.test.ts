@@ -9,10 +9,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { DEFAULT_DECODER_LIMITS, Sniff, type DecoderLimits } from '../src/protocols/decoder.js';
 import { DNS, NOT_DNS_AFTER, PENDING_TIMEOUT_S } from '../src/protocols/dns.js';
 import type { RecordValues } from '../src/records/schema.js';
 import { aRecord, collect, framed, msg, opt, query, response, rr, ptr } from './_dns-helpers.js';
+import { FIX } from './_fixtures.js';
+import { decodeCapture } from './_l7-helpers.js';
 
 const pick = (r: RecordValues, keys: string[]): unknown[] => keys.map((k) => r[k]);
 
@@ -144,6 +147,14 @@ test('a response cut by the snaplen is incomplete, with what it held; a 5-byte d
     ],
   );
   assert.deepEqual(out.failed, [false, true]);
+});
+
+test('through the pipeline: a response the capture\'s snaplen cut (dpkt__truncated_dns_2.pcap, 158 of 240 bytes) keeps its answers and says so', async () => {
+  const { transactions } = await decodeCapture(join(FIX, 'dpkt__truncated_dns_2.pcap'), [DNS]);
+  assert.deepEqual(
+    transactions.map((x) => pick(x, ['trans_id', 'query', 'answers', 'state', 'problem'])),
+    [[58325, 'mycelium-wallet.s3.amazonaws.com', ['s3-1-w.amazonaws.com', '52.217.101.4'], 'orphan', "no query seen for this response; datagram cut by the capture's snaplen (158 of 240 bytes)"]],
+  );
 });
 
 test('a malformed response (a compression loop) still pairs with its query and is invalid, with the reason', () => {
