@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { DEFAULT_DECODER_LIMITS, Sniff, type DecoderLimits } from '../src/protocols/decoder.js';
 import { DNS, NOT_DNS_AFTER, PENDING_TIMEOUT_S } from '../src/protocols/dns.js';
 import type { RecordValues } from '../src/records/schema.js';
-import { aRecord, collect, framed, msg, opt, query, response, rr, ptr } from './_dns-helpers.js';
+import { aRecord, collect, framed, msg, name, opt, query, response, rr, ptr } from './_dns-helpers.js';
 import { FIX } from './_fixtures.js';
 import { decodeCapture } from './_l7-helpers.js';
 
@@ -312,6 +312,40 @@ test('DNS over TCP: a query cut by a client-side gap pairs with its response by 
       [1, 'a.example', 1, ['192.0.2.1'], 'incomplete', 'a capture gap inside the message'],
       [2, 'b.example', 1, null, 'orphan', 'no query seen for this response (a capture gap on the client side)'],
     ],
+  );
+});
+
+test('DNS over TCP: a zone transfer answered in three messages is one record; the next query writes it; past 1000 answers the list is cut', () => {
+  const { d, out } = tcp();
+  const q = framed(query(9, 'zone.example', 252));
+  d.data(0, q, 0, q.length, 1, 0);
+  const soa = rr(ptr(12), 6, 3600, [...name('ns.zone.example'), 0, ...Array(20).fill(0)]);
+  const first = response(9, 'zone.example', 252, [soa, aRecord('192.0.2.1')]);
+  const second = msg({ id: 9, flags: 0x8400, an: [[0, ...aRecord('192.0.2.2').slice(2)]] }); // no question: the owner is the root
+  const last = response(9, 'zone.example', 252, [aRecord('192.0.2.3'), soa]);
+  const r = framed(first, second, last);
+  d.data(1, r, 0, r.length, 2, 0);
+  assert.equal(out.records.length, 0, 'still open');
+  const q2 = framed(query(10, 'zone.example', 6));
+  d.data(0, q2, 0, q2.length, 3, 0);
+  d.finish(4, 0);
+  assert.deepEqual(
+    out.records.map((x) => pick(x, ['trans_id', 'qtype_name', 'answers', 'total_answers', 'response_bytes', 'state', 'problem'])),
+    [
+      [9, 'AXFR', ['ns.zone.example', '192.0.2.1', '192.0.2.2', '192.0.2.3', 'ns.zone.example'], 5, first.length + second.length + last.length, 'complete', null],
+      [10, 'SOA', null, null, null, 'unanswered', 'no response before the flow ended'],
+    ],
+  );
+  const big = tcp();
+  big.d.data(0, q, 0, q.length, 1, 0);
+  for (let k = 0; k < 12; k++) {
+    const m = framed(response(9, 'zone.example', 252, Array.from({ length: 100 }, (_, i) => aRecord(`10.0.${k}.${i}`))));
+    big.d.data(1, m, 0, m.length, 2, k);
+  }
+  big.d.finish(3, 0);
+  assert.deepEqual(
+    big.out.records.map((x) => [(x['answers'] as string[]).length, (x['TTLs'] as number[]).length, x['total_answers'], x['state'], x['problem']]),
+    [[1000, 1000, 1200, 'complete', 'zone transfer: answers after the first 1000 not listed']],
   );
 });
 

@@ -14,6 +14,9 @@ import { DnsMessage } from './dns-message.js';
 export const PENDING_TIMEOUT_S = 30;
 /** Completed (ID, question) pairs remembered to name a repeated response a duplicate. */
 const RECENT = 8;
+/** Answers a zone transfer's record lists at most (its total_answers counts them all). */
+export const XFR_MAX_ANSWERS = 1000;
+const T_IXFR = 251, T_AXFR = 252;
 /** Malformed messages on a flow before any well-formed one after which it is taken for another protocol. */
 export const NOT_DNS_AFTER = 3;
 
@@ -73,6 +76,8 @@ export class DnsCore {
   private confirmed = false;
   /** Malformed messages seen while none was well-formed. */
   private malformed = 0;
+  /** A zone transfer over TCP whose response messages are still coming (written at the next other message or the end). */
+  private xfr: _Txn | null = null;
   /** The client side lost bytes: a response without a query may have lost it there. */
   clientGap = false;
   /** Why decoding stopped (the pending queries are written incomplete). */
@@ -137,6 +142,15 @@ export class DnsCore {
       t.problem = problem;
       this.write(t);
       return;
+    }
+    const x = this.xfr;
+    if (x !== null) {
+      if (m.qr && m.id === x.id && (!m.hasQuestion || (m.qtype === x.qtype && m.queryNameIs(x.query!)))) {
+        this.moreXfr(x, len, invalid, incomplete, problem);
+        return;
+      }
+      this.xfr = null;
+      this.write(x);
     }
     if (!m.qr) this.query(len, startSec, startNsec, endSec, endNsec, invalid, incomplete, problem);
     else this.response(len, startSec, startNsec, invalid, incomplete, problem);
@@ -241,7 +255,44 @@ export class DnsCore {
       this.recentType[k] = t.qtype;
       this.recentNext = (k + 1) % RECENT;
     }
+    if (this.proto === 'tcp' && !t.orphan && (t.qtype === T_AXFR || t.qtype === T_IXFR) && t.rcode === 0 && m.ancount > 0) {
+      // a zone transfer may take several messages with this ID: they join this record
+      if (t.answers !== null && t.answers.length > XFR_MAX_ANSWERS) this.capXfr(t);
+      this.xfr = t;
+      return;
+    }
     this.write(t);
+  }
+
+  /** One more message of a zone transfer: its answers and counts join the transfer's record. */
+  private moreXfr(x: _Txn, len: number, invalid: boolean, incomplete: boolean, problem: string | null): void {
+    const m = this.msg;
+    x.totalAnswers += m.ancount;
+    x.totalReplies += m.ancount + m.nscount + m.arcount;
+    x.responseBytes += len;
+    if (m.rcode !== 0 && x.rcode === 0) x.rcode = m.rcode;
+    if (invalid) x.invalid = true;
+    if (incomplete) x.incomplete = true;
+    if (problem !== null) x.problem ??= problem;
+    const more = m.answers;
+    if (more !== null && more.length > 0) {
+      if (x.answers === null) {
+        x.answers = more;
+        x.ttls = m.ttls;
+      } else {
+        for (let i = 0; i < more.length && x.answers.length <= XFR_MAX_ANSWERS; i++) {
+          x.answers.push(more[i]!);
+          x.ttls!.push(m.ttls![i]!);
+        }
+      }
+      if (x.answers.length > XFR_MAX_ANSWERS) this.capXfr(x);
+    }
+  }
+
+  private capXfr(x: _Txn): void {
+    x.answers!.length = XFR_MAX_ANSWERS;
+    x.ttls!.length = XFR_MAX_ANSWERS;
+    x.problem ??= `zone transfer: answers after the first ${XFR_MAX_ANSWERS} not listed`;
   }
 
   private isRecent(m: DnsMessage): boolean {
@@ -280,6 +331,10 @@ export class DnsCore {
 
   /** The flow ended: the waiting queries are written unanswered. */
   finish(): void {
+    if (this.xfr !== null) {
+      this.write(this.xfr);
+      this.xfr = null;
+    }
     for (const t of this.pending) {
       if (this.stoppedWhy !== null) {
         t.incomplete = true;
