@@ -129,7 +129,7 @@ test('every syntax error is a usage error naming the mistake and its 1-based col
     ['', 'expected a number, a string or a field', 1],
     ['rtt_ms >= )', 'expected a number, a string or a field, found ")"', 11],
     ['conn_state=REJ and', 'expected a number, a string or a field', 19],
-    ['rtt=1', 'unknown field "rtt" (nearest field: "rtt_ms"; quote string values)', 1],
+    ['rtt_msec=1', 'unknown field "rtt_msec" (nearest field: "rtt_ms"; quote string values)', 1],
     ['rtt_ms > conn', 'unknown field "conn" (nearest field: "conns"; quote string values)', 10],
     ['handshak = timeout', 'unknown field "handshak" (nearest field: "handshake"; quote string values)', 1],
     ['rtt_ms', 'expected a condition (a comparison or a bool field), found the float field "rtt_ms"', 1],

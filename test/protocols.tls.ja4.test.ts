@@ -10,7 +10,7 @@
  * 3. nDPI's own JA4 and JA3 of the three connections of ndpi__psiphon3 and
  *    ndpi__6in4tunnel (its expected ndpiReader output): the hashed parts
  *    agree, and the first part differs where nDPI departs from the
- *    specification (documented in docs/l7-tls.md).
+ *    specification (documented in docs/l7.md).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

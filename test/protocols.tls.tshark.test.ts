@@ -5,7 +5,7 @@
  * ServerHello frame the cipher, negotiated version and JA3S; per alert the
  * description. A connection's record holds the latest hello of each side
  * (tshark: the last frame of that type in the stream). Differences are
- * listed and explained in docs/l7-tls.md.
+ * listed and explained in docs/l7.md.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

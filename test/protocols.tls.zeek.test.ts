@@ -4,7 +4,7 @@
  * ssl-all.log, the PostgreSQL STARTTLS ssl.cut): every row is matched to a
  * record by the originator's address and port, and every field both have
  * is compared. The differences are listed below, each one explained in
- * docs/l7-tls.md; the test fails on any other difference and on any of
+ * docs/l7.md; the test fails on any other difference and on any of
  * these that goes away.
  */
 import { test } from 'node:test';

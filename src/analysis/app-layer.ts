@@ -281,7 +281,7 @@ export class AppLayer {
     const s = c.app as _Session;
     if (s.stopped) return;
     const len = d.payloadCap < d.payloadLen ? d.payloadCap : d.payloadLen;
-    s.datagram!.datagram(fromA === s.clientIsA ? CLIENT : SERVER, pv.buf, d.payloadOff, len, pv.sec, pv.nsec);
+    s.datagram!.datagram(fromA === s.clientIsA ? CLIENT : SERVER, pv.buf, d.payloadOff, len, pv.sec, pv.nsec, d.payloadLen);
   }
 
   /** The flow ends (before its record is built): flush, and let the decoder write what is pending. */

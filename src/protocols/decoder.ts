@@ -88,7 +88,8 @@ export interface StreamDecoder {
 
 /** One UDP flow's application messages. */
 export interface DatagramDecoder {
-  datagram(side: Side, buf: Uint8Array, off: number, len: number, sec: number, nsec: number): void;
+  /** One datagram's payload buf[off, off+len); `wireLen`: its length on the wire (more than len when the capture's snaplen cut it). */
+  datagram(side: Side, buf: Uint8Array, off: number, len: number, sec: number, nsec: number, wireLen?: number): void;
   finish(sec: number, nsec: number): void;
 }
 

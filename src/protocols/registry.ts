@@ -6,12 +6,14 @@
  */
 import { UsageError } from '../util/errors.js';
 import type { ProtocolDef } from './decoder.js';
+import { DNS } from './dns.js';
 import { HTTP } from './http.js';
 import { TLS } from './tls.js';
 
 export const PROTOCOLS: readonly ProtocolDef[] = [
   TLS,
   HTTP,
+  DNS,
 ];
 
 /** A protocol by name or alias (case-insensitive). */

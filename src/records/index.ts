@@ -3,10 +3,14 @@ import type { FieldDef, RecordSchema } from './schema.js';
 import { CONN_SCHEMA } from './conn.js';
 import { FLOW_SCHEMA } from './flow.js';
 import { HTTP_SCHEMA } from './http.js';
+import { DNS_SCHEMA } from './dns.js';
+import { SSL_SCHEMA } from './ssl.js';
 
 export { CONN_SCHEMA } from './conn.js';
 export { FLOW_SCHEMA } from './flow.js';
 export { HTTP_SCHEMA } from './http.js';
+export { DNS_SCHEMA } from './dns.js';
+export { SSL_SCHEMA } from './ssl.js';
 export * from './schema.js';
 
 /** Every record kind tcpkit writes: connections and flows, then the application transactions. */
@@ -14,6 +18,8 @@ export const SCHEMAS: ReadonlyMap<string, RecordSchema> = new Map([
   [CONN_SCHEMA.kind, CONN_SCHEMA],
   [FLOW_SCHEMA.kind, FLOW_SCHEMA],
   [HTTP_SCHEMA.kind, HTTP_SCHEMA],
+  [DNS_SCHEMA.kind, DNS_SCHEMA],
+  [SSL_SCHEMA.kind, SSL_SCHEMA],
 ]);
 
 /**
