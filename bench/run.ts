@@ -13,6 +13,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_OPTIONS, DEFAULT_PACKETS, GEN_VERSION, formatStats, type GenStats } from './gen-capture.js';
+import { runL7Bench } from './l7.js';
 import { REPO_ROOT, firstLine, fmtNum, measure, median, runInherit, shellQuote, table, which, type Measured } from './_util.js';
 
 const OUT_DIR = join(REPO_ROOT, 'bench', 'out');
@@ -81,6 +82,8 @@ function usage(): string {
   --no-tshark            skip tshark (slowest tool, ~40 s per run at 1.5 M packets)
   --no-tcptrace          skip tcptrace
   --no-memory            skip the ${MEMORY_SCALE}x-capture memory-flatness runs of tcpanalyze (full and flows)
+  --no-l7                skip the application-decoding section (--decode all on HTTP, TLS and DNS traffic)
+  --l7-packets N         size of that section's capture (default 300000)
   --memory-runs N        runs on the ${MEMORY_SCALE}x capture (default 1; peak RSS is nearly deterministic)
   --regen                regenerate the capture(s) even if a matching one exists
   --tcpanalyze-cmd CMD   benchmark this shell command instead of dist/cli/tcpanalyze.js;
@@ -96,6 +99,8 @@ function parse(): {
   tshark: boolean;
   tcptrace: boolean;
   memory: boolean;
+  l7: boolean;
+  l7Packets: number;
   memoryRuns: number;
   regen: boolean;
   tcpanalyzeCmd: string | undefined;
@@ -109,6 +114,8 @@ function parse(): {
       'no-tshark': { type: 'boolean' },
       'no-tcptrace': { type: 'boolean' },
       'no-memory': { type: 'boolean' },
+      'no-l7': { type: 'boolean' },
+      'l7-packets': { type: 'string' },
       memory: { type: 'boolean' },
       'memory-runs': { type: 'string' },
       regen: { type: 'boolean' },
@@ -136,6 +143,8 @@ function parse(): {
     tshark: !v['no-tshark'],
     tcptrace: !v['no-tcptrace'],
     memory: !v['no-memory'],
+    l7: !v['no-l7'],
+    l7Packets: int(v['l7-packets'], 'l7-packets', 300_000, 1000),
     memoryRuns: int(v['memory-runs'], 'memory-runs', 1, 1),
     regen: v.regen === true,
     tcpanalyzeCmd: v['tcpanalyze-cmd'],
@@ -458,6 +467,9 @@ async function main(): Promise<void> {
   growthGoal('tcpa-flows', 'tcpanalyze --analysis flows');
   peakGoal('tcpanalyze', 'tcpanalyze', GOAL_PEAK_RSS_MB);
   growthGoal('tcpanalyze', 'tcpanalyze');
+  if (opts.l7 && opts.tcpanalyzeCmd === undefined) {
+    goals.push(...(await runL7Bench({ packets: opts.l7Packets, runs: opts.runs, memory: opts.memory, regen: opts.regen, outDir: OUT_DIR, timeBin: TIME_BIN, nodeFlags: shebangFlags(TCPANALYZE_JS) })));
+  }
   console.log('\nGoals:');
   for (const g of goals) console.log(`${g.status}  ${g.goal}: ${g.detail}`);
   if (opts.tcpanalyzeCmd !== undefined) console.log('(tcpanalyze was a stand-in command: --tcpanalyze-cmd)');

@@ -143,9 +143,40 @@ export const HTTP_TABLE_COLUMNS: readonly TableColumn[] = [
   { field: 'state', title: 'state', width: 10 },
 ];
 
+const list = (v: unknown): string => (Array.isArray(v) ? v.join(',') : v === null || v === undefined ? '-' : String(v));
+
+export const DNS_TABLE_COLUMNS: readonly TableColumn[] = [
+  { field: 'ts', title: 'start (UTC)', width: 23, text: (r) => clock(r['ts']) },
+  { field: 'orig_h', title: 'client', width: 24, align: 'right', text: (r) => endpoint(r['orig_h'], r['orig_p']) },
+  { field: 'resp_h', title: 'server', width: 24, text: (r) => endpoint(r['resp_h'], r['resp_p']) },
+  { field: 'proto', title: 'proto', width: 5 },
+  { field: 'query', title: 'query', width: 32 },
+  { field: 'qtype_name', title: 'type', width: 6 },
+  { field: 'rcode_name', title: 'rcode', width: 9 },
+  { field: 'answers', title: 'answers', width: 30, text: (r) => list(r['answers']) },
+  { field: 'latency_ms', title: 'latency_ms', width: 10, align: 'right', text: (r) => msText(r['latency_ms']) },
+  { field: 'state', title: 'state', width: 10 },
+];
+
+export const SSL_TABLE_COLUMNS: readonly TableColumn[] = [
+  { field: 'ts', title: 'start (UTC)', width: 23, text: (r) => clock(r['ts']) },
+  { field: 'orig_h', title: 'client', width: 24, align: 'right', text: (r) => endpoint(r['orig_h'], r['orig_p']) },
+  { field: 'resp_h', title: 'server', width: 24, text: (r) => endpoint(r['resp_h'], r['resp_p']) },
+  { field: 'server_name', title: 'server_name', width: 24 },
+  { field: 'version', title: 'version', width: 7 },
+  { field: 'cipher', title: 'cipher', width: 30 },
+  { field: 'next_protocol', title: 'alpn', width: 8 },
+  { field: 'ja4', title: 'ja4', width: 36 },
+  { field: 'latency_ms', title: 'latency_ms', width: 10, align: 'right', text: (r) => msText(r['latency_ms']) },
+  { field: 'handshake_ms', title: 'hs_ms', width: 8, align: 'right', text: (r) => msText(r['handshake_ms']) },
+  { field: 'state', title: 'state', width: 10 },
+];
+
 const TABLE_COLUMNS = new Map<string, readonly TableColumn[]>([
   ['conn', CONN_TABLE_COLUMNS],
   ['http', HTTP_TABLE_COLUMNS],
+  ['dns', DNS_TABLE_COLUMNS],
+  ['ssl', SSL_TABLE_COLUMNS],
 ]);
 
 /** The terminal table's columns for a record kind: its own, or the time, the endpoints and the first fields of its schema. */

@@ -9,7 +9,7 @@
  *   JA4S and the other JA4+ methods are under the FoxIO License 1.1 and are
  *   not implemented.
  */
-import { createHash } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import type { ClientHello, ServerHello } from './tls-hello.js';
 import { EXT_ALPN, EXT_SERVER_NAME } from './tls-hello.js';
 import { isGrease } from './tls-names.js';
@@ -27,8 +27,13 @@ export function ja3String(ch: ClientHello): string {
   ].join(',');
 }
 
+/** Hex digest of a string: the one-shot crypto.hash where Node has it (20.12+; ~3x faster than a Hash object), else createHash. */
+const oneShot = (nodeCrypto as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
+const digestHex: (alg: 'md5' | 'sha256', s: string) => string =
+  typeof oneShot === 'function' ? (alg, s) => oneShot(alg, s, 'hex') : (alg, s) => nodeCrypto.createHash(alg).update(s).digest('hex');
+
 export function ja3(ch: ClientHello): string {
-  return createHash('md5').update(ja3String(ch)).digest('hex');
+  return digestHex('md5', ja3String(ch));
 }
 
 export function ja3sString(sh: ServerHello): string {
@@ -36,7 +41,7 @@ export function ja3sString(sh: ServerHello): string {
 }
 
 export function ja3s(sh: ServerHello): string {
-  return createHash('md5').update(ja3sString(sh)).digest('hex');
+  return digestHex('md5', ja3sString(sh));
 }
 
 const hex4 = (v: number): string => v.toString(16).padStart(4, '0');
@@ -68,7 +73,7 @@ function ja4Alpn(first: Uint8Array | null): string {
   return h[0]! + h[h.length - 1]!;
 }
 
-const sha12 = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 12);
+const sha12 = (s: string): string => digestHex('sha256', s).slice(0, 12);
 
 /** The three parts of JA4 before hashing (JA4_r, "raw" sorted form): a, ciphers, extensions_sigalgs. */
 export function ja4Parts(ch: ClientHello, transport: 't' | 'q' | 'd' = 't'): [string, string, string] {

@@ -318,7 +318,7 @@ export class TlsSide {
               this.owner.lost(`handshake message type ${this.hsType} of ${this.hsLen} bytes over the ${this.maxMessage}-byte limit`, true);
               this.hsSkip = true;
             } else {
-              this.hsBuf = this.msgBuf ??= new ByteBuf(4096, Math.max(this.maxMessage, 1));
+              this.hsBuf = this.msgBuf ??= new ByteBuf(1024, Math.max(this.maxMessage, 1));
               this.hsBuf.clear();
             }
           }
