@@ -60,6 +60,11 @@ test('--by with a field no record has is a usage error; with a transaction field
   assert.match(bad.stderr, /--by: unknown field "hots"/);
   const s = JSON.parse(run('tcpsummary', ['--by', 'method', '--format', 'json'], { input: records }).stdout) as Record<string, unknown>;
   assert.equal(s['by'], undefined);
-  const groups = (s['transactions_by'] as { groups: { kind: string; key: string; count: number }[] }).groups;
-  assert.deepEqual(groups.slice(0, 2).map((g) => [g.kind, g.key]), [['http', 'GET'], ['http', 'POST']]);
+  const groups = (s['transactions_by'] as { groups: { kind: string; key: string; count: number; total_time_ms: number; time_share: number }[] }).groups;
+  // ranked by the time spent (pt-query-digest's order), each with its share of the kind's total
+  assert.ok(groups.every((g) => g.kind === 'http'));
+  assert.ok(['GET', 'POST'].every((m) => groups.some((g) => g.key === m)));
+  for (let i = 1; i < groups.length; i++) assert.ok(groups[i - 1]!.total_time_ms >= groups[i]!.total_time_ms, 'ranked by total time');
+  const shares = groups.reduce((a, g) => a + g.time_share, 0);
+  assert.ok(Math.abs(shares - 1) < 1e-3, `shares sum to ${shares}`);
 });

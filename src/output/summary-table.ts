@@ -68,11 +68,12 @@ export function summaryTable(summary: unknown): string {
   return out;
 }
 
-const TXN_COLS = ['count', 'per_s', 'failed', 'fail_%', 'latency_ms p50/p90/p99', 'max', 'outcomes'];
+const TXN_COLS = ['count', 'per_s', 'failed', 'fail_%', 'latency_ms p50/p90/p99', 'max', 'time_%', 'outcomes'];
 
 function txnRow(name: string, t: Obj): string[] {
   const rate = t['failure_rate'];
   const lat = o(t['latency_ms']);
   const outcomes = Object.entries(o(t['outcomes'])).map(([k, v]) => `${k}:${n(v)}`).join(' ');
-  return [name, n(t['count']), n(t['per_second']), n(t['failed']), typeof rate === 'number' ? (rate * 100).toFixed(1) : '-', rtt(lat), n(lat['max']), outcomes];
+  const share = t['time_share'];
+  return [name, n(t['count']), n(t['per_second']), n(t['failed']), typeof rate === 'number' ? (rate * 100).toFixed(1) : '-', rtt(lat), n(lat['max']), typeof share === 'number' ? (share * 100).toFixed(1) : '-', outcomes];
 }

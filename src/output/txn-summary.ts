@@ -7,7 +7,10 @@
  * (`latency_ms`: request end to first response byte; `duration_ms` where
  * the kind has it), as nearest-rank percentiles; plus each kind's outcome
  * breakdown (HTTP status classes, DNS rcode names, TLS states) and the
- * record states (complete, incomplete, unanswered, ...).
+ * record states (complete, incomplete, unanswered, ...). Each total also
+ * sums the time the transactions took (`duration_ms`, else `latency_ms`):
+ * groups are ranked by it, as pt-query-digest ranks statements, with each
+ * group's share of its kind's total.
  */
 import type { RecordValues } from '../records/schema.js';
 import { BoundedMap, Values, num } from './_stats.js';
@@ -26,6 +29,8 @@ export class TxnTotals {
   private last = -Infinity;
   readonly latency = new Values();
   readonly duration = new Values();
+  /** Sum of each transaction's time (duration_ms, else latency_ms), ms. */
+  timeMs = 0;
   readonly states = new Map<string, number>();
   readonly outcomes = new Map<string, number>();
 
@@ -40,18 +45,23 @@ export class TxnTotals {
     const l = r['latency_ms'];
     if (typeof l === 'number' && Number.isFinite(l)) this.latency.push(l);
     const d = r['duration_ms'];
-    if (typeof d === 'number' && Number.isFinite(d)) this.duration.push(d);
+    if (typeof d === 'number' && Number.isFinite(d)) {
+      this.duration.push(d);
+      if (d > 0) this.timeMs += d;
+    } else if (typeof l === 'number' && Number.isFinite(l) && l > 0) this.timeMs += l;
     const st = r['state'];
     if (typeof st === 'string') this.states.set(st, (this.states.get(st) ?? 0) + 1);
     const oc = OUTCOME[String(r['record'])]?.(r) ?? null;
     if (oc !== null) this.outcomes.set(oc, (this.outcomes.get(oc) ?? 0) + 1);
   }
 
-  json(): Record<string, unknown> {
+  json(totalMs = this.timeMs): Record<string, unknown> {
     const sorted = (m: Map<string, number>): Record<string, number> => Object.fromEntries([...m].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
     const span = this.last - this.first;
     return {
       count: this.count,
+      total_time_ms: Math.round(this.timeMs * 1000) / 1000,
+      time_share: totalMs > 0 ? Math.round((this.timeMs / totalMs) * 1e4) / 1e4 : null,
       failed: this.failed,
       failure_rate: this.count > 0 ? Math.round((this.failed / this.count) * 1e6) / 1e6 : null,
       per_second: span > 0 ? Math.round((this.count / span) * 1000) / 1000 : null,
@@ -99,8 +109,10 @@ export class TxnSummary {
       let approximate = false;
       for (const [kind, g] of this.groups) {
         approximate ||= g.approximate;
-        const rows = [...g.m.entries()].sort((a, b) => b[1].count - a[1].count || compareKeys(a[0], b[0]));
-        for (const [key, t] of rows) groups.push({ kind, key, ...t.json() });
+        const total = this.kinds.get(kind)?.timeMs ?? 0;
+        // ranked by the time spent, as pt-query-digest ranks statements; then by count
+        const rows = [...g.m.entries()].sort((a, b) => b[1].timeMs - a[1].timeMs || b[1].count - a[1].count || compareKeys(a[0], b[0]));
+        for (const [key, t] of rows) groups.push({ kind, key, ...t.json(total) });
       }
       out['transactions_by'] = { field: this.by.join(','), ...(approximate ? { approximate: true } : {}), ...(this.ungrouped.size > 0 ? { kinds_without_fields: [...this.ungrouped].sort() } : {}), groups };
     }
