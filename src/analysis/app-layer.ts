@@ -86,6 +86,8 @@ class _Direction implements StreamConsumer {
   /** Offset of this side's FIN (-1: none yet); the side ends once everything before it was delivered. */
   finRel = -1;
   ended = false;
+  /** Payload this side sent before the flow was claimed (sniffed, not decoded): its stream starts at its first segment after the claim. */
+  hadData = false;
   /**
    * Made only when a segment arrives out of order (or cut by the snaplen):
    * segments that continue the stream go straight to the decoder, which
@@ -195,6 +197,9 @@ export class AppLayer {
   private readonly sniffers: ProtocolDef[];
   private readonly tcpPorts = new Map<number, ProtocolDef>();
   private readonly udpPorts = new Map<number, ProtocolDef>();
+  /** The packet being sniffed (claim() needs to know which side sent it and how much). */
+  private claimFromA = true;
+  private claimLen = 0;
 
   constructor(o: AppLayerOptions) {
     this.onTransaction = o.onTransaction;
@@ -314,6 +319,8 @@ export class AppLayer {
   }
 
   private decideTcp(c: Conn, fromA: boolean, d: Decoded, pv: PacketView): boolean {
+    this.claimFromA = fromA;
+    this.claimLen = d.payloadLen;
     const n = d.payloadCap < SNIFF_BYTES ? d.payloadCap : SNIFF_BYTES;
     const buf = pv.buf, off = d.payloadOff;
     const byPort = this.tcpPorts.get(c.bPort) ?? this.tcpPorts.get(c.aPort);
@@ -375,15 +382,27 @@ export class AppLayer {
     c.app = s;
     const m = this.stats.claimed;
     m.set(p.name, (m.get(p.name) ?? 0) + 1);
-    if (c.proto === IPPROTO_TCP) s.stream = p.stream!(s, this.limits);
-    else s.datagram = p.datagram!(s, this.limits);
+    if (c.proto === IPPROTO_TCP) {
+      s.stream = p.stream!(s, this.limits);
+      // bytes sent before this packet were sniffed, not kept: a side that sent some starts at its next segment
+      const curLen = this.claimLen;
+      s.dirs[clientIsA ? CLIENT : SERVER].hadData = c.ha.payloadBytes - (this.claimFromA ? curLen : 0) > 0;
+      s.dirs[clientIsA ? SERVER : CLIENT].hadData = c.hb.payloadBytes - (this.claimFromA ? 0 : curLen) > 0;
+    } else s.datagram = p.datagram!(s, this.limits);
   }
 
-  /** Starts a direction's stream: at the byte after its SYN when the tracker saw it, else at this segment. */
+  /**
+   * Starts a direction's stream: at the byte after its SYN when the tracker
+   * saw it (so segments reordered at the start are put back in order), else
+   * at this segment; and at this segment too when the side sent bytes before
+   * the flow was claimed (a STARTTLS or SSLRequest exchange before a
+   * ClientHello: no hole to wait for).
+   */
   private start(x: _Direction, h: Half, dataStart: number): void {
     x.started = true;
     x.base = h.isn >= 0 ? (h.isn + 1) >>> 0 : dataStart;
-    x.next = 0;
+    x.next = x.hadData ? unwrap(x.base, dataStart, 0) : 0;
+    x.near = x.next;
   }
 
   /** A side whose bytes up to its FIN were all delivered has ended. */
