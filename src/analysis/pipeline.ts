@@ -84,6 +84,26 @@ export async function openCaptures(specs: InputSpec[]): Promise<{ inputs: Opened
 
 export async function analyzeCaptures(specs: InputSpec[], opts: AnalyzeOptions): Promise<AnalyzeResult> {
   const { inputs, readers } = await openCaptures(specs);
+  return analyzeReaders(inputs, readers, opts);
+}
+
+/**
+ * The same on inputs the caller has opened already (and looked at without
+ * consuming, as tcpcheck does to tell captures from records); they are
+ * closed when the run ends.
+ */
+export async function analyzeOpened(opened: OpenedInput[], opts: AnalyzeOptions): Promise<AnalyzeResult> {
+  const readers: CaptureReader[] = [];
+  try {
+    for (let i = 0; i < opened.length; i++) readers.push(await openCapture(opened[i]!, i));
+  } catch (e) {
+    for (const inp of opened) await inp.window.close().catch(() => {});
+    throw e;
+  }
+  return analyzeReaders(opened, readers, opts);
+}
+
+async function analyzeReaders(inputs: OpenedInput[], readers: CaptureReader[], opts: AnalyzeOptions): Promise<AnalyzeResult> {
   const tracker = new ConnTracker({
     idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_TRACKER_OPTIONS.idleTimeoutMs,
     closeLingerMs: opts.closeLingerMs ?? DEFAULT_TRACKER_OPTIONS.closeLingerMs,
