@@ -317,7 +317,7 @@ fi
 # never half-empty while this runs
 mkdir -p "$ORA" "$TMP/rows" "$TMP/work" "$TMP/out"
 
-mapfile -t CAPS < <(ls -1 -- *.pcap *.pcapng *.cap crafted/*.pcap recorded/*.pcap recorded/*.pcapng 2>/dev/null | sort)
+mapfile -t CAPS < <(ls -1 -- *.pcap *.pcapng *.cap crafted/*.pcap recorded/*.pcap recorded/*.pcapng encap/*.pcap 2>/dev/null | sort)
 export TMP
 printf '%s\0' "${CAPS[@]}" | xargs -0 -n 4 -P "$JOBS" bash "$ROOT/scripts/make-oracles.sh" --one
 
