@@ -37,9 +37,11 @@ export interface AnalyzeOptions {
   /**
    * Called after each packet with the number (Conn.serial, creation order) of
    * the flow it was counted in and of the connection an ICMP error quoted
-   * (0 when none); the packet view is valid only during the call.
+   * (0 when none); for a tunnelled packet also the numbers of the tunnels'
+   * UDP flows that counted it (`carriers`, the first `carrierCount`
+   * entries). The packet view and the array are valid only during the call.
    */
-  onPacketDone?: (pv: PacketView, serial: number, linkedSerial: number, reader: CaptureReader) => void;
+  onPacketDone?: (pv: PacketView, serial: number, linkedSerial: number, reader: CaptureReader, carriers: Int32Array, carrierCount: number) => void;
   control?: DriveControl;
   /** Called about every 65,536 packets and at each buffer refill, for progress displays. */
   onProgress?: (p: Progress) => void;
@@ -112,7 +114,7 @@ export async function analyzeCaptures(specs: InputSpec[], opts: AnalyzeOptions):
     const onPacket = done
       ? (p: PacketView): void => {
           tracker.onPacket(p);
-          done(p, tracker.lastSerial, tracker.lastLinkedSerial, readers[p.input]!);
+          done(p, tracker.lastSerial, tracker.lastLinkedSerial, readers[p.input]!, tracker.lastCarriers, tracker.lastCarrierCount);
         }
       : (p: PacketView): void => tracker.onPacket(p);
     result = await drivePackets(readers, inputs, onPacket, polled);
@@ -142,6 +144,8 @@ export function describeSkips(res: AnalyzeResult): string {
     } else parts.push(`${v} ${k}`);
   }
   for (const [k, v] of res.readerSkips) parts.push(`${v} ${k}`);
+  for (const [k, v] of res.stats.undecodedEncaps) parts.push(`${v} undecodable wrapper (${k})`);
+  for (const [k, v] of res.stats.innerNotAnalysed) parts.push(`${v} inside a tunnel: ${k}`);
   const incomplete = res.defrag.incompleteFragments;
   if (incomplete > 0) parts.push(`${incomplete} IP fragments of datagrams that never completed`);
   return parts.join('; ');

@@ -24,6 +24,8 @@ export const CONN_FIELDS: readonly FieldDef[] = [
   f('resp_h', 'string', 'zeek', 'Responder address.'),
   f('resp_p', 'int', 'zeek', 'Responder port (ICMP: the code, or the counterpart type for request/reply pairs, as Community ID).'),
   f('orig_rule', 'string', 'tcpkit', 'How the originator was decided: syn (it sent the SYN), synack (it received the SYN/ACK), ports (ephemeral vs well-known port heuristic, as goProbe and DataDog), first (sender of the first packet), icmp (request/reply type).'),
+  f('encap', 'string', 'tcpkit', "The encapsulation the flow's first packet came through, outer layer first, separated by spaces, each as name[:id=value]: mpls:label=N, pppoe:session=N, pbb:isid=N, vntag, fabricpath, nsh:spi=N, 4in4 / 6in4 / 4in6 / 6in6 (IP in IP), gre[:key=N], erspan1, erspan2:session=N, erspan3:session=N, wccp, pptp:call=N, etherip, eth-in-ip, mpls-in-ip, vxlan:vni=N, vxlan-gpe:vni=N, geneve:vni=N, gtpu:teid=N, teredo, ayiya, mpls-udp, gre-udp, l2tp:session=N (e.g. `vxlan:vni=42`; VLAN tags are in vlan). Empty when none. A tunnelled flow is keyed by its inner 5-tuple and the tunnel (its kind, outer address pair and the VNI, GRE key or ERSPAN session both directions share): the same inner 5-tuple in two tunnels is two flows."),
+  f('tunnel_parents', 'string', 'zeek', "Uids of what carried the flow's packets, comma-separated (Zeek's tunnel_parents): for tunnels over UDP (VXLAN, Geneve, GTP-U, Teredo, AYIYA...) the conn records of the carrying UDP flows (one per direction and source port, as Zeek logs them); for tunnels over IP (IP in IP, GRE, ERSPAN) the tunnel's own uid. Empty when not tunnelled."),
   f('last_ts', 'time', 'tcpkit', 'Time of the last packet of the flow.'),
   f('duration', 'seconds', 'zeek', 'last_ts - ts in seconds (exact). Unlike Zeek, trailing packets count.'),
   ...both('pkts', 'int', 'zeek', 'Packets'),
@@ -46,7 +48,7 @@ export const CONN_FIELDS: readonly FieldDef[] = [
   f('icmp_errors', 'int', 'tcpkit', 'ICMP/ICMPv6 error messages whose quoted header names this flow (not counted in its packets, as Zeek; tshark counts them in its conversation).'),
   f('icmp_type', 'int', 'tcpkit', 'Type of the last ICMP error quoting this flow (or, for an ICMP flow, its first message type).'),
   f('icmp_code', 'int', 'tcpkit', 'Code of that ICMP message.'),
-  f('vlan', 'int', 'zeek', 'Outer 802.1Q VLAN id of the first packet (empty when untagged).'),
+  f('vlan', 'int', 'zeek', "Outer 802.1Q VLAN id of the first packet (empty when untagged); for a tunnelled flow, of the frame inside the tunnel, as Zeek's."),
   f('end_reason', 'string', 'tcpkit', 'Why the record was written: fin (both FINs seen), rst_orig or rst_resp (a RST from that side), idle (no packet for --idle-timeout of capture time), eof (input ended while open), interrupted (SIGINT; for tcpcapture also SIGTERM), evicted (written early because --max-flows flows were open), interim (tcpcapture: the connection was still open at an archive rotation; its counters so far, and a later record with the same uid is the final one).'),
   // ---- TCP analysis (part 2)
   f('conn_state', 'string', 'zeek', "Zeek's connection state code (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH), from one pure function of the endpoint states, as Zeek's conn_state()."),
