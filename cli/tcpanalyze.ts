@@ -58,7 +58,7 @@ async function main(): Promise<number> {
     .option('--threads <n>', 'threads for records of the full analysis: 2 runs the analysis on a second thread (same output; more CPU time and about 60 MB more memory, faster only where memory bandwidth is not the limit), 1 keeps everything on one; auto = 2 on machines with 4 or more CPUs', '1')
     .option('--max-flows <n>', 'most flows held at once; beyond it the least recently active flow is written early (end_reason evicted): bounds memory on scans and floods', '1000000')
     .option('--idle-timeout <duration>', 'write a flow after this much capture time without packets', '5m')
-    .option('--close-linger <duration>', 'after FIN/FIN or RST, keep a connection this long (capture time) to count stragglers (final ACKs, retransmitted FINs)', '1s')
+    .option('--close-linger <duration>', "after its close (FIN/FIN, a RST, or a FIN the peer never answered), a connection takes packets for this long (capture time: final ACKs, retransmitted FINs); the next packet starts a new connection (Zeek's tcp_close_delay)", '5s')
     .option('--no-header', 'CSV: leave out the header line')
     .option('--strict', 'treat any packet that could not be analysed as a data error (exit 1)', false)
     .option('-q, --quiet', 'no warnings or statistics on stderr', false)

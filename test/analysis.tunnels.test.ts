@@ -17,6 +17,7 @@ import type { RecordValues } from '../src/records/schema.js';
 import { parseAddr } from '../src/util/ip.js';
 import { fixture, makeTempDir, readPcap, runTcpanalyze, writePcap, type PcapRecord } from './_capture-helpers.js';
 import { run } from './_cli.js';
+import { eth, ip4, udp } from './_packets.js';
 
 async function records(path: string): Promise<{ recs: RecordValues[]; res: Awaited<ReturnType<typeof analyzeCaptures>> }> {
   const recs: RecordValues[] = [];
@@ -119,29 +120,6 @@ test('a network that uses one Geneve VNI per direction gives one connection (tcp
 
 // ---- packets built here
 
-function ip4(src: number[], dst: number[], proto: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(20);
-  h[0] = 0x45;
-  h.writeUInt16BE(20 + payload.length, 2);
-  h[8] = 64;
-  h[9] = proto;
-  Buffer.from(src).copy(h, 12);
-  Buffer.from(dst).copy(h, 16);
-  return Buffer.concat([h, payload]);
-}
-function udp(sport: number, dport: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(8);
-  h.writeUInt16BE(sport, 0);
-  h.writeUInt16BE(dport, 2);
-  h.writeUInt16BE(8 + payload.length, 4);
-  return Buffer.concat([h, payload]);
-}
-function eth(type: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(14);
-  h.writeUInt32BE(0x02000000, 0);
-  h.writeUInt16BE(type, 12);
-  return Buffer.concat([h, payload]);
-}
 function tcpSyn(sport: number, dport: number): Buffer {
   const h = Buffer.alloc(20);
   h.writeUInt16BE(sport, 0);

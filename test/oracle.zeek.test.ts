@@ -127,6 +127,8 @@ const FIELD: Record<string, string> = {
   resp_ip_bytes: 'resp_ip_bytes',
   community_id: 'community_id',
   vlan: 'vlan',
+  duration: 'duration',
+  tunnel_parents: 'tunnel_parents',
 };
 
 function findFile(name: string): string | null {
@@ -230,8 +232,10 @@ for (const b of BASELINES) {
         if (!field) continue;
         // Zeek leaves the byte counts unset for connections of zero duration
         if ((col === 'orig_bytes' || col === 'resp_bytes') && want === '-') continue;
-        const w = cell(want);
-        const got = f.rec[field] ?? null;
+        const w = col === 'duration' ? (want === '-' ? 0 : Number(want)) : cell(want);
+        const raw = f.rec[field] ?? null;
+        // Zeek prints durations in seconds with 6 decimals (0 as unset)
+        const got = col === 'duration' ? Math.round(Number(raw) * 1e6) / 1e6 : raw;
         if (got !== w) {
           if (col === 'conn_state' || col === 'history') same = false;
           const key = knownKey(b.name, i, col);

@@ -47,7 +47,7 @@ export function connRecord(c: Conn): RecordValues {
   rec['encap'] = c.encap;
   rec['tunnel_parents'] = c.parents;
   rec['last_ts'] = formatEpoch(c.lastSec, c.lastNsec);
-  rec['duration'] = formatSpan(c.firstSec, c.firstNsec, c.lastSec, c.lastNsec);
+  rec['duration'] = formatSpan(c.firstSec, c.firstNsec, c.durSec, c.durNsec);
   rec['orig_pkts'] = o.pkts;
   rec['resp_pkts'] = r.pkts;
   rec['orig_ip_bytes'] = o.ipBytes;

@@ -26,7 +26,12 @@ import { connUid } from './conn-uid.js';
 export interface TrackerOptions {
   /** Flows with no packet for this long (capture time) are written. */
   idleTimeoutMs: number;
-  /** Time a closed TCP connection stays to collect stragglers before it is written. */
+  /**
+   * Time a closed TCP connection (its close complete: a RST, both FINs, or a
+   * FIN while the peer never sent) still takes packets before it is written;
+   * the next packet of its 5-tuple starts a new connection. Default 5 s,
+   * Zeek's tcp_close_delay.
+   */
   closeLingerMs: number;
   /** A SYN with no answer for this long (capture time) is a handshake timeout. */
   synTimeoutMs: number;
@@ -54,7 +59,10 @@ export interface TrackerOptions {
 /** Ended TCP connections remembered for reused_ports. */
 const RECENT_ENDS = 16384;
 
-export const DEFAULT_TRACKER_OPTIONS = { idleTimeoutMs: 300_000, closeLingerMs: 1_000, synTimeoutMs: 30_000, maxFlows: 1_000_000 };
+/** 5 s: Zeek's tcp_close_delay, after which Zeek removes a closed connection (the default of closeLingerMs). */
+export const ZEEK_CLOSE_DELAY_MS = 5_000;
+
+export const DEFAULT_TRACKER_OPTIONS = { idleTimeoutMs: 300_000, closeLingerMs: ZEEK_CLOSE_DELAY_MS, synTimeoutMs: 30_000, maxFlows: 1_000_000 };
 
 export interface TrackerStats {
   packets: number;
@@ -356,6 +364,10 @@ export class ConnTracker {
   private touch(c: Conn, pv: PacketView): void {
     c.lastSec = pv.sec;
     c.lastNsec = pv.nsec;
+    if (!c.bothClosed) {
+      c.durSec = pv.sec;
+      c.durNsec = pv.nsec;
+    }
     c.lastMs = this.nowMs;
     c.lastTouch = this.stats.packets;
     this.lastSerial = c.serial;
@@ -423,13 +435,19 @@ export class ConnTracker {
     let c = this.table.lookup(hash, IPPROTO_TCP, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp, tun);
     if (c === null && this.curTunId !== 0) c = this.acrossVnis(IPPROTO_TCP, d, sp, dp);
     let reused = false;
-    if (c !== null && isSyn && c.inClosing) {
-      // A SYN with a new ISN on a closed 4-tuple starts a new connection (port reuse).
-      const h = c.half(this.table.fromA);
-      if (h.isn !== d.seq) {
-        this.end(c, c.endReason);
+    if (c !== null && (flags & SYN) !== 0 && (c.ha.finPkts | c.ha.rstPkts | c.hb.finPkts | c.hb.rstPkts) !== 0) {
+      // Zeek's connection reuse (TCPSessionAdapter::IsReuse): once a side has
+      // closed (sent a FIN or RST), a SYN starts a new connection whatever its
+      // sequence number; so does a SYN/ACK when the originator never sent a
+      // packet. A client that retries after a RST makes one connection per
+      // attempt (three REJ records for three SYNs, as Zeek logs them).
+      const fromA = this.table.fromA;
+      if (isSyn || c.half(c.origIsA).pkts === 0) {
+        const h = c.half(fromA);
+        // tshark's reused_ports: a SYN with another ISN on the same 4-tuple
+        reused = isSyn && h.isn >= 0 && h.isn !== d.seq;
+        this.end(c, c.inClosing ? c.endReason : 'fin');
         c = null;
-        reused = true;
       }
     }
     let fromA: boolean;
@@ -493,6 +511,7 @@ export class ConnTracker {
     }
     if (flags & FIN) h.finPkts++;
     if (flags & RST) h.rstPkts++;
+    if (flags & (FIN | RST) && !c.bothClosed && (c.ha.finPkts | c.ha.rstPkts) !== 0 && (c.hb.finPkts | c.hb.rstPkts) !== 0) c.bothClosed = true;
     if (!h.hasBase) {
       h.base = seq | 0;
       h.hasBase = true;
@@ -508,10 +527,13 @@ export class ConnTracker {
     const segFlags = this.an !== null ? this.an.tcp(c, fromA, d, pv, frame) : 0;
     if (this.opts.onSegment) this.opts.onSegment(c, fromA, pv, frame, segFlags);
     if (!c.inClosing) {
+      // the close is complete (Zeek's close_complete): a RST, both FINs, or a
+      // FIN while the other side never sent a packet
       if (flags & RST) {
         c.rstFromA = fromA;
         this.startClosing(c, 'rst_orig');
       } else if (c.ha.finRel >= 0 && c.hb.finRel >= 0) this.startClosing(c, 'fin');
+      else if (flags & FIN && (fromA ? c.hb : c.ha).pkts === 0) this.startClosing(c, 'fin');
     }
   }
 

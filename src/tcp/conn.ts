@@ -96,6 +96,15 @@ export class Conn {
   readonly hb = new Half();
   firstSec = 0; firstNsec = 0;
   lastSec = 0; lastNsec = 0;
+  /**
+   * Time of the last packet that Zeek's duration counts: every packet until
+   * both sides have closed (sent a FIN or RST), the one that closed the
+   * second side included; later ones (the last ACK of a FIN exchange, a late
+   * RST) move lastSec only.
+   */
+  durSec = 0; durNsec = 0;
+  /** Both sides have sent a FIN or RST (Zeek's did_close on both endpoints). */
+  bothClosed = false;
   /** Capture time of the last packet in ms (for timers). */
   lastMs = -0;
   /** Tracker packet number of the flow's last packet (activity order). */
@@ -159,6 +168,7 @@ export class Conn {
     this.origIsA = true;
     this.origRule = OrigRule.FIRST;
     this.closeAtMs = -1;
+    this.bothClosed = false;
     this.endReason = 'eof';
     this.icmpErrors = 0;
     this.icmpType = -1;
