@@ -197,3 +197,31 @@ test('tcpfilter -w writes the original (outer) packets of a tunnelled connection
     cleanup();
   }
 });
+
+test('Teredo through a relay port is recognised by its content (an IPv6 packet to or from 2001:0::/32), other UDP is not', async () => {
+  const teredoSrc = Buffer.from('2001000041379e508000f12ab9c82815', 'hex');
+  const dst = Buffer.from('20014860000020010000000000000068', 'hex');
+  const v6 = (src: Buffer, d: Buffer, payload: Buffer): Buffer => {
+    const h = Buffer.alloc(40);
+    h.writeUInt32BE(0x60000000, 0);
+    h.writeUInt16BE(payload.length, 4);
+    h[6] = 6;
+    h[7] = 64;
+    src.copy(h, 8);
+    d.copy(h, 24);
+    return Buffer.concat([h, payload]);
+  };
+  const syn = tcpSyn(1286, 80);
+  // not Teredo: starts with 0x6 but neither address is in 2001:0::/32
+  const other = v6(Buffer.alloc(16, 0x11), Buffer.alloc(16, 0x22), syn);
+  const path = capture([
+    eth(0x0800, ip4(A, B, 17, udp(3797, 32900, v6(teredoSrc, dst, syn)))),
+    eth(0x0800, ip4(A, B, 17, udp(3798, 32901, other))),
+  ]);
+  const { recs } = await records(path);
+  const tcp = recs.filter((r) => r['proto'] === 'tcp');
+  assert.equal(tcp.length, 1);
+  assert.equal(tcp[0]!['encap'], 'teredo');
+  assert.equal(tcp[0]!['orig_h'], '2001:0:4137:9e50:8000:f12a:b9c8:2815');
+  assert.deepEqual(recs.filter((r) => r['proto'] === 'udp').map((r) => [r['orig_p'], r['resp_p']].sort().join('-')).sort(), ['32900-3797', '32901-3798']);
+});

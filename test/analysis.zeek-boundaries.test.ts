@@ -104,3 +104,28 @@ test('unanswered SYN retransmissions stay one connection attempt (a difference f
   assert.equal(r.length, 1);
   assert.deepEqual(pick(r[0]!, 'orig_pkts', 'dup_syn', 'handshake', 'conn_state', 'history', 'duration'), [4, 3, 'timeout', 'S0', 'S', '7.000000000']);
 });
+
+test("mid-stream leftovers split as in Zeek's Teredo.pcap baseline: a FIN nobody answered closes the connection, later stragglers are new ones", async () => {
+  // the end of an earlier connection, seen without its start: the server's
+  // FIN, the client's ACK; 10 s later a RST from the client, 16 s later one
+  // from the server. Zeek's baseline (core.tunnels.teredo, written in 2015)
+  // has three records, fA SHR / R RSTOS0 / r RSTRH; the Zeek of today also
+  // marks the flip it makes at creation (^, Connection::FlipRoles) and gives
+  // RSTOS0 only to a history starting with S (conn_state()), so: ^fA SHR,
+  // R OTH, ^r RSTRH.
+  const path = capture([
+    [0, tcpFrame(S, C, 80, 1576, 9000, 5000, TCP.FIN | TCP.ACK)],
+    [0.0004, tcpFrame(C, S, 1576, 80, 5000, 9001, TCP.ACK)],
+    [10.27, tcpFrame(C, S, 1576, 80, 5000, 0, TCP.RST)],
+    [26.32, tcpFrame(S, C, 80, 1576, 9001, 0, TCP.RST)],
+  ]);
+  const r = await recs(path);
+  assert.deepEqual(
+    r.map((x) => pick(x, 'orig_h', 'history', 'conn_state', 'orig_pkts', 'resp_pkts')),
+    [
+      ['10.0.0.1', '^fA', 'SHR', 1, 1],
+      ['10.0.0.1', 'R', 'OTH', 1, 0],
+      ['10.0.0.1', '^r', 'RSTRH', 0, 1],
+    ],
+  );
+});

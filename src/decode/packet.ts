@@ -7,7 +7,7 @@
  */
 import type { PacketView } from '../capture/packet.js';
 import { LinkType } from '../capture/packet.js';
-import { Decoded, EncapError, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, MAX_TUNNELS, Outcome } from './decoded.js';
+import { Decoded, Encap, EncapError, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, MAX_TUNNELS, Outcome } from './decoded.js';
 import {
   decodeArcnet, decodeCiscoHdlc, decodeEthernet, decodeFddi, decodeIpoib, decodeNflog, decodeNull, decodePpp, decodeRaw, decodeSll, decodeSll2,
   ETHERTYPE_IPV4, ETHERTYPE_IPV6, type LinkResult,
@@ -16,7 +16,7 @@ import { decodeWrappers } from './ethertype.js';
 import { decodeIPv4, decodeIPv6 } from './ip.js';
 import { decodeTcp } from './tcp.js';
 import { decodeIcmp } from './icmp.js';
-import { decodeIpTunnel, decodeUdpTunnel, isTunnelProto, udpTunnelPort } from './tunnel.js';
+import { decodeIpTunnel, decodeUdpTunnel, isTunnelProto, looksLikeTeredo, udpTunnelPort } from './tunnel.js';
 
 const link: LinkResult = { ethertype: 0 };
 
@@ -125,7 +125,11 @@ export function decodePacket(pv: PacketView, d: Decoded): number {
       d.flags = 0;
       let kind = udpTunnelPort(dport);
       if (kind === 0) kind = udpTunnelPort(sport);
-      if (kind === 0) return d.outcome;
+      if (kind === 0) {
+        // Teredo through a relay's port: recognised by its content
+        if (!looksLikeTeredo(dv, d.payloadOff, d.l4Off + d.l4Cap, d.payloadLen)) return d.outcome;
+        kind = Encap.TEREDO;
+      }
       if (d.tunnelDepth >= MAX_TUNNELS) {
         d.encapError = EncapError.TOO_DEEP;
         d.encapErrorKind = kind;

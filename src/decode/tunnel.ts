@@ -313,6 +313,29 @@ export function decodeUdpTunnel(dv: DataView, kind: number, end: number, d: Deco
 }
 
 /**
+ * Teredo on a port other than 3544 (a relay's): taken as Teredo only when
+ * the datagram is an IPv6 packet from or to the Teredo prefix 2001:0::/32,
+ * possibly behind an authentication or origin indication header (Zeek's
+ * detection of Teredo on any UDP port, TeredoAnalyzer::DetectProtocol), and
+ * its length fills the datagram. Cheap on other UDP: most datagrams fail the
+ * first byte test.
+ */
+export function looksLikeTeredo(dv: DataView, p: number, end: number, len: number): boolean {
+  if (len < 40 || end - p < 40) return false;
+  const b0 = dv.getUint8(p);
+  let q = p;
+  if (b0 === 0) {
+    const b1 = dv.getUint8(p + 1);
+    if (b1 === 1) q += 4 + dv.getUint8(p + 2) + dv.getUint8(p + 3) + 9;
+    if (end - q >= 2 && dv.getUint16(q) === 0) q += 8;
+    else if (b1 !== 1) return false;
+    if (end - q < 40) return false;
+  } else if (b0 >> 4 !== 6) return false;
+  if (dv.getUint8(q) >> 4 !== 6) return false;
+  return dv.getUint32(q + 8) === 0x20010000 || dv.getUint32(q + 24) === 0x20010000;
+}
+
+/**
  * Teredo (RFC 4380 §5.1.1): an optional authentication header (0x0001),
  * an optional origin indication (0x0000), then an IPv6 packet whose length
  * fills the datagram exactly (Zeek's check; a bubble, no next header, may
