@@ -14,7 +14,7 @@
 import { Option } from 'commander';
 import { analyzeCaptures, describeSkips } from '../src/analysis/pipeline.js';
 import { TextSink } from '../src/io/sink.js';
-import { CONN_SCHEMA, type RecordRow, type RecordValues } from '../src/records/index.js';
+import { CONN_SCHEMA, TUNNEL_SCHEMA, type RecordRow, type RecordValues } from '../src/records/index.js';
 import { CONN_TABLE_COLUMNS, CsvWriter, NdjsonWriter, TableWriter, type RecordWriter } from '../src/output/writers.js';
 import { UsageError, isToolError, formatWhere, EXIT_DATA, EXIT_OK, type ToolError } from '../src/util/errors.js';
 import { makeProgram, packageVersion, runMain, warn } from './_common.js';
@@ -59,6 +59,7 @@ async function main(): Promise<number> {
     .option('--max-flows <n>', 'most flows held at once; beyond it the least recently active flow is written early (end_reason evicted): bounds memory on scans and floods', '1000000')
     .option('--idle-timeout <duration>', 'write a flow after this much capture time without packets', '5m')
     .option('--close-linger <duration>', "after its close (FIN/FIN, a RST, or a FIN the peer never answered), a connection takes packets for this long (capture time: final ACKs, retransmitted FINs); the next packet starts a new connection (Zeek's tcp_close_delay)", '5s')
+    .option('--tunnels', "NDJSON: after the conn records, one tunnel record per tunnel the packets came through (Zeek's tunnel.log; docs/encapsulation.md)", false)
     .option('--no-header', 'CSV: leave out the header line')
     .option('--strict', 'treat any packet that could not be analysed as a data error (exit 1)', false)
     .option('-q, --quiet', 'no warnings or statistics on stderr', false)
@@ -97,6 +98,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     threads: string;
     closeLinger: string;
     header: boolean;
+    tunnels: boolean;
     strict: boolean;
     quiet: boolean;
     stats: boolean;
@@ -117,6 +119,9 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   if (!Number.isInteger(maxFlows) || maxFlows < 1) throw new UsageError('USAGE_BAD_NUMBER', `--max-flows: "${o.maxFlows}" is not a positive whole number`);
   const toTerminal = !o.output && process.stdout.isTTY === true;
   const format = o.format ?? (o.output?.endsWith('.zst') ? 'archive' : toTerminal ? 'table' : 'ndjson');
+  if (o.tunnels && (format !== 'ndjson' || o.handshakes || o.flags || o.follow !== undefined)) {
+    throw new UsageError('USAGE_CONFLICT', '--tunnels adds tunnel records to NDJSON records: use it with --format ndjson (and without --handshakes, --flags or --follow)');
+  }
   const zstd = o.zstd || format === 'archive' || (o.output?.endsWith('.zst') ?? false);
   if (zstd && !o.output && process.stdout.isTTY === true) throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write zstd data to a terminal; use -o FILE or a pipe');
 
@@ -205,6 +210,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
         if (recordSelector === null || recordSelector.accepts(r)) writer!.write(r);
       }, synTimeoutMs)
     : null;
+  const tunnelRecords: RecordValues[] = [];
   let res;
   try {
     res = await analyzeCaptures(
@@ -222,6 +228,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
         else if (writer !== null && (recordSelector === null || recordSelector.accepts(r))) writer.write(r);
       },
       ...(progress ? { onProgress: progress.update } : {}),
+      ...(o.tunnels ? { onTunnelRecord: (r: RecordValues) => tunnelRecords.push(r) } : {}),
       ...(view === 'handshakes' || view === 'summary'
         ? {
             onHandshake: (c) => {
@@ -251,6 +258,11 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     if (analysisThread) await analysisThread.finish();
   }
   progress?.clear();
+  // tunnel records last: every conn record that names a tunnel comes before it
+  if (tunnelRecords.length > 0) {
+    const tw = new NdjsonWriter(sink, TUNNEL_SCHEMA);
+    for (const r of tunnelRecords) tw.write(r);
+  }
   writer?.end();
   if (view === 'summary') sink.write(summaryJson([...summaries]) + '\n');
   await sink.flush();

@@ -225,3 +225,45 @@ test('Teredo through a relay port is recognised by its content (an IPv6 packet t
   assert.equal(tcp[0]!['orig_h'], '2001:0:4137:9e50:8000:f12a:b9c8:2815');
   assert.deepEqual(recs.filter((r) => r['proto'] === 'udp').map((r) => [r['orig_p'], r['resp_p']].sort().join('-')).sort(), ['32900-3797', '32901-3798']);
 });
+
+test('tunnel records: one per tunnel, with its packets, outer bytes, conns and the tunnel it is nested in', async () => {
+  const tunnels: RecordValues[] = [];
+  const recs: RecordValues[] = [];
+  await analyzeCaptures([{ path: ZOO }], { onRecord: (r) => recs.push(r), onTunnelRecord: (r) => tunnels.push(r) });
+  const byEncap = (e: string): RecordValues[] => tunnels.filter((t) => t['encap'] === e);
+  // GRE without a key between 192.0.2.1 and .2 carries scenarios 11 (gretap) and 12 (MPLS): one tunnel, 16 packets, 2 conns
+  const gre = byEncap('gre');
+  assert.equal(gre.length, 1);
+  assert.deepEqual([gre[0]!['tunnel_type'], gre[0]!['orig_h'], gre[0]!['resp_h'], gre[0]!['pkts'], gre[0]!['conns'], gre[0]!['vni']], ['gre', '192.0.2.1', '192.0.2.2', 16, 2, null]);
+  // the two tenants: two VXLAN tunnels between the same addresses
+  assert.deepEqual(
+    tunnels.filter((t) => t['tunnel_type'] === 'vxlan').map((t) => [t['vni'], t['pkts'], t['conns']]).sort((x, y) => Number(x[0]) - Number(y[0])),
+    [
+      [9, 8, 1],
+      [42, 8, 1],
+      [43, 8, 1],
+    ],
+  );
+  // VXLAN inside GRE key 1: nested, its parent is the GRE tunnel's uid
+  const outer = byEncap('gre:key=1')[0]!;
+  const inner = tunnels.find((t) => t['vni'] === 9)!;
+  assert.equal(inner['tunnel_parents'], outer['uid']);
+  assert.equal(outer['conns'], 2, 'the two VXLAN UDP flows (one per direction) are keyed by the GRE tunnel');
+  // tunnel_parents of a conn over IP names a tunnel record
+  const ipip = recs.find((r) => r['proto'] === 'tcp' && r['orig_h'] === '10.7.0.1')!;
+  assert.equal(byEncap('4in4')[0]!['uid'], ipip['tunnel_parents']);
+  // outer IP bytes: the 4in4 tunnel's packets are the inner datagrams plus 20 bytes each
+  assert.equal(byEncap('4in4')[0]!['ip_bytes'], Number(ipip['orig_ip_bytes']) + Number(ipip['resp_ip_bytes']) + 8 * 20);
+});
+
+test('tcpanalyze --tunnels writes the tunnel records after the conn records; with another format it is a usage error', () => {
+  const r = runTcpanalyze(['--format', 'ndjson', '--tunnels', ZOO]);
+  assert.equal(r.status, 0, r.stderr);
+  const kinds = r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { record: string }).record);
+  const first = kinds.indexOf('tunnel');
+  assert.ok(first > 0 && kinds.slice(first).every((k) => k === 'tunnel') && kinds.slice(0, first).every((k) => k === 'conn'));
+  assert.equal(kinds.length - first, 15, '15 tunnels in the zoo (GRE without key carries two scenarios; VXLAN, Geneve... one each)');
+  const bad = runTcpanalyze(['--format', 'csv', '--tunnels', ZOO]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--tunnels adds tunnel records to NDJSON records/);
+});

@@ -11,6 +11,7 @@ import { LINKTYPE_NAMES } from '../capture/packet.js';
 import type { RecordValues } from '../records/schema.js';
 import { ConnTracker, DEFAULT_TRACKER_OPTIONS, type TrackerStats } from './tracker.js';
 import { connRecord } from './conn-record.js';
+import { tunnelRecord, type Tunnel } from './tunnels.js';
 import type { DefragStats } from '../decode/defrag.js';
 import type { FlowAnalysis } from './flow-analysis.js';
 
@@ -28,6 +29,8 @@ export interface AnalyzeOptions {
   onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number) => void;
   /** Called with each finished flow's record (and the flow, valid only during the call). */
   onRecord?: (r: RecordValues, c: Conn) => void;
+  /** Called at the end of the input with the `tunnel` record of each tunnel the packets came through. */
+  onTunnelRecord?: (r: RecordValues) => void;
   /**
    * Where the full analysis runs (default: on this thread). With a
    * RemoteAnalysis the records given to `onRecord` lack the analysis fields,
@@ -92,6 +95,7 @@ export async function analyzeCaptures(specs: InputSpec[], opts: AnalyzeOptions):
     ...(opts.onHandshake ? { onHandshake: opts.onHandshake } : {}),
     ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),
     ...(opts.analyzer ? { analyzer: opts.analyzer } : {}),
+    ...(opts.onTunnelRecord ? { onTunnel: (t: Tunnel) => opts.onTunnelRecord!(tunnelRecord(t, tracker.tunnels)) } : {}),
     onFlowEnd: opts.onRecord ? (c) => opts.onRecord!(connRecord(c), c) : () => {},
   });
   let result;

@@ -20,7 +20,7 @@ import { FlowList } from '../tcp/flow-list.js';
 import { clientByPorts } from '../util/ports.js';
 import { ConnAnalyzer } from './conn-analyzer.js';
 import type { FlowAnalysis } from './flow-analysis.js';
-import { OVERFLOW_TUNNEL, TunnelTable } from './tunnels.js';
+import { OVERFLOW_TUNNEL, TunnelTable, type Tunnel } from './tunnels.js';
 import { connUid } from './conn-uid.js';
 
 export interface TrackerOptions {
@@ -54,6 +54,8 @@ export interface TrackerOptions {
   analyzer?: FlowAnalysis;
   /** Called for every TCP segment with its analysis flags (for --flags). */
   onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number) => void;
+  /** Called at finish() with each tunnel seen, in the order they appeared. */
+  onTunnel?: (t: Tunnel) => void;
 }
 
 /** Ended TCP connections remembered for reused_ports. */
@@ -319,6 +321,8 @@ export class ConnTracker {
       c.vlan = d.tunVlan[k]!;
       const before = d.tunEncap[k]!;
       c.encap = before > 0 ? encapText(d.encapKind, d.encapId, 0, before) : null;
+      const outer = this.tunnels.get(tun);
+      if (outer !== null) outer.flows++;
       const byPorts = clientByPorts(sp, dp);
       c.origIsA = byPorts >= 0;
       c.origRule = byPorts === 0 ? OrigRule.FIRST : OrigRule.PORTS;
@@ -721,6 +725,7 @@ export class ConnTracker {
         this.stats.undecodedEncaps.set(`${kind === '' ? 'tunnel' : kind}: ${ENCAP_ERROR_NAMES[i % nErr]}`, n);
       }
     }
+    if (this.opts.onTunnel) for (const t of this.tunnels.all) this.opts.onTunnel(t);
     if (this.tunnels.overflowPackets > 0) this.stats.undecodedEncaps.set(`tunnels beyond the ${OVERFLOW_TUNNEL - 1} held (keyed together)`, this.tunnels.overflowPackets);
   }
 

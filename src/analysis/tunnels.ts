@@ -21,6 +21,9 @@ import { encapToken } from '../decode/encap-chain.js';
 import { ENCAP_NAMES } from '../decode/decoded.js';
 import { formatAddr } from '../util/ip.js';
 import { stableUid } from './uid.js';
+import { emptyRecord, type RecordValues } from '../records/schema.js';
+import { TUNNEL_SCHEMA } from '../records/tunnel.js';
+import { formatEpoch } from '../util/time.js';
 
 /** Tunnels held at most. */
 export const MAX_TUNNELS_HELD = 1 << 16;
@@ -189,4 +192,24 @@ export class TunnelTable {
     }
     this.slots = slots;
   }
+}
+
+/** The `tunnel` record of tunnel `t` (src/records/tunnel.ts). */
+export function tunnelRecord(t: Tunnel, table: TunnelTable): RecordValues {
+  const r = emptyRecord(TUNNEL_SCHEMA);
+  const [s, d] = t.endpoints();
+  r['ts'] = formatEpoch(t.firstSec, t.firstNsec);
+  r['uid'] = t.uid;
+  r['tunnel_type'] = t.typeName;
+  r['encap'] = t.token;
+  r['ip_version'] = t.version;
+  r['orig_h'] = s;
+  r['resp_h'] = d;
+  r['vni'] = t.vni >= 0 ? t.vni : null;
+  r['tunnel_parents'] = table.get(t.parent)?.uid ?? null;
+  r['last_ts'] = formatEpoch(t.lastSec, t.lastNsec);
+  r['pkts'] = t.pkts;
+  r['ip_bytes'] = t.ipBytes;
+  r['conns'] = t.flows;
+  return r;
 }
