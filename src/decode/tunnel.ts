@@ -344,7 +344,7 @@ export function looksLikeTeredo(dv: DataView, p: number, end: number, len: numbe
 function decodeTeredo(dv: DataView, p: number, end: number, d: Decoded, r: LinkResult): number {
   let q = p;
   let left = d.payloadLen; // per the IP header: the snaplen may have cut the capture
-  if (left >= 2 && dv.getUint16(q) === 1 && end - q >= 4) {
+  if (left >= 4 && end - q >= 4 && dv.getUint16(q) === 1) {
     const skip = 4 + dv.getUint8(q + 2) + dv.getUint8(q + 3) + 9;
     q += skip;
     left -= skip;
