@@ -137,24 +137,31 @@ function waitListening(p: ChildProcess): Promise<void> {
 }
 
 async function record(ns: string, dev: string, file: string, run: () => Promise<void>): Promise<void> {
-  const cap = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-U', '-n', '-i', dev, '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const cap = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '--immediate-mode', '-U', '-n', '-i', dev, '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  cap.stderr!.on('data', (d) => (err += String(d)));
+  const exited = new Promise<number | null>((r) => cap.on('exit', (code) => r(code)));
   await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('tcpdump did not start')), 15_000);
-    cap.stderr!.on('data', (d) => {
-      if (String(d).includes('listening on')) {
-        clearTimeout(t);
+    const t = setInterval(() => {
+      if (err.includes('listening on')) {
+        clearInterval(t);
         resolve();
       }
-    });
+    }, 20);
+    setTimeout(() => {
+      clearInterval(t);
+      reject(new Error(`tcpdump did not start: ${err}`));
+    }, 15_000);
   });
   try {
     await run();
     await new Promise((r) => setTimeout(r, 500));
   } finally {
-    const done = new Promise((r) => cap.on('exit', r));
     cap.kill('SIGINT');
-    await done;
+    await exited;
   }
+  const got = /(\d+) packets? captured/.exec(err);
+  assert.ok(got && Number(got[1]) > 0, `tcpdump captured nothing: ${err}`);
 }
 
 interface Stream {
@@ -266,7 +273,7 @@ async function pointToPoint(k: number, type: string, args: (me: string, peer: st
     const recs: RecordValues[] = [];
     await analyzeCaptures([{ path: file }], { onRecord: (r) => recs.push(r) });
     const tcp = recs.filter((r) => r['proto'] === 'tcp' && r['orig_h'] === `10.20.${k}.1`);
-    assert.equal(tcp.length, 1, `one ${type} connection`);
+    assert.equal(tcp.length, 1, `one ${type} connection; the records: ${recs.map((x) => `${x['proto']} ${x['orig_h']}:${x['orig_p']} > ${x['resp_h']}:${x['resp_p']} ${x['encap']}`).join('; ')}`);
     const r = tcp[0]!;
     assert.match(String(r['encap']), encap);
     assert.deepEqual([n(r, 'orig_bytes'), n(r, 'resp_bytes'), r['conn_state'], r['handshake']], [sent, reply, 'SF', 'success']);
