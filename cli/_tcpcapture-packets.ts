@@ -104,7 +104,7 @@ export function addPacketsCommand(program: Command, status: SubcommandStatus): v
     .addOption(new Option('--analysis <level>', 'full: tshark flags, RTT, Zeek state, handshake verdicts; flows: connection accounting only (no handshake lines)').choices(['full', 'flows']).default('full'))
     .option('--syn-timeout <duration>', 'a SYN with no answer for this long is a handshake timeout', '30s')
     .option('--idle-timeout <duration>', 'write a flow after this long without packets', '5m')
-    .option('--close-linger <duration>', 'after FIN/FIN or RST, keep a connection this long to count stragglers', '1s')
+    .option('--close-linger <duration>', "after FIN/FIN or RST, keep a connection this long to count stragglers (Zeek's tcp_close_delay)", '5s')
     .option('--max-flows <n>', 'most flows held at once; beyond it the least recently active is written early (end_reason evicted)', '1000000')
     .option('-q, --quiet', 'no handshake lines, tool messages or progress notes on stderr (errors, drops and the summary still)', false)
     .addHelpText(

@@ -14,7 +14,7 @@
 import { Option } from 'commander';
 import { analyzeCaptures, describeSkips } from '../src/analysis/pipeline.js';
 import { TextSink } from '../src/io/sink.js';
-import { CONN_SCHEMA, type RecordRow, type RecordValues } from '../src/records/index.js';
+import { CONN_SCHEMA, TUNNEL_SCHEMA, type RecordRow, type RecordValues } from '../src/records/index.js';
 import { AppLayer } from '../src/analysis/app-layer.js';
 import { PROTOCOLS, parseDecodeList, parseDecodePorts } from '../src/protocols/registry.js';
 import { RecordOutput, chooseKinds, isDirectoryOutput, type RecordFormat } from './_records-out.js';
@@ -63,7 +63,8 @@ async function main(): Promise<number> {
     .option('--threads <n>', 'threads for records of the full analysis: 2 runs the analysis on a second thread (same output; more CPU time and about 60 MB more memory, faster only where memory bandwidth is not the limit), 1 keeps everything on one; auto = 2 on machines with 4 or more CPUs', '1')
     .option('--max-flows <n>', 'most flows held at once; beyond it the least recently active flow is written early (end_reason evicted): bounds memory on scans and floods', '1000000')
     .option('--idle-timeout <duration>', 'write a flow after this much capture time without packets', '5m')
-    .option('--close-linger <duration>', 'after FIN/FIN or RST, keep a connection this long (capture time) to count stragglers (final ACKs, retransmitted FINs)', '1s')
+    .option('--close-linger <duration>', "after its close (FIN/FIN, a RST, or a FIN the peer never answered), a connection takes packets for this long (capture time: final ACKs, retransmitted FINs); the next packet starts a new connection (Zeek's tcp_close_delay)", '5s')
+    .option('--tunnels', "NDJSON: after the conn records, one tunnel record per tunnel the packets came through (Zeek's tunnel.log; docs/encapsulation.md)", false)
     .option('--no-header', 'CSV: leave out the header line')
     .option('--strict', 'treat any packet that could not be analysed as a data error (exit 1)', false)
     .option('-q, --quiet', 'no warnings or statistics on stderr', false)
@@ -107,6 +108,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     threads: string;
     closeLinger: string;
     header: boolean;
+    tunnels: boolean;
     strict: boolean;
     quiet: boolean;
     stats: boolean;
@@ -139,6 +141,9 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   const toTerminal = !o.output && process.stdout.isTTY === true;
   const dirOut = isDirectoryOutput(o.output);
   const format = o.format ?? (dirOut || o.output?.endsWith('.zst') ? 'archive' : toTerminal ? 'table' : 'ndjson');
+  if (o.tunnels && (o.handshakes || o.flags || o.follow !== undefined || o.format === 'summary')) {
+    throw new UsageError('USAGE_CONFLICT', '--tunnels adds tunnel records to the records: it cannot be combined with --handshakes, --flags, --format summary or --follow');
+  }
   const zstd = o.zstd || format === 'archive' || (o.output?.endsWith('.zst') ?? false);
   if (zstd && !o.output && process.stdout.isTTY === true) throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write zstd data to a terminal; use -o FILE or a pipe');
 
@@ -149,7 +154,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   const recordSelector = o.where !== undefined || o.excludeFile !== undefined ? selectorFrom({ filter: [], where: o.where, excludeFile: o.excludeFile }) : null;
   const view = o.handshakes ? 'handshakes' : o.flags ? 'flags' : format === 'summary' ? 'summary' : 'records';
   const toDir = view === 'records' && o.follow === undefined && dirOut;
-  const kinds = chooseKinds([CONN_SCHEMA, ...protocols.flatMap((p) => p.schemas)], o.records, format === 'csv' && !toDir);
+  const kinds = chooseKinds([CONN_SCHEMA, ...protocols.flatMap((p) => p.schemas), ...(o.tunnels ? [TUNNEL_SCHEMA] : [])], o.records, format === 'csv' && !toDir);
   const archiveMeta = (kind: string): string =>
     JSON.stringify({
       tcpkit: {
@@ -246,6 +251,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
         writeConn(r);
       }, synTimeoutMs)
     : null;
+  const tunnelRecords: RecordValues[] = [];
   let res;
   try {
     res = await analyzeCaptures(
@@ -263,6 +269,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
         else if (recOut !== null) writeConn(r);
       },
       ...(progress ? { onProgress: progress.update } : {}),
+      ...(o.tunnels ? { onTunnelRecord: (r: RecordValues) => tunnelRecords.push(r) } : {}),
       ...(view === 'handshakes' || view === 'summary'
         ? {
             onHandshake: (c) => {
@@ -297,6 +304,8 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   }
   progress?.clear();
   if (recOut !== null) {
+    // tunnel records last: every conn record that names a tunnel comes before it
+    for (const r of tunnelRecords) recOut.write(TUNNEL_SCHEMA, r);
     process.off('SIGINT', onSigint);
     await recOut.finish(true);
   } else {

@@ -93,7 +93,7 @@ async function main(): Promise<number> {
     .option('-v, --invert', 'keep what does NOT match (as grep -v)', false)
     .addOption(new Option('--kind <kind>', 'input kind (default: decided by the content)').choices(['auto', 'records', 'tcpinfo', 'capture']).default('auto'))
     .option('--idle-timeout <duration>', 'captures: as tcpanalyze, a flow ends after this much capture time without packets', '5m')
-    .option('--close-linger <duration>', 'captures: as tcpanalyze, time a closed connection collects stragglers', '1s')
+    .option('--close-linger <duration>', 'captures: as tcpanalyze, time a closed connection collects stragglers', '5s')
     .option('--syn-timeout <duration>', 'captures: a SYN unanswered this long is a handshake timeout', '30s')
     .option('--max-flows <n>', 'captures: most flows held at once (see tcpanalyze)', '1000000')
     .option('-q, --quiet', 'no warnings or statistics on stderr', false)

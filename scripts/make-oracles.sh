@@ -317,9 +317,20 @@ fi
 # never half-empty while this runs
 mkdir -p "$ORA" "$TMP/rows" "$TMP/work" "$TMP/out"
 
-mapfile -t CAPS < <(ls -1 -- *.pcap *.pcapng *.cap crafted/*.pcap recorded/*.pcap recorded/*.pcapng 2>/dev/null | sort)
+mapfile -t CAPS < <(ls -1 -- *.pcap *.pcapng *.cap crafted/*.pcap crafted/*.pcapng recorded/*.pcap recorded/*.pcapng encap/*.pcap 2>/dev/null | sort)
+# ONLY='crafted/a.pcap encap/b.pcap': regenerate those captures' oracles; the other rows of
+# SUMMARY.tsv and the other captures' files stay as they are
+RUN=("${CAPS[@]}")
+if [ -n "${ONLY:-}" ]; then
+  read -r -a RUN <<<"$ONLY"
+  for F in "${CAPS[@]}"; do
+    case " $ONLY " in *" $F "*) ;; *)
+      awk -F'\t' -v f="$F" '$1 == f' "$ORA/SUMMARY.tsv" >"$TMP/rows/$(basename "$F")" ;;
+    esac
+  done
+fi
 export TMP
-printf '%s\0' "${CAPS[@]}" | xargs -0 -n 4 -P "$JOBS" bash "$ROOT/scripts/make-oracles.sh" --one
+printf '%s\0' "${RUN[@]}" | xargs -0 -n 4 -P "$JOBS" bash "$ROOT/scripts/make-oracles.sh" --one
 
 {
   printf '%s\n' "$GEN per-capture overview (columns explained in fixtures/pcaps/README.md)"
@@ -341,7 +352,13 @@ printf '%s\0' "${CAPS[@]}" | xargs -0 -n 4 -P "$JOBS" bash "$ROOT/scripts/make-o
 for x in conv.tsv conv-nodefrag.tsv tshark-conv.txt tshark-flags.tsv tshark-flag-counts.tsv \
          tcptrace.txt tcptrace.txt.zst tcptrace-error.txt tshark-error.txt; do
   for f in "$ORA"/*."$x"; do
-    [ -e "$f" ] && [ ! -e "$TMP/out/$(basename "$f")" ] && rm -f "$f"
+    [ -e "$f" ] || continue
+    if [ -n "${ONLY:-}" ]; then   # only the files of the captures regenerated
+      mine=0
+      for F in $ONLY; do case ${f##*/} in "${F##*/}".*) mine=1 ;; esac; done
+      [ $mine = 1 ] || continue
+    fi
+    [ ! -e "$TMP/out/$(basename "$f")" ] && rm -f "$f"
   done
 done
 for f in "$TMP/out"/*; do

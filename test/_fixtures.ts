@@ -7,7 +7,7 @@ export const FIX = join(ROOT, 'fixtures/pcaps');
 export const ORACLES = join(FIX, 'oracles');
 
 /** Folders of fixtures/pcaps holding captures: the shared copies, recorded ones, crafted ones. */
-const CAPTURE_DIRS = ['', 'recorded', 'crafted'];
+const CAPTURE_DIRS = ['', 'recorded', 'crafted', 'encap'];
 
 /** Every fixture capture, as a path relative to fixtures/pcaps, in a stable order. */
 export function fixtureCaptures(): string[] {

@@ -2,7 +2,8 @@
  * Helpers for comparing tcpkit's per-frame TCP analysis with tshark's
  * (test/oracle.tshark-flags.test.ts, test/analysis.seq-wrap.test.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { findCapture } from './_fixtures.js';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyzeCaptures } from '../src/analysis/pipeline.js';
 import type { ConnAnalysis } from '../src/analysis/conn-analysis.js';
@@ -128,8 +129,7 @@ export async function runCapture(path: string): Promise<Run> {
 }
 
 export function captureOf(name: string): string | null {
-  for (const p of [join(FIX, name), join(FIX, 'recorded', name), join(FIX, 'crafted', name)]) if (existsSync(p)) return p;
-  return null;
+  return findCapture(name);
 }
 
 export interface Diff {

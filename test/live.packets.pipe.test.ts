@@ -102,7 +102,8 @@ test('SIGINT while the input pipe is quiet: exit 0, complete archive files holdi
   const k = Math.floor(pcap.records.length / 2);
   const sock = join(tmp, 'sigint.sock');
   const out = join(tmp, 'sigint-arch');
-  const run = startTcpcapture(['packets', '-', '--output', out, '--rotate', '2s', '--stats-socket', sock, ...FILTERS]);
+  // records written 1 s after their close, so the first 2-s archive is not empty
+  const run = startTcpcapture(['packets', '-', '--output', out, '--rotate', '2s', '--close-linger', '1s', '--stats-socket', sock, ...FILTERS]);
   try {
     feed(run, 0, k);
     await waitForPackets(sock, k);
@@ -115,7 +116,7 @@ test('SIGINT while the input pipe is quiet: exit 0, complete archive files holdi
   const files = listFiles(out);
   assert.ok(files.length >= 2, `rotated (${files})`);
   assert.deepEqual(files.filter((f) => f.includes('.tcpkit-')), [], 'no temporary file');
-  const ref = runTcpanalyze([...FILTERS, '-'], { input: prefix(k) });
+  const ref = runTcpanalyze([...FILTERS, '--close-linger', '1s', '-'], { input: prefix(k) });
   const want = parse(ref.stdout).map((r) => (r['end_reason'] === 'eof' ? { ...r, end_reason: 'interrupted' } : r));
   assert.ok(want.some((r) => r['end_reason'] === 'interrupted'), 'connections were open at the signal');
   const got = files.flatMap((f) => parse(readArchive(join(out, f)).lines.join('\n'))).filter((r) => r['end_reason'] !== 'interim');

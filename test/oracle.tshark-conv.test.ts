@@ -37,6 +37,17 @@ export const KNOWN_DIFFERENCES: Record<string, string> = {
   // the late segment starts a second one, as in Zeek's own baseline
   // (core.expire-all-timers/conn-all.log: two conn records); tshark keeps one stream.
   'zeek__tcp-retransmit-timeout.pcapng#0': 'split by the 5-minute idle timeout, as Zeek splits it',
+  // Linux BIG TCP: both IPv4 headers (outer and inside the VXLAN tunnel) have
+  // total length 0 and the outer UDP length is 0 too. tshark 4.0 stops at the
+  // UDP header; tcpkit takes the lengths from what was captured (IPv4 total
+  // length 0 is TSO, as Wireshark's own preference has it) and finds the
+  // tunnelled TCP segment, as tcpdump does (its bigtcp-ipv4-vxlan-ipv4 test).
+  // Two tenants' identical inner 5-tuples in VXLAN VNI 42 and 43
+  // (crafted/mk-encap.py scenario 13): tcpkit keys a tunnelled flow by its
+  // tunnel too (two records), tshark by addresses and ports (one stream with
+  // both tenants' packets).
+  'encap-zoo.pcap#12': 'the same inner 5-tuple in two VXLAN VNIs: two tcpkit records, one tshark stream',
+  'tcpdump__bigtcp-ipv4-vxlan-ipv4.pcap#extra': 'a TCP segment inside VXLAN behind IPv4 total length 0 (BIG TCP), which tshark 4.0 does not decode',
 };
 
 interface Row {
@@ -116,7 +127,9 @@ for (const o of oracles) {
       }
     }
     const extra = tcp.filter((r) => !used.has(r));
-    if (extra.length > 0) problems.push(`${extra.length} tcpkit TCP records without a tshark stream: ${extra.slice(0, 3).map((r) => `${r['orig_h']}:${r['orig_p']}->${r['resp_h']}:${r['resp_p']}`).join(', ')}`);
+    const knownExtra = KNOWN_DIFFERENCES[`${o.replace('.conv.tsv', '')}#extra`];
+    if (knownExtra && extra.length === 0) problems.push(`listed as a known difference but no longer different: ${knownExtra}`);
+    if (extra.length > 0 && !knownExtra) problems.push(`${extra.length} tcpkit TCP records without a tshark stream: ${extra.slice(0, 3).map((r) => `${r['orig_h']}:${r['orig_p']}->${r['resp_h']}:${r['resp_p']}`).join(', ')}`);
     assert.deepEqual(problems, []);
   });
 }

@@ -105,8 +105,11 @@ export async function filterCapture(spec: InputSpec, o: CaptureFilterOptions): P
         ...progress,
         analysis: 'full',
         onRecord: () => {},
-        onPacketDone: (pv: PacketView, serial: number, linked: number, reader: CaptureReader) => {
-          if (!((serial !== 0 && selected.has(serial)) || (linked !== 0 && selected.has(linked)))) return;
+        onPacketDone: (pv: PacketView, serial: number, linked: number, reader: CaptureReader, carriers: Int32Array, nCarriers: number) => {
+          let keep = (serial !== 0 && selected.has(serial)) || (linked !== 0 && selected.has(linked));
+          // a tunnelled packet also belongs to the UDP flows that carried it
+          for (let i = 0; i < nCarriers && !keep; i++) keep = selected.has(carriers[i]!);
+          if (!keep) return;
           written++;
           // the sink's ready() (control.wait, before each read) applies the backpressure
           if (pcap !== null) pcap.add(pv);

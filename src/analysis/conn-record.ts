@@ -7,8 +7,7 @@ import { IPPROTO_TCP, IPPROTO_UDP } from '../decode/decoded.js';
 import { Conn, type Half } from '../tcp/conn.js';
 import { formatAddr } from '../util/ip.js';
 import { formatEpoch, formatSpan } from '../util/time.js';
-import { communityId } from './community-id.js';
-import { stableUid } from './uid.js';
+import { connCommunityId, connUid } from './conn-uid.js';
 import { ConnAnalysis } from './conn-analysis.js';
 import { CONN_SCHEMA } from '../records/conn.js';
 
@@ -33,27 +32,22 @@ export function connRecord(c: Conn): RecordValues {
   const oA = c.origIsA;
   const o: Half = oA ? c.ha : c.hb;
   const r: Half = oA ? c.hb : c.ha;
-  const oW = oA ? [c.a0, c.a1, c.a2, c.a3] : [c.b0, c.b1, c.b2, c.b3];
-  const rW = oA ? [c.b0, c.b1, c.b2, c.b3] : [c.a0, c.a1, c.a2, c.a3];
-  const oP = oA ? c.aPort : c.bPort;
-  const rP = oA ? c.bPort : c.aPort;
   const tcp = c.proto === IPPROTO_TCP;
-  const isIcmp = !tcp && c.proto !== IPPROTO_UDP;
-  // one-way ICMP messages keep their direction in the Community ID
-  const oneWay = isIcmp && c.origRule !== 'icmp';
-  const cid = communityId(c.ipVersion, c.proto, oW, oP, rW, rP, oneWay);
+  const cid = connCommunityId(c);
   // Start from a template with every field in schema order (one hidden class
   // for all records; fields not set below stay null).
   const rec: RecordValues = emptyRecord(CONN_SCHEMA);
   rec['ts'] = formatEpoch(c.firstSec, c.firstNsec);
-  rec['uid'] = stableUid(cid, c.firstSec, c.firstNsec, c.serial);
+  rec['uid'] = connUid(c, cid);
   rec['community_id'] = cid;
   rec['proto'] = protoName(c.proto);
   rec['ip_version'] = c.ipVersion;
   fillEndpoints(rec, c);
   rec['orig_rule'] = c.origRule;
+  rec['encap'] = c.encap;
+  rec['tunnel_parents'] = c.parents;
   rec['last_ts'] = formatEpoch(c.lastSec, c.lastNsec);
-  rec['duration'] = formatSpan(c.firstSec, c.firstNsec, c.lastSec, c.lastNsec);
+  rec['duration'] = formatSpan(c.firstSec, c.firstNsec, c.durSec, c.durNsec);
   rec['orig_pkts'] = o.pkts;
   rec['resp_pkts'] = r.pkts;
   rec['orig_ip_bytes'] = o.ipBytes;

@@ -11,6 +11,7 @@ import { LINKTYPE_NAMES } from '../capture/packet.js';
 import type { RecordValues } from '../records/schema.js';
 import { ConnTracker, DEFAULT_TRACKER_OPTIONS, type TrackerStats } from './tracker.js';
 import { connRecord } from './conn-record.js';
+import { tunnelRecord, type Tunnel } from './tunnels.js';
 import type { DefragStats } from '../decode/defrag.js';
 import type { FlowAnalysis } from './flow-analysis.js';
 import type { AppLayer } from './app-layer.js';
@@ -29,6 +30,8 @@ export interface AnalyzeOptions {
   onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number) => void;
   /** Called with each finished flow's record (and the flow, valid only during the call). */
   onRecord?: (r: RecordValues, c: Conn) => void;
+  /** Called at the end of the input with the `tunnel` record of each tunnel the packets came through. */
+  onTunnelRecord?: (r: RecordValues) => void;
   /**
    * Where the full analysis runs (default: on this thread). With a
    * RemoteAnalysis the records given to `onRecord` lack the analysis fields,
@@ -38,9 +41,11 @@ export interface AnalyzeOptions {
   /**
    * Called after each packet with the number (Conn.serial, creation order) of
    * the flow it was counted in and of the connection an ICMP error quoted
-   * (0 when none); the packet view is valid only during the call.
+   * (0 when none); for a tunnelled packet also the numbers of the tunnels'
+   * UDP flows that counted it (`carriers`, the first `carrierCount`
+   * entries). The packet view and the array are valid only during the call.
    */
-  onPacketDone?: (pv: PacketView, serial: number, linkedSerial: number, reader: CaptureReader) => void;
+  onPacketDone?: (pv: PacketView, serial: number, linkedSerial: number, reader: CaptureReader, carriers: Int32Array, carrierCount: number) => void;
   /** Application decoders (src/analysis/app-layer.ts); records get `service` and transaction counts. */
   app?: AppLayer;
   control?: DriveControl;
@@ -113,6 +118,7 @@ async function analyzeReaders(inputs: OpenedInput[], readers: CaptureReader[], o
     ...(opts.onHandshake ? { onHandshake: opts.onHandshake } : {}),
     ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),
     ...(opts.analyzer ? { analyzer: opts.analyzer } : {}),
+    ...(opts.onTunnelRecord ? { onTunnel: (t: Tunnel) => opts.onTunnelRecord!(tunnelRecord(t, tracker.tunnels)) } : {}),
     ...(opts.app ? { app: opts.app } : {}),
     onFlowEnd: opts.onRecord
       ? opts.app
@@ -144,7 +150,7 @@ async function analyzeReaders(inputs: OpenedInput[], readers: CaptureReader[], o
     const onPacket = done
       ? (p: PacketView): void => {
           tracker.onPacket(p);
-          done(p, tracker.lastSerial, tracker.lastLinkedSerial, readers[p.input]!);
+          done(p, tracker.lastSerial, tracker.lastLinkedSerial, readers[p.input]!, tracker.lastCarriers, tracker.lastCarrierCount);
         }
       : (p: PacketView): void => tracker.onPacket(p);
     result = await drivePackets(readers, inputs, onPacket, polled);
@@ -174,6 +180,8 @@ export function describeSkips(res: AnalyzeResult): string {
     } else parts.push(`${v} ${k}`);
   }
   for (const [k, v] of res.readerSkips) parts.push(`${v} ${k}`);
+  for (const [k, v] of res.stats.undecodedEncaps) parts.push(`${v} undecodable wrapper (${k})`);
+  for (const [k, v] of res.stats.innerNotAnalysed) parts.push(`${v} inside a tunnel: ${k}`);
   const incomplete = res.defrag.incompleteFragments;
   if (incomplete > 0) parts.push(`${incomplete} IP fragments of datagrams that never completed`);
   return parts.join('; ');

@@ -8,7 +8,8 @@
  * Steady state allocates nothing per packet.
  */
 import type { PacketView } from '../capture/packet.js';
-import { Decoded, FIN, SYN, RST, ACK, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMPV6, Outcome, OUTCOME_NAMES } from '../decode/decoded.js';
+import { Decoded, FIN, SYN, RST, ACK, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMPV6, Outcome, OUTCOME_NAMES, ENCAP_NAMES, ENCAP_ERROR_NAMES, MAX_ENCAP, MAX_TUNNELS } from '../decode/decoded.js';
+import { encapText } from '../decode/encap-chain.js';
 import { decodePacket } from '../decode/packet.js';
 import { Defragmenter } from '../decode/defrag.js';
 import { icmpCounterpart, icmpIsReply } from '../decode/icmp.js';
@@ -19,11 +20,18 @@ import { FlowList } from '../tcp/flow-list.js';
 import { clientByPorts } from '../util/ports.js';
 import { ConnAnalyzer } from './conn-analyzer.js';
 import type { FlowAnalysis } from './flow-analysis.js';
+import { OVERFLOW_TUNNEL, TunnelTable, type Tunnel } from './tunnels.js';
+import { connUid } from './conn-uid.js';
 
 export interface TrackerOptions {
   /** Flows with no packet for this long (capture time) are written. */
   idleTimeoutMs: number;
-  /** Time a closed TCP connection stays to collect stragglers before it is written. */
+  /**
+   * Time a closed TCP connection (its close complete: a RST, both FINs, or a
+   * FIN while the peer never sent) still takes packets before it is written;
+   * the next packet of its 5-tuple starts a new connection. Default 5 s,
+   * Zeek's tcp_close_delay.
+   */
   closeLingerMs: number;
   /** A SYN with no answer for this long (capture time) is a handshake timeout. */
   synTimeoutMs: number;
@@ -46,6 +54,8 @@ export interface TrackerOptions {
   analyzer?: FlowAnalysis;
   /** Called for every TCP segment with its analysis flags (for --flags). */
   onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number) => void;
+  /** Called at finish() with each tunnel seen, in the order they appeared. */
+  onTunnel?: (t: Tunnel) => void;
   /** Application decoding (src/analysis/app-layer.ts): sees every TCP segment and UDP datagram, and each flow's end before its record. */
   app?: AppHooks;
 }
@@ -60,7 +70,10 @@ export interface AppHooks {
 /** Ended TCP connections remembered for reused_ports. */
 const RECENT_ENDS = 16384;
 
-export const DEFAULT_TRACKER_OPTIONS = { idleTimeoutMs: 300_000, closeLingerMs: 1_000, synTimeoutMs: 30_000, maxFlows: 1_000_000 };
+/** 5 s: Zeek's tcp_close_delay, after which Zeek removes a closed connection (the default of closeLingerMs). */
+export const ZEEK_CLOSE_DELAY_MS = 5_000;
+
+export const DEFAULT_TRACKER_OPTIONS = { idleTimeoutMs: 300_000, closeLingerMs: ZEEK_CLOSE_DELAY_MS, synTimeoutMs: 30_000, maxFlows: 1_000_000 };
 
 export interface TrackerStats {
   packets: number;
@@ -78,7 +91,19 @@ export interface TrackerStats {
   peakOpenFlows: number;
   /** Flows written early because --max-flows was reached (least recently active first). */
   evictedFlows: number;
+  /** Packets that came through at least one tunnel (over IP or UDP). */
+  tunnelledPackets: number;
+  /** Wrappers that could not be decoded, by "<encap name>: <reason>" (the packet went on as its outer flow, or was not analysed). */
+  undecodedEncaps: Map<string, number>;
+  /**
+   * Packets whose inner packet was not analysed (by reason) although a
+   * tunnel's UDP flow counted them (ARP in VXLAN, a truncated inner header...).
+   */
+  innerNotAnalysed: Map<string, number>;
 }
+
+/** Parents (tunnel_parents uids) kept per flow at most. */
+const MAX_PARENTS = 8;
 
 export class ConnTracker {
   readonly d = new Decoded();
@@ -107,8 +132,32 @@ export class ConnTracker {
     icmpErrorsLinked: 0,
     peakOpenFlows: 0,
     evictedFlows: 0,
+    tunnelledPackets: 0,
+    undecodedEncaps: new Map(),
+    innerNotAnalysed: new Map(),
   };
   private readonly outcomeCounts = new Float64Array(OUTCOME_NAMES.length);
+  private readonly innerOutcomeCounts = new Float64Array(OUTCOME_NAMES.length);
+  private readonly encapErrorCounts = new Float64Array(ENCAP_NAMES.length * ENCAP_ERROR_NAMES.length);
+
+  /** The tunnels seen (their numbers are part of the flow keys). */
+  readonly tunnels = new TunnelTable();
+  /** Tunnel of the current packet's innermost flow (0 none) and its immediate parent: a carrier flow's serial, minus a tunnel's number, or 0. */
+  private curTun = 0;
+  /** The innermost tunnel's own number (curTun is the number its flows are keyed by). */
+  private curTunId = 0;
+  private curParentKey = 0;
+  private curParentConn: Conn | null = null;
+  /**
+   * Serials of the tunnels' UDP flows (carriers) the last packet was counted
+   * in, outer first (`lastCarrierCount` of them); `lastSerial` is the
+   * innermost flow's (or the last carrier's when the inner packet had none).
+   */
+  readonly lastCarriers = new Int32Array(MAX_TUNNELS);
+  lastCarrierCount = 0;
+  /** The encapsulation chain of a fragment, kept while its datagram is reassembled and decoded again. */
+  private readonly savedEncapKind = new Uint8Array(MAX_ENCAP);
+  private readonly savedEncapId = new Float64Array(MAX_ENCAP);
 
   private readonly maxFlows: number;
   /** The full analysis (null with analysis 'flows'). */
@@ -152,24 +201,173 @@ export class ConnTracker {
     }
     const d = this.d;
     let outcome = decodePacket(pv, d);
+    this.curTun = 0;
+    this.curTunId = 0;
+    this.curParentKey = 0;
+    this.curParentConn = null;
+    this.lastCarrierCount = 0;
+    if (d.tunnelDepth > 0) this.throughTunnels(pv, d);
+    if (d.encapError !== 0) this.encapErrorCounts[d.encapErrorKind * ENCAP_ERROR_NAMES.length + d.encapError]!++;
     if (outcome === Outcome.FRAGMENT) {
       if (d.ipVersion === 4) st.ipv4Fragments++;
       else st.ipv6Fragments++;
-      if (!this.defrag.add(pv, d, now)) return;
-      // the datagram is complete: analyse it as one packet
+      if (!this.defrag.add(pv, d, now)) {
+        if (this.lastCarrierCount > 0) st.flowPackets++;
+        return;
+      }
+      // the datagram is complete: analyse it as one packet, in the tunnel the completing fragment came through
+      const nEncap = d.encapCount;
+      if (nEncap > 0) {
+        this.savedEncapKind.set(d.encapKind);
+        this.savedEncapId.set(d.encapId);
+      }
       pv = this.defrag.assembled;
       outcome = decodePacket(pv, d);
+      if (d.tunnelDepth > 0) this.throughTunnels(pv, d);
+      else if (nEncap > 0) {
+        d.encapKind.set(this.savedEncapKind);
+        d.encapId.set(this.savedEncapId);
+        d.encapCount = nEncap;
+      }
     }
     if (d.truncated) st.truncatedPackets++;
     if (outcome !== Outcome.OK) {
+      if (this.lastCarrierCount > 0) {
+        // a tunnel's UDP flow counted it; the packet inside has no flow
+        st.flowPackets++;
+        this.innerOutcomeCounts[outcome]!++;
+        return;
+      }
       this.outcomeCounts[outcome]!++;
       if (outcome === Outcome.UNKNOWN_LINKTYPE) st.unknownLinkTypes.set(pv.linkType, (st.unknownLinkTypes.get(pv.linkType) ?? 0) + 1);
       return;
     }
+    st.flowPackets++;
     const proto = d.proto;
     if (proto === IPPROTO_TCP) this.tcp(pv, d);
     else if (proto === IPPROTO_UDP) this.udp(pv, d);
     else this.icmp(pv, d);
+  }
+
+  /**
+   * The tunnels of the current packet, outer first: each UDP-borne tunnel's
+   * carrier is a UDP flow of its own and counts the packet (as Zeek's
+   * conn.log has the VXLAN or Teredo flow beside what it carries); each
+   * tunnel is interned, and the innermost one keys the packet's own flow.
+   */
+  private throughTunnels(pv: PacketView, d: Decoded): void {
+    this.stats.tunnelledPackets++;
+    const tunnels = this.tunnels;
+    let key = 0;
+    let id = 0;
+    let parentKey = 0;
+    let parentConn: Conn | null = null;
+    for (let k = 0; k < d.tunnelDepth; k++) {
+      if (d.tunSport[k]! >= 0) {
+        const c = this.carrier(pv, d, k, key);
+        if (parentKey !== 0) this.addParent(c, parentKey, parentConn);
+        parentKey = c.serial;
+        parentConn = c;
+        this.lastCarriers[this.lastCarrierCount++] = c.serial;
+      }
+      id = tunnels.intern(key, d.tunKind[k]!, d.tunVersion[k]!, d.tunAddr, 8 * k, d.tunVni[k]!, pv.sec, pv.nsec);
+      key = tunnels.keyOf(id);
+      const t = tunnels.get(id);
+      if (t !== null) {
+        t.pkts++;
+        t.ipBytes += d.tunIpLen[k]!;
+        t.lastSec = pv.sec;
+        t.lastNsec = pv.nsec;
+      } else tunnels.overflowPackets++;
+      if (d.tunSport[k]! < 0) {
+        parentKey = -id;
+        parentConn = null;
+      }
+    }
+    this.curTun = key;
+    this.curTunId = id;
+    this.curParentKey = parentKey;
+    this.curParentConn = parentConn;
+  }
+
+  /**
+   * A packet of a tunnel with sibling VNIs found no flow: its flow may be
+   * keyed by a sibling's number. It is when the flow was keyed by this
+   * tunnel's own number before the tunnel was paired, or when the packet
+   * answers a flow of a sibling that has had packets one way only (the
+   * network uses one VNI per direction: the two tunnels are paired).
+   */
+  private acrossVnis(proto: number, d: Decoded, sp: number, dp: number): Conn | null {
+    const t = this.tunnels.get(this.curTunId);
+    if (t === null || t.siblings === null) return null;
+    for (const s of t.siblings) {
+      for (let pass = 0; pass < 2; pass++) {
+        const key = pass === 0 ? s.id : s.key;
+        if (key === this.curTun || (pass === 1 && s.key === s.id)) continue;
+        const hash = FlowTable.keyHash(proto, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp, key);
+        const c = this.table.lookup(hash, proto, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp, key);
+        if (c === null) continue;
+        if (key === t.id) return c; // keyed before the tunnel was paired
+        if (!this.table.fromA && c.hb.pkts === 0) {
+          this.tunnels.pair(t.id, s);
+          this.curTun = t.key;
+          return c;
+        }
+      }
+    }
+    return null;
+  }
+
+  /** The UDP flow that carries tunnel `k` of the packet (inside tunnel `tun`), with the packet counted in it. */
+  private carrier(pv: PacketView, d: Decoded, k: number, tun: number): Conn {
+    const a = d.tunAddr;
+    const o = 8 * k;
+    const sp = d.tunSport[k]!, dp = d.tunDport[k]!;
+    const hash = FlowTable.keyHash(IPPROTO_UDP, a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, sp, a[o + 4]!, a[o + 5]!, a[o + 6]!, a[o + 7]!, dp, tun);
+    let c = this.table.lookup(hash, IPPROTO_UDP, a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, sp, a[o + 4]!, a[o + 5]!, a[o + 6]!, a[o + 7]!, dp, tun);
+    let fromA = this.table.fromA;
+    if (c === null) {
+      c = this.createFlow(pv, IPPROTO_UDP, d.tunVersion[k]!, a[o]!, a[o + 1]!, a[o + 2]!, a[o + 3]!, sp, a[o + 4]!, a[o + 5]!, a[o + 6]!, a[o + 7]!, dp, hash, tun);
+      fromA = true;
+      c.vlan = d.tunVlan[k]!;
+      const before = d.tunEncap[k]!;
+      c.encap = before > 0 ? encapText(d.encapKind, d.encapId, 0, before) : null;
+      const outer = this.tunnels.get(tun);
+      if (outer !== null) outer.flows++;
+      const byPorts = clientByPorts(sp, dp);
+      c.origIsA = byPorts >= 0;
+      c.origRule = byPorts === 0 ? OrigRule.FIRST : OrigRule.PORTS;
+      if (this.an !== null) this.an.created(c, false);
+    }
+    this.touch(c, pv);
+    this.lastSerial = c.serial;
+    const h = fromA ? c.ha : c.hb;
+    const udpLen = d.tunUdpLen[k]!;
+    h.pkts++;
+    h.ipBytes += d.tunIpLen[k]!;
+    h.frameBytes += pv.origlen;
+    h.payloadBytes += udpLen;
+    if (d.tunTruncated[k]) h.truncatedPkts++;
+    h.maxEnd += udpLen;
+    if (this.an !== null) this.an.other(c, fromA, udpLen);
+    return c;
+  }
+
+  /** Notes that flow `c` came through `key` (a carrier flow's serial, or minus a tunnel's number): Zeek's tunnel_parents. */
+  private addParent(c: Conn, key: number, carrier: Conn | null): void {
+    if (c.parentKey === key) return;
+    c.parentKey = key;
+    let uid: string;
+    if (carrier !== null) {
+      if (carrier.uidText === null) carrier.uidText = connUid(carrier);
+      uid = carrier.uidText;
+    } else {
+      const t = this.tunnels.get(-key);
+      if (t === null) return;
+      uid = t.uid;
+    }
+    if (c.parents === null) c.parents = uid;
+    else if (!c.parents.includes(uid) && c.parents.length < MAX_PARENTS * 19) c.parents += ',' + uid;
   }
 
   /**
@@ -181,10 +379,13 @@ export class ConnTracker {
   private touch(c: Conn, pv: PacketView): void {
     c.lastSec = pv.sec;
     c.lastNsec = pv.nsec;
+    if (!c.bothClosed) {
+      c.durSec = pv.sec;
+      c.durNsec = pv.nsec;
+    }
     c.lastMs = this.nowMs;
     c.lastTouch = this.stats.packets;
     this.lastSerial = c.serial;
-    this.stats.flowPackets++;
   }
 
   /** Moves a flow that was active since it was listed to its place by its last packet. */
@@ -205,13 +406,25 @@ export class ConnTracker {
     return c;
   }
 
+  /** A new flow of the current packet's innermost header (in the current tunnel). */
   private create(pv: PacketView, d: Decoded, proto: number, sp: number, dp: number, hash: number): Conn {
+    const tun = this.curTun;
+    const c = this.createFlow(pv, proto, d.ipVersion, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp, hash, tun);
+    c.vlan = d.vlanCount > 0 ? d.vlanId : -1;
+    if (d.encapCount > 0) c.encap = encapText(d.encapKind, d.encapId, 0, d.encapCount);
+    if (tun !== 0) {
+      const t = this.tunnels.get(this.curTunId);
+      if (t !== null) t.flows++;
+    }
+    return c;
+  }
+
+  private createFlow(pv: PacketView, proto: number, version: number, s0: number, s1: number, s2: number, s3: number, sp: number, d0: number, d1: number, d2: number, d3: number, dp: number, hash: number, tun: number): Conn {
     if (this.table.size >= this.maxFlows) this.evictOne();
-    const c = this.table.insert(hash, proto, d.ipVersion, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp);
+    const c = this.table.insert(hash, proto, version, s0, s1, s2, s3, sp, d0, d1, d2, d3, dp, tun);
     c.serial = ++this.serial;
     c.firstSec = pv.sec;
     c.firstNsec = pv.nsec;
-    c.vlan = d.vlanCount > 0 ? d.vlanId : -1;
     c.lastTouch = c.listedTouch = this.stats.packets;
     c.lastMs = c.listedMs = this.nowMs;
     this.active.pushTail(c);
@@ -230,18 +443,26 @@ export class ConnTracker {
 
   private tcp(pv: PacketView, d: Decoded): void {
     const sp = d.sport, dp = d.dport;
-    const hash = FlowTable.keyHash(IPPROTO_TCP, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp);
+    const tun = this.curTun;
+    const hash = FlowTable.keyHash(IPPROTO_TCP, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp, tun);
     const flags = d.flags;
     const isSyn = (flags & (SYN | ACK)) === SYN;
-    let c = this.table.lookup(hash, IPPROTO_TCP, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp);
+    let c = this.table.lookup(hash, IPPROTO_TCP, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp, tun);
+    if (c === null && this.curTunId !== 0) c = this.acrossVnis(IPPROTO_TCP, d, sp, dp);
     let reused = false;
-    if (c !== null && isSyn && c.inClosing) {
-      // A SYN with a new ISN on a closed 4-tuple starts a new connection (port reuse).
-      const h = c.half(this.table.fromA);
-      if (h.isn !== d.seq) {
-        this.end(c, c.endReason);
+    if (c !== null && (flags & SYN) !== 0 && (c.ha.finPkts | c.ha.rstPkts | c.hb.finPkts | c.hb.rstPkts) !== 0) {
+      // Zeek's connection reuse (TCPSessionAdapter::IsReuse): once a side has
+      // closed (sent a FIN or RST), a SYN starts a new connection whatever its
+      // sequence number; so does a SYN/ACK when the originator never sent a
+      // packet. A client that retries after a RST makes one connection per
+      // attempt (three REJ records for three SYNs, as Zeek logs them).
+      const fromA = this.table.fromA;
+      if (isSyn || c.half(c.origIsA).pkts === 0) {
+        const h = c.half(fromA);
+        // tshark's reused_ports: a SYN with another ISN on the same 4-tuple
+        reused = isSyn && h.isn >= 0 && h.isn !== d.seq;
+        this.end(c, c.inClosing ? c.endReason : 'fin');
         c = null;
-        reused = true;
       }
     }
     let fromA: boolean;
@@ -277,6 +498,7 @@ export class ConnTracker {
       }
     }
     this.touch(c, pv);
+    if (this.curParentKey !== 0) this.addParent(c, this.curParentKey, this.curParentConn);
     const h = fromA ? c.ha : c.hb;
     this.count(h, pv, d);
     h.flagsSeen |= flags;
@@ -304,6 +526,7 @@ export class ConnTracker {
     }
     if (flags & FIN) h.finPkts++;
     if (flags & RST) h.rstPkts++;
+    if (flags & (FIN | RST) && !c.bothClosed && (c.ha.finPkts | c.ha.rstPkts) !== 0 && (c.hb.finPkts | c.hb.rstPkts) !== 0) c.bothClosed = true;
     if (!h.hasBase) {
       h.base = seq | 0;
       h.hasBase = true;
@@ -320,17 +543,22 @@ export class ConnTracker {
     if (this.opts.onSegment) this.opts.onSegment(c, fromA, pv, frame, segFlags);
     if (this.app !== null) this.app.tcp(c, fromA, d, pv);
     if (!c.inClosing) {
+      // the close is complete (Zeek's close_complete): a RST, both FINs, or a
+      // FIN while the other side never sent a packet
       if (flags & RST) {
         c.rstFromA = fromA;
         this.startClosing(c, 'rst_orig');
       } else if (c.ha.finRel >= 0 && c.hb.finRel >= 0) this.startClosing(c, 'fin');
+      else if (flags & FIN && (fromA ? c.hb : c.ha).pkts === 0) this.startClosing(c, 'fin');
     }
   }
 
   private udp(pv: PacketView, d: Decoded): void {
     const sp = d.sport, dp = d.dport;
-    const hash = FlowTable.keyHash(IPPROTO_UDP, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp);
-    let c = this.table.lookup(hash, IPPROTO_UDP, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp);
+    const tun = this.curTun;
+    const hash = FlowTable.keyHash(IPPROTO_UDP, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp, tun);
+    let c = this.table.lookup(hash, IPPROTO_UDP, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp, tun);
+    if (c === null && this.curTunId !== 0) c = this.acrossVnis(IPPROTO_UDP, d, sp, dp);
     let fromA = this.table.fromA;
     if (c === null) {
       c = this.create(pv, d, IPPROTO_UDP, sp, dp, hash);
@@ -347,6 +575,7 @@ export class ConnTracker {
   /** A UDP or ICMP packet of flow `c`: counters, payload offset, Zeek's history. */
   private countOther(c: Conn, fromA: boolean, pv: PacketView, d: Decoded): void {
     this.touch(c, pv);
+    if (this.curParentKey !== 0) this.addParent(c, this.curParentKey, this.curParentConn);
     const h = fromA ? c.ha : c.hb;
     this.count(h, pv, d);
     h.maxEnd += d.payloadLen;
@@ -363,8 +592,10 @@ export class ConnTracker {
     const counter = icmpCounterpart(type, v6);
     const sp = type;
     const dp = counter >= 0 ? counter : d.icmpCode;
-    const hash = FlowTable.keyHash(proto, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp);
-    let c = this.table.lookup(hash, proto, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp);
+    const tun = this.curTun;
+    const hash = FlowTable.keyHash(proto, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp, tun);
+    let c = this.table.lookup(hash, proto, d.sa0, d.sa1, d.sa2, d.sa3, sp, d.da0, d.da1, d.da2, d.da3, dp, tun);
+    if (c === null && this.curTunId !== 0) c = this.acrossVnis(proto, d, sp, dp);
     let fromA = this.table.fromA;
     if (c === null) {
       c = this.create(pv, d, proto, sp, dp, hash);
@@ -381,8 +612,9 @@ export class ConnTracker {
   /** Links an ICMP error to the flow named by its quoted header. */
   private linkIcmpError(d: Decoded): void {
     const p = d.innerProto;
-    const hash = FlowTable.keyHash(p, d.isa0, d.isa1, d.isa2, d.isa3, d.innerSport, d.ida0, d.ida1, d.ida2, d.ida3, d.innerDport);
-    const c = this.table.lookup(hash, p, d.isa0, d.isa1, d.isa2, d.isa3, d.innerSport, d.ida0, d.ida1, d.ida2, d.ida3, d.innerDport);
+    const tun = this.curTun;
+    const hash = FlowTable.keyHash(p, d.isa0, d.isa1, d.isa2, d.isa3, d.innerSport, d.ida0, d.ida1, d.ida2, d.ida3, d.innerDport, tun);
+    const c = this.table.lookup(hash, p, d.isa0, d.isa1, d.isa2, d.isa3, d.innerSport, d.ida0, d.ida1, d.ida2, d.ida3, d.innerDport, tun);
     if (c === null) return;
     this.lastLinkedSerial = c.serial;
     c.icmpErrors++;
@@ -496,7 +728,19 @@ export class ConnTracker {
     for (let i = 0; i < this.outcomeCounts.length; i++) {
       const n = this.outcomeCounts[i]!;
       if (n > 0) this.stats.notAnalysed.set(OUTCOME_NAMES[i]!, n);
+      const m = this.innerOutcomeCounts[i]!;
+      if (m > 0) this.stats.innerNotAnalysed.set(OUTCOME_NAMES[i]!, m);
     }
+    const nErr = ENCAP_ERROR_NAMES.length;
+    for (let i = 0; i < this.encapErrorCounts.length; i++) {
+      const n = this.encapErrorCounts[i]!;
+      if (n > 0) {
+        const kind = ENCAP_NAMES[Math.floor(i / nErr)]![0];
+        this.stats.undecodedEncaps.set(`${kind === '' ? 'tunnel' : kind}: ${ENCAP_ERROR_NAMES[i % nErr]}`, n);
+      }
+    }
+    if (this.opts.onTunnel) for (const t of this.tunnels.all) this.opts.onTunnel(t);
+    if (this.tunnels.overflowPackets > 0) this.stats.undecodedEncaps.set(`tunnels beyond the ${OVERFLOW_TUNNEL - 1} held (keyed together)`, this.tunnels.overflowPackets);
   }
 
   /** Flows currently open. */

@@ -67,6 +67,13 @@ export const LinkType = {
   IPV4: 228,
   IPV6: 229,
   LINUX_SLL2: 276,
+  PPP: 9,
+  FDDI: 10,
+  PPP_HDLC: 50,
+  C_HDLC: 104,
+  ARCNET_LINUX: 129,
+  NFLOG: 239,
+  IPOIB: 242,
 } as const;
 
 export const LINKTYPE_NAMES: Record<number, string> = {
@@ -80,6 +87,16 @@ export const LINKTYPE_NAMES: Record<number, string> = {
   228: 'IPV4',
   229: 'IPV6',
   276: 'LINUX_SLL2',
+  9: 'PPP',
+  10: 'FDDI',
+  50: 'PPP_HDLC',
+  104: 'C_HDLC',
+  105: 'IEEE802_11',
+  127: 'IEEE802_11_RADIOTAP',
+  129: 'ARCNET_LINUX',
+  239: 'NFLOG',
+  242: 'IPOIB',
+  274: 'ETHER_MPACKET',
 };
 
 /** Status returned by a reader's `next()`. */

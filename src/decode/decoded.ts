@@ -22,6 +22,7 @@ export const Outcome = {
   OTHER_PROTO: 7,
   TRUNCATED_L4: 8,
   BAD_L4: 9,
+  BAD_ENCAP: 10,
 } as const;
 
 export const OUTCOME_NAMES = [
@@ -35,7 +36,96 @@ export const OUTCOME_NAMES = [
   'IP protocol without flow decoding',
   'transport header cut by snaplen',
   'malformed transport header',
+  'encapsulation that could not be decoded',
 ];
+
+/**
+ * Encapsulation layers (outer first) that decodePacket removed on the way to
+ * the innermost IP header: link-level wrappers (MPLS labels, PPPoE, ...) and
+ * tunnels over IP (IP-in-IP, GRE, ERSPAN) or UDP (VXLAN, Geneve, GTP-U, ...).
+ * Names as the `encap` field writes them (src/records/conn.ts).
+ */
+export const Encap = {
+  MPLS: 1,
+  PPPOE: 2,
+  PBB: 3,
+  VNTAG: 4,
+  FABRICPATH: 5,
+  NSH: 6,
+  IP4IN4: 7,
+  IP6IN4: 8,
+  IP4IN6: 9,
+  IP6IN6: 10,
+  GRE: 11,
+  ERSPAN1: 12,
+  ERSPAN2: 13,
+  ERSPAN3: 14,
+  PPTP: 15,
+  WCCP: 16,
+  ETHERIP: 17,
+  ETH_IN_IP: 18,
+  MPLS_IN_IP: 19,
+  VXLAN: 20,
+  VXLAN_GPE: 21,
+  GENEVE: 22,
+  GTPU: 23,
+  TEREDO: 24,
+  AYIYA: 25,
+  MPLS_UDP: 26,
+  GRE_UDP: 27,
+  L2TP: 28,
+} as const;
+
+/** `encap` token name and the name of its identifier (empty: none), by Encap value. */
+export const ENCAP_NAMES: readonly (readonly [string, string])[] = [
+  ['', ''],
+  ['mpls', 'label'],
+  ['pppoe', 'session'],
+  ['pbb', 'isid'],
+  ['vntag', ''],
+  ['fabricpath', ''],
+  ['nsh', 'spi'],
+  ['4in4', ''],
+  ['6in4', ''],
+  ['4in6', ''],
+  ['6in6', ''],
+  ['gre', 'key'],
+  ['erspan1', ''],
+  ['erspan2', 'session'],
+  ['erspan3', 'session'],
+  ['pptp', 'call'],
+  ['wccp', ''],
+  ['etherip', ''],
+  ['eth-in-ip', ''],
+  ['mpls-in-ip', ''],
+  ['vxlan', 'vni'],
+  ['vxlan-gpe', 'vni'],
+  ['geneve', 'vni'],
+  ['gtpu', 'teid'],
+  ['teredo', ''],
+  ['ayiya', ''],
+  ['mpls-udp', ''],
+  ['gre-udp', 'key'],
+  ['l2tp', 'session'],
+];
+
+/** Encapsulation layers recorded per packet (a longer chain keeps decoding, but only these are named). */
+export const MAX_ENCAP = 16;
+/** Tunnels over IP or UDP removed per packet at most; a deeper one is an undecodable wrapper. */
+export const MAX_TUNNELS = 4;
+
+/** Why a wrapper could not be decoded (counted; the packet goes on as its outer flow). */
+export const EncapError = {
+  NONE: 0,
+  /** Tunnel header shorter than its fixed part or cut by the snaplen. */
+  TRUNCATED: 1,
+  /** Version, flags or lengths that the tunnel's specification does not allow. */
+  MALFORMED: 2,
+  /** More than MAX_TUNNELS tunnels inside one another. */
+  TOO_DEEP: 3,
+} as const;
+
+export const ENCAP_ERROR_NAMES = ['', 'header cut short', 'malformed header', `more than ${MAX_TUNNELS} nested tunnels`];
 
 /** TCP flag bits as on the wire (byte 13). */
 export const FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10, URG = 0x20, ECE = 0x40, CWR = 0x80;
@@ -69,8 +159,39 @@ export class Decoded {
   moreFragments = 0;
   /** IPv6: offset just past the Fragment header (start of the fragmentable part). */
   fragHdrEnd = 0;
-  /** IP-in-IP encapsulations removed (0 = none). */
+  /** Tunnels over IP or UDP removed (0 = none; at most MAX_TUNNELS). */
   tunnelDepth = 0;
+  // ---- encapsulation chain (outer first); written only for encapsulated packets
+  /** Layers in encapKind / encapId (at most MAX_ENCAP). */
+  encapCount = 0;
+  readonly encapKind = new Uint8Array(MAX_ENCAP);
+  /** The layer's identifier (label, VNI, key, session, TEID...), -1 when it has none. */
+  readonly encapId = new Float64Array(MAX_ENCAP);
+  /**
+   * Per tunnel (index < tunnelDepth): what the flow keying needs of the
+   * carrier. tunKind: Encap value; tunVersion: outer IP version; tunAddr:
+   * outer source (4 words) then destination (4 words), as sa0.. are;
+   * tunVni: the identifier both directions share (VXLAN/Geneve VNI, GRE key,
+   * ERSPAN session, ...) or -1; tunSport/tunDport: the carrying UDP ports
+   * (-1 for tunnels over IP); tunIpLen / tunUdpLen: outer IP bytes and UDP
+   * payload bytes per the headers; tunTruncated: 1 when the snaplen cut the
+   * packet; tunEncap: number of encap layers before this tunnel's own;
+   * tunVlan: first VLAN id of the frame that carried it (-1 none).
+   */
+  readonly tunKind = new Uint8Array(MAX_TUNNELS);
+  readonly tunVersion = new Uint8Array(MAX_TUNNELS);
+  readonly tunAddr = new Int32Array(8 * MAX_TUNNELS);
+  readonly tunVni = new Float64Array(MAX_TUNNELS);
+  readonly tunSport = new Int32Array(MAX_TUNNELS);
+  readonly tunDport = new Int32Array(MAX_TUNNELS);
+  readonly tunIpLen = new Int32Array(MAX_TUNNELS);
+  readonly tunUdpLen = new Int32Array(MAX_TUNNELS);
+  readonly tunTruncated = new Uint8Array(MAX_TUNNELS);
+  readonly tunEncap = new Uint8Array(MAX_TUNNELS);
+  readonly tunVlan = new Int32Array(MAX_TUNNELS);
+  /** EncapError of a wrapper that could not be decoded (0 none) and the Encap kind it was. */
+  encapError = 0;
+  encapErrorKind = 0;
   /** Bytes of Ethernet padding after the IP datagram (not payload). */
   linkPadding = 0;
   // ---- transport

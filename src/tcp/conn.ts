@@ -84,6 +84,8 @@ export class Conn {
   id = -1;
   hash = 0;
   proto = 0;
+  /** The tunnel the flow's packets came through (part of the key; 0 for none). */
+  tun = 0;
   ipVersion = 0;
   // endpoint A (first packet's source) and B
   a0 = 0; a1 = 0; a2 = 0; a3 = 0; aPort = 0;
@@ -94,6 +96,15 @@ export class Conn {
   readonly hb = new Half();
   firstSec = 0; firstNsec = 0;
   lastSec = 0; lastNsec = 0;
+  /**
+   * Time of the last packet that Zeek's duration counts: every packet until
+   * both sides have closed (sent a FIN or RST), the one that closed the
+   * second side included; later ones (the last ACK of a FIN exchange, a late
+   * RST) move lastSec only.
+   */
+  durSec = 0; durNsec = 0;
+  /** Both sides have sent a FIN or RST (Zeek's did_close on both endpoints). */
+  bothClosed = false;
   /** Capture time of the last packet in ms (for timers). */
   lastMs = -0;
   /** Tracker packet number of the flow's last packet (activity order). */
@@ -117,6 +128,18 @@ export class Conn {
   icmpType = -1;
   icmpCode = -1;
   vlan = -1;
+  /** The encapsulation chain of the flow's first packet as the `encap` field writes it (null: none). */
+  encap: string | null = null;
+  /**
+   * Uids of the flows or tunnels that carried this flow's packets (Zeek's
+   * tunnel_parents), comma-separated; null when none. `parentKey` is the
+   * last one added (a carrier's serial, or minus a tunnel's number), so a
+   * packet through the same carrier costs one comparison.
+   */
+  parents: string | null = null;
+  parentKey = 0;
+  /** This flow's uid once something needed it early (as a tunnel parent). */
+  uidText: string | null = null;
   /** ICMP flows: the type/code pair used as ports. */
   // LRU / closing list links
   prev: Conn | null = null;
@@ -150,11 +173,16 @@ export class Conn {
     this.origIsA = true;
     this.origRule = OrigRule.FIRST;
     this.closeAtMs = -1;
+    this.bothClosed = false;
     this.endReason = 'eof';
     this.icmpErrors = 0;
     this.icmpType = -1;
     this.icmpCode = -1;
     this.vlan = -1;
+    this.encap = null;
+    this.parents = null;
+    this.parentKey = 0;
+    this.uidText = null;
     this.prev = this.next = null;
     this.inClosing = false;
     this.aux?.reset();

@@ -38,12 +38,13 @@ export class FlowTable {
     this.mask = initialSlots - 1;
   }
 
-  static keyHash(proto: number, s0: number, s1: number, s2: number, s3: number, sp: number, d0: number, d1: number, d2: number, d3: number, dp: number): number {
-    return (endpointHash(s0, s1, s2, s3, sp) ^ endpointHash(d0, d1, d2, d3, dp) ^ Math.imul(proto, 0x27d4eb2d)) | 0;
+  /** `tun`: the tunnel the flow's packets come through (0 for none; see analysis/tunnels.ts), part of the key. */
+  static keyHash(proto: number, s0: number, s1: number, s2: number, s3: number, sp: number, d0: number, d1: number, d2: number, d3: number, dp: number, tun = 0): number {
+    return (endpointHash(s0, s1, s2, s3, sp) ^ endpointHash(d0, d1, d2, d3, dp) ^ Math.imul(proto, 0x27d4eb2d) ^ Math.imul(tun, 0x165667b1)) | 0;
   }
 
-  /** Finds the flow of a packet (src -> dst); sets `fromA`. */
-  lookup(hash: number, proto: number, s0: number, s1: number, s2: number, s3: number, sp: number, d0: number, d1: number, d2: number, d3: number, dp: number): Conn | null {
+  /** Finds the flow of a packet (src -> dst) that came through tunnel `tun`; sets `fromA`. */
+  lookup(hash: number, proto: number, s0: number, s1: number, s2: number, s3: number, sp: number, d0: number, d1: number, d2: number, d3: number, dp: number, tun = 0): Conn | null {
     const slots = this.slots;
     const mask = this.mask;
     let i = hash & mask;
@@ -51,7 +52,7 @@ export class FlowTable {
       const id = slots[i]!;
       if (id < 0) return null;
       const c = this.flows[id]!;
-      if (c.hash === hash && c.proto === proto) {
+      if (c.hash === hash && c.proto === proto && c.tun === tun) {
         if (c.aPort === sp && c.bPort === dp && c.a0 === s0 && c.b0 === d0 && c.a1 === s1 && c.a2 === s2 && c.a3 === s3 && c.b1 === d1 && c.b2 === d2 && c.b3 === d3) {
           this.fromA = true;
           return c;
@@ -65,13 +66,14 @@ export class FlowTable {
     }
   }
 
-  /** Inserts a new flow with endpoint A = src. */
-  insert(hash: number, proto: number, version: number, s0: number, s1: number, s2: number, s3: number, sp: number, d0: number, d1: number, d2: number, d3: number, dp: number): Conn {
+  /** Inserts a new flow with endpoint A = src (through tunnel `tun`). */
+  insert(hash: number, proto: number, version: number, s0: number, s1: number, s2: number, s3: number, sp: number, d0: number, d1: number, d2: number, d3: number, dp: number, tun = 0): Conn {
     if ((this.size + 1) * 2 > this.slots.length) this.grow();
     const c = this.pool.pop() ?? new Conn();
     c.reset();
     c.hash = hash;
     c.proto = proto;
+    c.tun = tun;
     c.ipVersion = version;
     c.a0 = s0; c.a1 = s1; c.a2 = s2; c.a3 = s3; c.aPort = sp;
     c.b0 = d0; c.b1 = d1; c.b2 = d2; c.b3 = d3; c.bPort = dp;
