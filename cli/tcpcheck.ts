@@ -121,7 +121,7 @@ async function main(): Promise<number> {
     .option('--junit <file>', 'also write the results as JUnit XML (one testcase per expectation and group)')
     .addOption(new Option('--github', 'GitHub Actions output: ::error annotations and a Markdown table appended to $GITHUB_STEP_SUMMARY (default: when GITHUB_ACTIONS=true)'))
     .option('--idle-timeout <duration>', 'captures: write a flow after this much capture time without packets', '5m')
-    .option('--close-linger <duration>', 'captures: keep a closed connection this long to count stragglers', '1s')
+    .option('--close-linger <duration>', 'captures: keep a closed connection this long to count stragglers (as tcpanalyze)', '5s')
     .option('--syn-timeout <duration>', 'captures: a SYN unanswered this long is a handshake timeout', '30s')
     .option('-q, --quiet', 'print only the failures', false)
     .addHelpText(

@@ -162,6 +162,7 @@ export class SummaryBuilder {
     if (ts > 0 && ts < this.first) this.first = ts;
     const last = num(r.last_ts) || ts;
     if (last > this.last) this.last = last;
+    if (r.record === 'tunnel') return; // a tunnel (tcpanalyze --tunnels) is not a connection; its flows have their own records
     if (r.record !== undefined && r.record !== 'conn' && r.record !== 'flow') {
       this.txn.add(r);
       return;
