@@ -10,17 +10,12 @@
  */
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { Option } from 'commander';
-import { openInput, type OpenedInput } from '../src/io/input.js';
-import { LineReader } from '../src/io/lines.js';
-import { isCaptureMagic } from '../src/capture/open.js';
-import { readRecordLines } from '../src/records/ndjson-reader.js';
-import { CONN_SCHEMA, SCHEMAS, type RecordValues } from '../src/records/index.js';
-import { analyzeOpened } from '../src/analysis/pipeline.js';
-import { AppLayer } from '../src/analysis/app-layer.js';
+import { SCHEMAS, type RecordValues } from '../src/records/index.js';
 import { PROTOCOLS } from '../src/protocols/registry.js';
+import { readRecordInputs } from './_records-in.js';
 import { ExpectState, parseExpectation, type Expectation } from '../src/filter/expect.js';
 import { parseYamlLite, YamlError, type YamlValue } from '../src/util/yaml-lite.js';
-import { EXIT_DATA, EXIT_OK, ToolError, UsageError, isToolError } from '../src/util/errors.js';
+import { EXIT_DATA, EXIT_OK, UsageError, isToolError, type ToolError } from '../src/util/errors.js';
 import { makeProgram, runMain, warn } from './_common.js';
 import { durationMs } from './_args.js';
 import { BY_ALIASES } from '../src/output/summary.js';
@@ -147,6 +142,7 @@ Exit status: 0 every expectation holds, 1 one fails (or the input is damaged), 2
   const synTimeoutMs = durationMs(o.synTimeout, '--syn-timeout');
   const github = o.github ?? process.env['GITHUB_ACTIONS'] === 'true';
 
+  let read_bad = 0;
   const add = (r: RecordValues): void => {
     const kind = typeof r['record'] === 'string' ? r['record'] : 'conn';
     if (r['end_reason'] === 'interim') return; // a live capture's interim record: its final one counts
@@ -161,40 +157,18 @@ Exit status: 0 every expectation holds, 1 one fails (or the input is damaged), 2
 
   // inputs: captures are analysed together (merged by time, as tcpanalyze does); records are read one by one
   const files = program.args.length === 0 ? ['-'] : program.args;
-  const captures: OpenedInput[] = [];
-  let dataError: Error | null = null;
-  let badLines = 0;
-  for (const f of files) {
-    const input = await openInput(f === '-' ? { path: '-', stream: process.stdin } : { path: f });
-    const w = input.window;
-    await w.fill(4).catch(() => {});
-    if (w.available >= 4 && isCaptureMagic(w.buf.readUInt32BE(w.pos))) {
-      captures.push(input);
-      continue;
-    }
-    try {
-      await readRecordLines(new LineReader(w), input.name, {
-        record: (r) => {
-          add(r);
-          return false;
-        },
-        bad: (e: ToolError) => {
-          if (++badLines <= 3) warn(`${NAME}: skipped: ${e.describe()}`);
-        },
-      });
-    } catch (e) {
-      if (e instanceof UsageError) throw e;
-      dataError ??= e as Error;
-    } finally {
-      await w.close().catch(() => {});
-    }
-  }
-  if (captures.length > 0) {
-    const protocols = protocolsFor(checks);
-    const app = protocols.length > 0 ? new AppLayer({ protocols, onTransaction: (schema, r) => add({ record: schema.kind, ...r }) }) : undefined;
-    const res = await analyzeOpened(captures, { idleTimeoutMs, closeLingerMs, synTimeoutMs, ...(app ? { app } : {}), onRecord: (r) => add({ record: CONN_SCHEMA.kind, ...r }) });
-    if (res.errors.length > 0) dataError ??= res.errors[0]!;
-  }
+  const read = await readRecordInputs(files, process.stdin, {
+    onRecord: add,
+    onBad: (e) => {
+      if (read_bad++ < 3) warn(`${NAME}: skipped: ${e.describe()}`);
+    },
+    protocols: protocolsFor(checks),
+    idleTimeoutMs,
+    closeLingerMs,
+    synTimeoutMs,
+  });
+  const dataError = read.dataError;
+  const badLines = read.badLines;
 
   const outcomes: Outcome[] = [];
   for (const c of checks) {
