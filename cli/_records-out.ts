@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RecordSchema, RecordValues } from '../src/records/index.js';
 import { TextSink } from '../src/io/sink.js';
-import { CsvWriter, MixedTableWriter, NdjsonWriter, TableWriter, tableColumns, type RecordWriter } from '../src/output/writers.js';
+import { CsvWriter, MixedTableWriter, NdjsonWriter, TableWriter, fieldColumns, tableColumns, type RecordWriter } from '../src/output/writers.js';
 import { UsageError } from '../src/util/errors.js';
 import { openOutput, type Output } from './_output.js';
 
@@ -64,8 +64,47 @@ interface Dest {
   writer: { end(): void };
 }
 
+/**
+ * `--fields`: each kind's schema cut down to the named fields it has, in the
+ * order named (a field no chosen kind has is a usage error; a kind with none
+ * of them is one too).
+ */
+export function selectFields(kinds: readonly RecordSchema[], fields: string | undefined): RecordSchema[] {
+  if (fields === undefined) return [...kinds];
+  const names = fields.split(',').map((f) => f.trim()).filter((f) => f !== '');
+  if (names.length === 0) throw new UsageError('USAGE_BAD_FIELD', '--fields: no field named');
+  for (const n of names) {
+    if (!kinds.some((k) => k.fields.some((f) => f.name === n))) throw new UsageError('USAGE_BAD_FIELD', `--fields: "${n}" is not a field of ${kinds.map((k) => k.kind).join(' or ')} records`);
+  }
+  return kinds.map((k) => {
+    const sel = names.map((n) => k.fields.find((f) => f.name === n)).filter((f): f is NonNullable<typeof f> => f !== undefined);
+    if (sel.length === 0) throw new UsageError('USAGE_BAD_FIELD', `--fields: ${k.kind} records have none of ${names.join(', ')} (leave the kind out with --records)`);
+    return { ...k, fields: sel };
+  });
+}
+
+/** A comparator for `--sort` fields: numbers (and exact time text) by value, text by code points, nulls first. */
+export function recordOrder(fields: readonly string[]): (a: RecordValues, b: RecordValues) => number {
+  return (a, b) => {
+    for (const f of fields) {
+      const x = a[f], y = b[f];
+      if (x === y) continue;
+      if (x === null || x === undefined) return -1;
+      if (y === null || y === undefined) return 1;
+      const nx = typeof x === 'number' ? x : Number(x), ny = typeof y === 'number' ? y : Number(y);
+      const c = Number.isFinite(nx) && Number.isFinite(ny) && typeof x !== 'boolean' ? nx - ny : String(x) < String(y) ? -1 : String(x) > String(y) ? 1 : 0;
+      if (c !== 0) return c;
+    }
+    return 0;
+  };
+}
+
 export interface RecordOutputOptions {
   kinds: readonly RecordSchema[];
+  /** `--fields` cut the kinds: a table shows exactly their fields. */
+  fieldsChosen?: boolean;
+  /** `--sort`: hold every record and write them sorted by these fields when the run ends. */
+  sort?: readonly string[];
   format: RecordFormat;
   /** CSV header line. */
   header: boolean;
@@ -76,10 +115,23 @@ export interface RecordOutputOptions {
 }
 
 export class RecordOutput {
+  /** Records held for `--sort`, per kind, with their schema. */
+  private held: Map<string, { schema: RecordSchema; rows: RecordValues[] }> | null = null;
+  private order: ((a: RecordValues, b: RecordValues) => number) | null = null;
+
   private constructor(
     private readonly dests: Dest[],
     private readonly byKind: Map<string, Dest>,
+    private readonly schemas: Map<string, RecordSchema>,
   ) {}
+
+  private sorted(sort: readonly string[] | undefined): this {
+    if (sort !== undefined && sort.length > 0) {
+      this.held = new Map();
+      this.order = recordOrder(sort);
+    }
+    return this;
+  }
 
   /** One destination: stdout or a file (`path`), the kinds interleaved. */
   static async single(path: string | undefined, o: RecordOutputOptions): Promise<RecordOutput> {
@@ -92,12 +144,13 @@ export class RecordOutput {
       w = (_s, r) => csv.write(r);
       writer = csv;
     } else if (o.format === 'table') {
+      const cols = o.fieldsChosen ? fieldColumns : tableColumns;
       if (o.kinds.length === 1) {
-        const t = new TableWriter(sink, tableColumns(o.kinds[0]!));
+        const t = new TableWriter(sink, cols(o.kinds[0]!));
         w = (_s, r) => t.write(r);
         writer = t;
       } else {
-        const t = new MixedTableWriter(sink);
+        const t = new MixedTableWriter(sink, cols);
         w = (s, r) => t.write(s, r);
         writer = t;
       }
@@ -108,7 +161,7 @@ export class RecordOutput {
       writer = { end: () => {} };
     }
     const d: Dest = { out, sink, write: w, writer };
-    return new RecordOutput([d], new Map(o.kinds.map((k) => [k.kind, d])));
+    return new RecordOutput([d], new Map(o.kinds.map((k) => [k.kind, d])), new Map(o.kinds.map((k) => [k.kind, k]))).sorted(o.sort);
   }
 
   /** A directory: one file per kind, named after it. */
@@ -137,7 +190,7 @@ export class RecordOutput {
       dests.push(d);
       byKind.set(s.kind, d);
     }
-    return new RecordOutput(dests, byKind);
+    return new RecordOutput(dests, byKind, new Map(o.kinds.map((k) => [k.kind, k]))).sorted(o.sort);
   }
 
   /** Whether records of this kind are written. */
@@ -145,8 +198,17 @@ export class RecordOutput {
     return this.byKind.has(kind);
   }
 
+  /** Writes a record of `schema`'s kind with the fields this output was given for the kind (--fields). */
   write(schema: RecordSchema, r: RecordValues): void {
-    this.byKind.get(schema.kind)?.write(schema, r);
+    const own = this.schemas.get(schema.kind);
+    if (own === undefined) return;
+    if (this.held !== null) {
+      let h = this.held.get(schema.kind);
+      if (h === undefined) this.held.set(schema.kind, (h = { schema: own, rows: [] }));
+      h.rows.push(r);
+      return;
+    }
+    this.byKind.get(schema.kind)!.write(own, r);
   }
 
   /** A destination went away (EPIPE): stop reading. */
@@ -167,6 +229,18 @@ export class RecordOutput {
 
   /** Ends the writers (a table or CSV with no rows still writes its header), flushes and commits every file. */
   async finish(keep: boolean): Promise<void> {
+    if (this.held !== null) {
+      // --sort: each kind's records in order, the kinds in the order they were chosen
+      for (const [kind, h] of [...this.held].sort((a, b) => [...this.schemas.keys()].indexOf(a[0]) - [...this.schemas.keys()].indexOf(b[0]))) {
+        h.rows.sort(this.order!);
+        const d = this.byKind.get(kind)!;
+        for (const r of h.rows) {
+          d.write(h.schema, r);
+          if (d.sink.closed) break;
+        }
+      }
+      this.held = null;
+    }
     for (const d of this.dests) d.writer.end();
     for (const d of this.dests) await d.sink.flush();
     const e = this.error;

@@ -14,10 +14,10 @@
 import { Option } from 'commander';
 import { analyzeCaptures, describeSkips } from '../src/analysis/pipeline.js';
 import { TextSink } from '../src/io/sink.js';
-import { CONN_SCHEMA, TUNNEL_SCHEMA, type RecordRow, type RecordValues } from '../src/records/index.js';
+import { CONN_SCHEMA, SCHEMA_VERSION, TUNNEL_SCHEMA, type RecordRow, type RecordValues } from '../src/records/index.js';
 import { AppLayer } from '../src/analysis/app-layer.js';
 import { PROTOCOLS, parseDecodeList, parseDecodePorts } from '../src/protocols/registry.js';
-import { RecordOutput, chooseKinds, isDirectoryOutput, type RecordFormat } from './_records-out.js';
+import { RecordOutput, chooseKinds, isDirectoryOutput, selectFields, type RecordFormat } from './_records-out.js';
 import { UsageError, isToolError, formatWhere, EXIT_DATA, EXIT_OK, type ToolError } from '../src/util/errors.js';
 import { makeProgram, packageVersion, runMain, warn } from './_common.js';
 import { byteSize, durationMs, progressLine } from './_args.js';
@@ -56,6 +56,8 @@ async function main(): Promise<number> {
     .option('--decode <protocols>', `decode application transactions: a comma-separated list of ${PROTOCOLS.map((p) => p.name).join(', ')}, or all; found by port, else by their first bytes (docs/l7.md)`)
     .option('--decode-port <proto:ports>', 'more server ports for a decoded protocol, repeatable: http:8080,8000', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--records <kinds>', 'record kinds to write: conn and the transaction kinds of --decode (http, ...), comma-separated, or all (default: all the run produces)')
+    .option('--fields <fields>', 'write only these fields, in this order (comma-separated; each kind gets those it has): compact outputs and goldens')
+    .option('--sort <fields>', 'write the records sorted by these fields (comma-separated) when the run ends, instead of as connections end (holds every record in memory)')
     .option('--follow <uid>', 'write one connection\'s reassembled byte streams (a conn uid, or a tcp.stream number as tshark counts them), like tshark -z follow,tcp')
     .addOption(new Option('--follow-format <format>', 'with --follow: ascii, hex or raw, as tshark').choices(['ascii', 'hex', 'raw']).default('ascii'))
     .option('--max-buffer <bytes>', 'out-of-order bytes held for reassembly, all connections together (suffixes k, m, g)', '64m')
@@ -101,6 +103,8 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     decode?: string;
     decodePort: string[];
     records?: string;
+    fields?: string;
+    sort?: string;
     maxBuffer: string;
     output?: string;
     idleTimeout: string;
@@ -154,12 +158,15 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   const recordSelector = o.where !== undefined || o.excludeFile !== undefined ? selectorFrom({ filter: [], where: o.where, excludeFile: o.excludeFile }) : null;
   const view = o.handshakes ? 'handshakes' : o.flags ? 'flags' : format === 'summary' ? 'summary' : 'records';
   const toDir = view === 'records' && o.follow === undefined && dirOut;
-  const kinds = chooseKinds([CONN_SCHEMA, ...protocols.flatMap((p) => p.schemas), ...(o.tunnels ? [TUNNEL_SCHEMA] : [])], o.records, format === 'csv' && !toDir);
+  const kinds = selectFields(chooseKinds([CONN_SCHEMA, ...protocols.flatMap((p) => p.schemas), ...(o.tunnels ? [TUNNEL_SCHEMA] : [])], o.records, format === 'csv' && !toDir), o.fields);
+  const sort = o.sort !== undefined ? o.sort.split(',').map((f) => f.trim()).filter((f) => f !== '') : undefined;
+  for (const f of sort ?? []) if (!kinds.some((k) => k.fields.some((x) => x.name === f))) throw new UsageError('USAGE_BAD_FIELD', `--sort: "${f}" is not a field of the records written`);
   const archiveMeta = (kind: string): string =>
     JSON.stringify({
       tcpkit: {
         tool: NAME,
         version: packageVersion(),
+        schema_version: SCHEMA_VERSION,
         record: kind,
         inputs: files.map((f) => (f === '-' ? '<stdin>' : f)),
         options: { analysis: o.analysis, idle_timeout: o.idleTimeout, close_linger: o.closeLinger, syn_timeout: o.synTimeout, ...(protocols.length > 0 ? { decode: protocols.map((p) => p.name).join(',') } : {}) },
@@ -169,8 +176,8 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   const recOut =
     view === 'records' && o.follow === undefined
       ? toDir
-        ? await RecordOutput.directory(o.output!, { kinds, format: format as RecordFormat, header: o.header, zstd: false, meta: archiveMeta })
-        : await RecordOutput.single(o.output, { kinds, format: format as RecordFormat, header: o.header, zstd, meta: archiveMeta })
+        ? await RecordOutput.directory(o.output!, { kinds, format: format as RecordFormat, header: o.header, zstd: false, meta: archiveMeta, ...(sort ? { sort } : {}) })
+        : await RecordOutput.single(o.output, { kinds, format: format as RecordFormat, header: o.header, zstd, meta: archiveMeta, fieldsChosen: o.fields !== undefined, ...(sort ? { sort } : {}) })
       : null;
   const out = recOut === null ? await openOutput(o.output, { zstd }) : null;
   const sink = out !== null ? new TextSink(out.stream, undefined, out.copiesWrites) : null;

@@ -192,6 +192,15 @@ export function tableColumns(schema: RecordSchema): readonly TableColumn[] {
   ];
 }
 
+/** Columns for exactly the schema's fields, in its order (a table of `--fields`). */
+export function fieldColumns(schema: RecordSchema): readonly TableColumn[] {
+  return schema.fields.map((f): TableColumn => {
+    if (f.name === 'ts') return { field: 'ts', title: 'start (UTC)', width: 23, text: (r) => clock(r['ts']) };
+    const typical = f.name === 'uid' || f.name.endsWith('_uid') ? 18 : f.type === 'string' || f.type === 'list' ? 24 : f.type === 'bool' ? 5 : f.type === 'int' ? 10 : 13;
+    return { field: f.name, title: f.name, width: Math.max(f.name.length, typical), align: f.type === 'string' || f.type === 'list' ? 'left' : 'right' };
+  });
+}
+
 /**
  * Records of several kinds in one terminal table: each kind keeps its own
  * columns, and a change of kind starts a new block with the kind's name and
@@ -200,10 +209,13 @@ export function tableColumns(schema: RecordSchema): readonly TableColumn[] {
 export class MixedTableWriter {
   private last: string | null = null;
   private readonly writers = new Map<string, TableWriter>();
-  constructor(private readonly sink: TextSink) {}
+  constructor(
+    private readonly sink: TextSink,
+    private readonly columns: (schema: RecordSchema) => readonly TableColumn[] = tableColumns,
+  ) {}
   write(schema: RecordSchema, r: RecordValues): void {
     let w = this.writers.get(schema.kind);
-    if (w === undefined) this.writers.set(schema.kind, (w = new TableWriter(this.sink, tableColumns(schema))));
+    if (w === undefined) this.writers.set(schema.kind, (w = new TableWriter(this.sink, this.columns(schema))));
     if (this.last !== schema.kind) {
       if (this.last !== null) this.sink.write('\n');
       this.sink.write(`[${schema.kind}]\n`);

@@ -37,5 +37,15 @@ export const ALL_FIELDS: readonly FieldDef[] = (() => {
   return [...seen.values()];
 })();
 
+/**
+ * The version of the record schemas, written in every archive's metadata
+ * line (`schema_version`). Policy (README, "Record schemas and
+ * compatibility"): adding a field does not change it; removing or renaming
+ * a field, or changing what a field means or its unit, raises it. Readers
+ * should take columns by name (the CSV header, the NDJSON keys), not by
+ * position: new fields may appear anywhere in a kind's order.
+ */
+export const SCHEMA_VERSION = 2;
+
 /** The key of the metadata line that opens tcpkit archives: {"tcpkit": {...}}. */
 export const META_KEY = 'tcpkit';
