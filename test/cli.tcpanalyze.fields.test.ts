@@ -8,10 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { ROOT } from './_fixtures.js';
 import { makeTempDir } from './_capture-helpers.js';
-import { run } from './_cli.js';
+import { bin, run } from './_cli.js';
 import { L7 } from './_l7-helpers.js';
 import { SCHEMA_VERSION } from '../src/records/index.js';
 
@@ -102,6 +102,14 @@ test('archives state the schema version; two runs over the same captures write t
     assert.equal(a.status, b.status);
     assert.ok(a.stdout.length > 1000);
     assert.ok(a.stdoutBuf.equals(b.stdoutBuf), 'two runs differ');
+    // another machine: another time zone and locale, a table as well
+    for (const format of ['ndjson', 'table', 'csv']) {
+      const args = [bin('tcpanalyze'), '--format', format, '--records', 'conn', ...SOME, ...HTTP];
+      const here = spawnSync(process.execPath, args, { env: { ...process.env, TZ: 'UTC', LANG: 'C', LC_ALL: 'C' } });
+      const there = spawnSync(process.execPath, args, { env: { ...process.env, TZ: 'Pacific/Chatham', LANG: 'de_DE.UTF-8', LC_ALL: 'de_DE.UTF-8' } });
+      assert.ok(here.stdout.length > 1000, format);
+      assert.ok(here.stdout.equals(there.stdout), `${format}: time zone or locale changed the output`);
+    }
   } finally {
     cleanup();
   }

@@ -37,6 +37,29 @@ function dropServerSegments(src: string, dst: string): void {
   writeFileSync(dst, writePcap(kept, { ...p.header }));
 }
 
+/**
+ * The capture with a slowed server: each first response segment after a
+ * request (and everything after it) arrives 80 ms later, so every HTTP
+ * response takes 80 ms more and the file stays in time order.
+ */
+function slowServer(src: string, dst: string): void {
+  const p = readPcap(readFileSync(src));
+  let shift = 0n;
+  const requestPending = new Set<number>();
+  const kept = p.records.map((r) => {
+    if (r.data.readUInt16BE(12) === 0x0800) {
+      const ihl = (r.data[14]! & 0x0f) * 4;
+      const tcp = 14 + ihl;
+      const sport = r.data.readUInt16BE(tcp), dport = r.data.readUInt16BE(tcp + 2);
+      const payload = r.data.readUInt16BE(16) - ihl - (r.data[tcp + 12]! >> 4) * 4;
+      if (payload > 0 && dport === 8080) requestPending.add(sport);
+      if (payload > 0 && sport === 8080 && requestPending.delete(dport)) shift += 80_000_000n;
+    }
+    return { ...r, ts: r.ts + shift };
+  });
+  writeFileSync(dst, writePcap(kept, { ...p.header }));
+}
+
 before(() => {
   ({ dir, cleanup } = makeTempDir('tcpcheck-'));
   lossy = join(dir, 'lossy.pcap');
@@ -80,6 +103,27 @@ test('packets lost from the capture fail the lost-segment expectation: the line,
   const md = readFileSync(summary, 'utf8');
   assert.match(md, /^### tcpcheck: 2 passed, 1 failed$/m);
   assert.match(md, /^\| ❌ \| `sum\(orig_lost_segment \+ resp_lost_segment\) == 0` \|/m);
+});
+
+test('a slowed server fails the latency expectation with its slowest requests; tcpdiff with a latency tolerance names them', () => {
+  const slow = join(dir, 'slow.pcap');
+  slowServer(CLEAN, slow);
+  const exp = ['--expect', 'http: p99(latency_ms) < 50', '--expect', 'http: count(status_code >= 500) == 0', '--expect', 'sum(orig_lost_segment + resp_lost_segment) == 0'];
+  const ok = run('tcpcheck', [CLEAN, ...exp]);
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  const r = run('tcpcheck', [slow, ...exp, '--junit', join(dir, 'slow.xml')]);
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /^FAIL {2}http: p99\(latency_ms\) < 50: 8\d\.\d+ \(bound 50, 3 http records\)$/m);
+  assert.match(r.stdout, /^PASS {2}http: count\(status_code >= 500\) == 0: 0$/m);
+  assert.match(r.stdout, /^PASS {2}sum\(orig_lost_segment \+ resp_lost_segment\) == 0: 0$/m);
+  const recs = run('tcpanalyze', ['--decode', 'http', '--records', 'http', '--format', 'ndjson', slow]).stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { uid: string });
+  for (const x of recs) assert.ok(r.stdout.includes(x.uid), `offender ${x.uid} named`);
+  assert.match(readFileSync(join(dir, 'slow.xml'), 'utf8'), /<testsuite name="tcpcheck" tests="3" failures="1"/);
+  const d = run('tcpdiff', ['--records', 'http', '--tolerance', 'latency_ms=50%', CLEAN, slow]);
+  assert.equal(d.status, 1, d.stdout + d.stderr);
+  assert.match(d.stdout, /latency_ms/);
+  const same = run('tcpdiff', ['--records', 'http', '--tolerance', 'latency_ms=50%', CLEAN, CLEAN]);
+  assert.equal(same.status, 0, same.stdout + same.stderr);
 });
 
 test('tcpdiff of the two runs names the changed connection and its lost segments; the same run twice is no regression', () => {
