@@ -8,6 +8,7 @@ import { UsageError } from '../util/errors.js';
 import type { ProtocolDef } from './decoder.js';
 import { DNS } from './dns.js';
 import { HTTP } from './http.js';
+import { MONGODB } from './mongodb.js';
 import { REDIS } from './redis.js';
 import { TLS } from './tls.js';
 
@@ -16,6 +17,7 @@ export const PROTOCOLS: readonly ProtocolDef[] = [
   HTTP,
   DNS,
   REDIS,
+  MONGODB,
 ];
 
 /** A protocol by name or alias (case-insensitive). */
