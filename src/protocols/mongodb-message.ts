@@ -107,7 +107,7 @@ export class MongoParser {
   parse(b: Uint8Array, avail: number, msgLen: number, op: number, reply: boolean): MongoInfo {
     const m = this.info;
     m.reset();
-    if (avail < msgLen - 16) this.cut(`message over ${avail + 16} bytes: read its first ${avail + 16}`);
+    if (avail < msgLen - 16) this.cut(`message of ${msgLen} bytes: read its first ${avail + 16}`);
     this.body(b, Math.min(avail, msgLen - 16), msgLen - 16, op, reply);
     return m;
   }

@@ -44,7 +44,7 @@ export const MONGODB_FIELDS: readonly FieldDef[] = [
   f('latency_ms', 'float', 'tcpkit', 'Milliseconds from the last byte of the request to the first byte of the reply: the time the server took (as the http record\'s latency_ms).'),
   f('duration_ms', 'float', 'tcpkit', 'Milliseconds from the first byte of the request to the last byte of the reply.'),
   f('state', 'string', 'tcpkit', 'complete; no_reply (none was due: a legacy OP_INSERT, OP_UPDATE, OP_DELETE or OP_KILL_CURSORS, or an OP_MSG with moreToCome); unanswered (no reply before the connection ended); incomplete (a capture gap cut the request or the reply, or the reply was lost in one); orphan (a reply whose responseTo names no request seen); invalid (the bytes broke the wire protocol or BSON: see problem).'),
-  f('problem', 'string', 'tcpkit', 'What was wrong when state is not complete, or what could not be read: e.g. "message over 1048576 bytes: read its first 1048576", "zstd frame without its content size: not decompressed".'),
+  f('problem', 'string', 'tcpkit', 'What was wrong when state is not complete, or what could not be read: e.g. "message of 3145850 bytes: read its first 1048592", "zstd frame without its content size: not decompressed".'),
 ];
 
 export const MONGODB_SCHEMA: RecordSchema = {
