@@ -208,7 +208,7 @@ test('Redis decoded from a real redis-server and client equals the client\'s log
     const h = byPort.get(l.port)?.[k];
     const what = `${l.conn} ${l.cmd} (#${k + 1})`;
     assert.ok(h, `no record for ${what}`);
-    assert.deepEqual([h['cmd_name'], h['args'], h['reply_type'], h['reply_value'], h['success'], h['state'], h['failed']], [l.cmd, l.args, l.type, l.value, l.success, 'complete', !l.success], what);
+    assert.deepEqual([h['cmd_name'], h['args'], h['reply_type'], h['reply_value'], h['cmd_success'], h['state'], h['failed']], [l.cmd, l.args, l.type, l.value, l.success, 'complete', !l.success], what);
     const lat = h['latency_ms'] as number;
     if (l.delay) t.diagnostic(`${what}: latency ${lat} ms, the client waited ${(l.firstByteMs! - l.sentMs!).toFixed(3)} ms, the server's delay ${l.delay} ms`);
     assert.ok(lat >= (l.delay ?? 0), `${what}: latency ${lat} ms < the server's ${l.delay} ms`);
@@ -216,7 +216,7 @@ test('Redis decoded from a real redis-server and client equals the client\'s log
   }
   const main = byPort.get(logged.find((l) => l.conn === 'main')!.port)!;
   assert.deepEqual(main.filter((x) => x['queued']).map((x) => x['cmd_name']), ['SET', 'INCR']);
-  assert.equal(main.find((x) => x['cmd_name'] === 'INCR' && x['success'] === false)!['error_prefix'], 'ERR');
+  assert.equal(main.find((x) => x['cmd_name'] === 'INCR' && x['cmd_success'] === false)!['error_prefix'], 'ERR');
   assert.equal(main.find((x) => x['cmd_name'] === 'GET')!['key_pattern'], 'user:?:name');
   assert.equal(main.find((x) => x['inline'] === true)!['cmd_name'], 'PING');
   const sub = byPort.get(logged.find((l) => l.conn === 'sub')!.port)!;

@@ -83,7 +83,7 @@ function redisUnquote(z: string): string {
 
 const ZEEK_FIELDS: [string, string][] = [
   ['id.orig_h', 'orig_h'], ['id.orig_p', 'orig_p'], ['id.resp_h', 'resp_h'], ['id.resp_p', 'resp_p'],
-  ['cmd.name', 'cmd_name'], ['cmd.key', 'cmd_key'], ['cmd.value', 'cmd_value'], ['success', 'success'], ['reply.value', 'reply_value'],
+  ['cmd.name', 'cmd_name'], ['cmd.key', 'cmd_key'], ['cmd.value', 'cmd_value'], ['success', 'cmd_success'], ['reply.value', 'reply_value'],
 ];
 
 /** Why a field may differ from Zeek's (docs/l7.md); the rule's name or null. */
@@ -147,7 +147,7 @@ test('the set, auth and bulk recipes\' printed events are the records\' keys, va
   assert.deepEqual(set, out);
   // AUTH: never the credentials, but the replies
   const auth = await records('zeek__redis-auth.pcap');
-  assert.deepEqual(auth.map((r) => [r['cmd_name'], r['key'], r['success'], r['reply_value']]), [
+  assert.deepEqual(auth.map((r) => [r['cmd_name'], r['key'], r['cmd_success'], r['reply_value']]), [
     ['AUTH', null, false, 'WRONGPASS invalid username-password pair or user is disabled.'],
     ['AUTH', null, true, 'OK'],
     ['AUTH', null, false, 'WRONGPASS invalid username-password pair or user is disabled.'],
@@ -210,7 +210,7 @@ test('every command and error reply tshark\'s resp dissector reads is a record\'
       }
       if (info.startsWith('Response: Error: ')) {
         const err = row['resp.error']!.split('|')[0];
-        assert.ok(rs.some((r) => r['orig_p'] === dport && r['success'] === false && r['reply_value'] === err), `${capture} frame ${row['frame.number']}: error ${err}`);
+        assert.ok(rs.some((r) => r['orig_p'] === dport && r['cmd_success'] === false && r['reply_value'] === err), `${capture} frame ${row['frame.number']}: error ${err}`);
         errors++;
       }
     }
@@ -248,7 +248,7 @@ for (const capture of ['deepflow__redis-redis.pcap', 'deepflow__redis-redis-erro
     const rrt = rs.filter((r) => r['latency_ms'] !== null).map((r) => Math.round((r['latency_ms'] as number) * 1000));
     assert.equal(rs.length, p.requests);
     assert.equal(rs.filter((r) => r['reply_ts'] !== null).length, p.responses);
-    assert.equal(rs.filter((r) => r['success'] === false).length, p.serverErrors);
+    assert.equal(rs.filter((r) => r['cmd_success'] === false).length, p.serverErrors);
     assert.equal(rrt.reduce((a, b) => a + b, 0), p.rrtSum);
     assert.equal(Math.max(...rrt), p.rrtMax);
     // .result: one line per packet; the requests in order, the replies' types

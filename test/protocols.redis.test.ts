@@ -77,7 +77,7 @@ test('pipelined commands pair with their replies in order, timed from the end of
 
 test('an error reply fails its command, with its prefix; a command without reply fails as unanswered', () => {
   const r = run([c(cmd('LPUSH', 'k', 'v') + cmd('GET', 'k') + cmd('PING')), s('-WRONGTYPE Operation against a key holding the wrong kind of value\r\n:1\r\n')]);
-  assert.deepEqual(r.records.map((x) => pick(x, 'cmd_name', 'success', 'error_prefix', 'state')), [
+  assert.deepEqual(r.records.map((x) => pick(x, 'cmd_name', 'cmd_success', 'error_prefix', 'state')), [
     ['LPUSH', false, 'WRONGTYPE', 'complete'],
     ['GET', true, null, 'complete'],
     ['PING', null, null, 'unanswered'],
@@ -158,7 +158,7 @@ test('RESP3: HELLO 3, pushes between replies, attributes, maps, sets, doubles, b
     ['X', 'complete', 'bulk_error', 'ERR boom!', null],
   ]);
   assert.equal(r.records[6]!['error_prefix'], 'ERR');
-  assert.equal(r.records[6]!['success'], false);
+  assert.equal(r.records[6]!['cmd_success'], false);
 });
 
 test('CLIENT REPLY OFF, ON and SKIP: commands that get no reply do not shift the pairing', () => {

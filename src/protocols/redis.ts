@@ -438,7 +438,7 @@ class RedisDecoder implements StreamDecoder {
     r['cmd_name'] = c.name;
     r['cmd_key'] = c.zkey;
     r['cmd_value'] = c.zvalue;
-    r['success'] = c.success;
+    r['cmd_success'] = c.success;
     r['reply_value'] = c.replyValue;
     r['key'] = c.key;
     r['key_pattern'] = keyPattern(c.key);

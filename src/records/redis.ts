@@ -25,7 +25,7 @@ export const REDIS_FIELDS: readonly FieldDef[] = [
   f('cmd_name', 'string', 'zeek', "The command's name (its first word) in upper case (Zeek's cmd.name keeps the case as sent)."),
   f('cmd_key', 'string', 'zeek', "The key, for the commands Zeek knows to have one, at the position Zeek takes it (src/analyzer/protocol/redis/redis.spicy: GET, SET, DEL, HSET ... the first argument; BITOP the second; BLMPOP the third): Zeek's cmd.key."),
   f('cmd_value', 'string', 'zeek', "The value, for the commands Zeek knows to have one (SET, APPEND, GETSET, HGET ... the second argument): Zeek's cmd.value. Inline commands are unquoted as Redis does (Zeek keeps the quotes)."),
-  f('success', 'bool', 'zeek', "The reply is not an error (Zeek's success); null when no reply came or none was due."),
+  f('cmd_success', 'bool', 'zeek', "The reply is not an error: Zeek's success, with the cmd_ prefix because a field named success would turn the bare word of tcpkit's filters (--where 'handshake=success') into a field; null when no reply came or none was due."),
   f('reply_value', 'string', 'zeek', "The reply as Zeek's reply.value writes it: a simple string, bulk string or integer as its text, an error without its '-' (ERR unknown command ...), an array as [a, b, [c, d]], a map as {k: v}, a null as the empty string; RESP3 attributes are left out. Cut at 8192 characters with an ellipsis."),
   f('key', 'string', 'tcpkit', "The command's first argument (the key for most commands; null for commands without arguments and for AUTH and HELLO ... AUTH, whose arguments are credentials)."),
   f('key_pattern', 'string', 'tcpkit', 'key with every run of digits replaced by ? (user:123:cart becomes user:?:cart), for grouping commands by the keys they touch.'),
