@@ -11,6 +11,8 @@
  *   request frame's commands (array lengths and first words) and every
  *   error reply are the records', in order, on the connections tshark
  *   parses (it cannot read inline commands nor RESP3 types).
+ * - tcpdump's RESP printer (resp_1.out of its benchmark capture): each
+ *   packet's words and length are a record's command or reply.
  * - DeepFlow's expectations: request, response and error counts, rrt sums
  *   and maxima (.tests.rs), and per request its command line (.result).
  */
@@ -219,6 +221,31 @@ test('every command and error reply tshark\'s resp dissector reads is a record\'
   assert.equal(captures, 9);
   assert.equal(commands, 1189);
   assert.equal(errors, 3);
+});
+
+// ---- tcpdump
+
+test('tcpdump\'s RESP printer (resp_1.out): every command and reply it prints is a record\'s, with its words and length', async () => {
+  const rs = await records('tcpdump__resp_1_benchmark.pcap');
+  const lines = readFileSync(join(L7, 'tcpdump__resp_1_benchmark.pcap.expected.tcpdump.resp_1.out'), 'utf8').split('\n').filter((l) => l.includes(': RESP '));
+  let commands = 0, replies = 0;
+  for (const l of lines) {
+    const m = /IP [\d.]+\.(\d+) > [\d.]+\.(\d+): .* length (\d+): RESP (.*)$/.exec(l)!;
+    const [sport, dport, len] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const words = [...m[4]!.matchAll(/"([^"]*)"/g)].map((w) => w[1]!);
+    if (dport === 6379) {
+      const r = rs.find((x) => x['orig_p'] === sport)!;
+      assert.deepEqual([r['cmd_name'], r['args'], r['request_bytes'], r['key']], [words[0]!.toUpperCase(), words.length - 1, len, words[1] ?? null], l);
+      commands++;
+    } else {
+      const r = rs.find((x) => x['orig_p'] === dport)!;
+      assert.equal(r['reply_bytes'], len, l);
+      if (r['reply_elements'] === null) assert.equal(r['reply_value'], words[0], l);
+      else assert.equal(r['reply_value'], `[${words.join(', ')}]`.slice(0, 8191) + ((r['reply_value'] as string).endsWith('…') ? '…' : ''), l);
+      replies++;
+    }
+  }
+  assert.deepEqual([commands, replies, rs.length], [15, 15, 15]);
 });
 
 // ---- DeepFlow
