@@ -25,6 +25,17 @@ const WHAT: Record<string, (r: RecordValues) => string> = {
     const alert = str(r['last_alert']);
     return `${parts}${r['established'] === true ? ' -> established' : ''}${alert !== null ? ` -> alert ${alert}` : ''}`;
   },
+  redis: (r) => {
+    const cmd = [str(r['cmd_name']), str(r['key'])].filter((x) => x !== null).join(' ') || (str(r['channel']) !== null ? `message on ${str(r['channel'])}` : '-');
+    const err = str(r['error_prefix']);
+    const reply = err !== null ? `error ${err}` : str(r['reply_type']);
+    return reply === null ? cmd : `${cmd} -> ${reply}`;
+  },
+  mongodb: (r) => {
+    const what = str(r['fingerprint']) ?? [str(r['command']) ?? str(r['opcode']), str(r['database'])].filter((x) => x !== null).join(' ');
+    const err = str(r['error_name']) ?? str(r['error_code']);
+    return err !== null ? `${what} -> error ${err}` : r['ok'] === 1 || r['ok'] === true ? `${what} -> ok` : what;
+  },
 };
 
 /** Fields every transaction kind shares, left out of the generic line. */
