@@ -442,6 +442,7 @@ class RedisDecoder implements StreamDecoder {
     r['reply_value'] = c.replyValue;
     r['key'] = c.key;
     r['key_pattern'] = keyPattern(c.key);
+    r['fingerprint'] = c.name === null ? null : r['key_pattern'] === null ? c.name : `${c.name} ${r['key_pattern'] as string}`;
     if (isCmd && c.name !== null) {
       r['args'] = c.args;
       r['inline'] = c.inline;

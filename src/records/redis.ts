@@ -29,6 +29,7 @@ export const REDIS_FIELDS: readonly FieldDef[] = [
   f('reply_value', 'string', 'zeek', "The reply as Zeek's reply.value writes it: a simple string, bulk string or integer as its text, an error without its '-' (ERR unknown command ...), an array as [a, b, [c, d]], a map as {k: v}, a null as the empty string; RESP3 attributes are left out. Cut at 8192 characters with an ellipsis."),
   f('key', 'string', 'tcpkit', "The command's first argument (the key for most commands; null for commands without arguments and for AUTH and HELLO ... AUTH, whose arguments are credentials)."),
   f('key_pattern', 'string', 'tcpkit', 'key with every run of digits replaced by ? (user:123:cart becomes user:?:cart), for grouping commands by the keys they touch.'),
+  f('fingerprint', 'string', 'tcpkit', 'What groups like commands (tcpsummary --by fingerprint): the command name and key_pattern (GET user:?:cart), the name alone for commands without a key; null for pushed messages and replies without a command.'),
   f('args', 'int', 'tcpkit', 'Number of arguments after the command name.'),
   f('inline', 'bool', 'tcpkit', "The command was sent inline (a line of words, as telnet or redis-cli's PING sends), not as a RESP array."),
   f('queued', 'bool', 'tcpkit', 'The command was sent inside MULTI ... EXEC: its reply is QUEUED, and its result is an element of the EXEC reply.'),
