@@ -3,8 +3,8 @@
  * with the sessions that had duplicate SYNs or SYN/ACKs; failure by timeout,
  * reject and unreach, from the records' `handshake`, `dup_syn` and
  * `dup_synack`), plus totals of connections, packets and bytes per
- * direction, retransmissions (tshark's retransmission + fast + spurious
- * classes), `conn_state` counts, RTT percentiles over the records' `rtt_ms`
+ * direction, retransmissions (tshark's tcp.analysis.retransmission, which
+ * fast and spurious retransmissions carry too), `conn_state` counts, RTT percentiles over the records' `rtt_ms`
  * (nearest rank) and the top talkers by IP bytes; optionally a group-by
  * table on any record field.
  *
@@ -76,8 +76,10 @@ export class Totals {
     this.respBytes += num(r.resp_bytes);
     this.origIpBytes += num(r.orig_ip_bytes);
     this.respIpBytes += num(r.resp_ip_bytes);
-    this.origRetrans += num(r.orig_retransmission) + num(r.orig_fast_retransmission) + num(r.orig_spurious_retransmission);
-    this.respRetrans += num(r.resp_retransmission) + num(r.resp_fast_retransmission) + num(r.resp_spurious_retransmission);
+    // tshark flags fast and spurious retransmissions tcp.analysis.retransmission
+    // too, so the records' retransmission count already includes them
+    this.origRetrans += num(r.orig_retransmission);
+    this.respRetrans += num(r.resp_retransmission);
     this.origRetransBytes += num(r.orig_retransmitted_bytes);
     this.respRetransBytes += num(r.resp_retransmitted_bytes);
     const st = r.conn_state;
