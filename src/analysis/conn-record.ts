@@ -10,6 +10,7 @@ import { formatEpoch, formatSpan } from '../util/time.js';
 import { communityId } from './community-id.js';
 import { stableUid } from './uid.js';
 import { ConnAnalysis } from './conn-analysis.js';
+import { Verdict } from './handshake.js';
 import { CONN_SCHEMA } from '../records/conn.js';
 
 const FLAG_LETTERS: [number, string][] = [
@@ -128,7 +129,11 @@ export function fillAnalysis(rec: RecordValues, c: Conn): void {
   rec['missed_bytes'] = ca.zeek.missedBytes;
   ca.hs.fill(rec);
   rec['reused_ports'] = ca.reusedPorts;
-  const best = ca.hs.handshakeNs >= 0 ? ca.hs.handshakeNs / 1e6 : ca.seq.bestSrttMs();
+  // tshark's iRTT (from the last SYN); connect_ms (from the first SYN) is the handshake's.
+  // An unanswered SYN has none: a later ACK of its sender measures no round trip
+  const irttNs = ca.hs.verdict === Verdict.TIMEOUT ? -1 : ca.seq.initialRttNs();
+  rec['handshake_ms'] = irttNs >= 0 ? Number((irttNs / 1e6).toFixed(6)) : null;
+  const best = irttNs >= 0 ? irttNs / 1e6 : ca.seq.bestSrttMs();
   rec['rtt_ms'] = best >= 0 ? Number(best.toFixed(6)) : null;
 }
 

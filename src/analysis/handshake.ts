@@ -26,9 +26,11 @@ export class Handshake {
   isn = -0;
   synAckSeen = false;
   synAckIsn = -0;
+  /** Side of a SYN/ACK seen before any SYN (1 = A, 2 = B, 0 = none): a reordered capture. */
+  earlySynAckSide = 0;
   dupSyn = 0;
   dupSynAck = 0;
-  /** Nanoseconds from the first SYN to the completing ACK (-1 until success). */
+  /** Nanoseconds from the first SYN to the completing ACK (-1 until success): connect_ms, tcpeek's handshake time. */
   handshakeNs = -1;
   decidedSec = 0;
   decidedNsec = 0;
@@ -43,6 +45,7 @@ export class Handshake {
     this.verdict = Verdict.NONE;
     this.synSide = 0;
     this.synAckSeen = false;
+    this.earlySynAckSide = 0;
     this.dupSyn = 0;
     this.dupSynAck = 0;
     this.handshakeNs = -1;
@@ -79,13 +82,20 @@ export class Handshake {
     const synOnly = (flags & (SYN | ACK)) === SYN;
     const synAck = (flags & (SYN | ACK)) === (SYN | ACK);
     if (this.verdict === Verdict.NONE) {
-      if (!synOnly) return false; // picked up mid-stream (or SYN/ACK first): no verdict
+      if (synAck) {
+        // captured before the SYN it answers (the capture point saw the packets out of order)
+        this.earlySynAckSide = side;
+        this.synAckIsn = seq;
+        return false;
+      }
+      if (!synOnly) return false; // picked up mid-stream: no verdict
       this.verdict = Verdict.PENDING;
       this.synSide = side;
       this.synSec = sec;
       this.synNsec = nsec;
       this.synMs = nowMs;
       this.isn = seq;
+      if (this.earlySynAckSide !== 0 && this.earlySynAckSide !== side) this.synAckSeen = true;
       return false;
     }
     const fromSyner = side === this.synSide;
@@ -148,7 +158,7 @@ export class Handshake {
 
   fill(r: RecordValues): void {
     r['handshake'] = this.name;
-    r['handshake_ms'] = this.handshakeNs >= 0 ? Number((this.handshakeNs / 1e6).toFixed(6)) : null;
+    r['connect_ms'] = this.handshakeNs >= 0 ? Number((this.handshakeNs / 1e6).toFixed(6)) : null;
     r['dup_syn'] = this.synSide ? this.dupSyn : null;
     r['dup_synack'] = this.synSide ? this.dupSynAck : null;
   }

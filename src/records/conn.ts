@@ -53,7 +53,8 @@ export const CONN_FIELDS: readonly FieldDef[] = [
   f('history', 'string', 'zeek', "Zeek's history letters: upper case originator, lower case responder; s SYN, h SYN/ACK, a pure ACK, d data, f FIN, r RST, g content gap, t retransmitted data, w zero window, i inconsistent, q multi-flag, ^ roles flipped; repetition rules as Zeek."),
   f('missed_bytes', 'int', 'zeek', 'Bytes of sequence space never captured by the end of the connection, both directions: gaps between captured segments that no later segment filled, plus data the peer acknowledged beyond the last byte seen. Approximates Zeek\'s missed_bytes (Zeek counts a gap when it gives up on it; a gap filled later counts in neither).'),
   f('handshake', 'string', 'tcpeek', 'Handshake verdict: success, reject (RST answered the SYN), timeout (no answer within --syn-timeout or before the end of the capture), unreach (an ICMP destination-unreachable quoting the SYN); empty for connections picked up mid-stream.'),
-  f('handshake_ms', 'float', 'tshark', "Milliseconds from the first SYN to the ACK that completed the 3-way handshake (tshark's iRTT, tcpeek's handshake time)."),
+  f('handshake_ms', 'float', 'tshark', "tshark's iRTT (tcp.analysis.initial_rtt), ms: from the last SYN (a re-sent SYN restarts it) to the first segment after it with ACK and without SYN, from either side (normally the ACK completing the handshake; the RST/ACK of a refusal). The network round trip seen from the capture point; empty when no SYN was seen or nothing answered it (handshake timeout). Use it for RTT; use connect_ms for how long connecting took."),
+  f('connect_ms', 'float', 'tcpeek', "Connect time, ms: from the first SYN to the ACK that completed the handshake, SYN retransmissions included: how long connect() took as the client saw it (tcpeek's handshake time). Empty unless handshake is success. Equals handshake_ms when no SYN was re-sent; a one-second SYN retry adds a second here, not to handshake_ms."),
   f('dup_syn', 'int', 'tcpeek', 'Duplicate SYNs: SYNs from the originator after the first (same ISN).'),
   f('dup_synack', 'int', 'tcpeek', 'Duplicate SYN/ACKs from the responder after the first.'),
   f('reused_ports', 'int', 'tshark', 'SYNs that reused the 4-tuple of an earlier connection with a different ISN (tshark tcp.analysis.reused_ports; the earlier connection was written first).'),
@@ -81,7 +82,7 @@ export const CONN_FIELDS: readonly FieldDef[] = [
   ...both('rtt_stdev_ms', 'float', 'tcptrace', 'Sample standard deviation (n - 1) of the RTT samples, ms (0 for one sample)'),
   ...both('srtt_ms', 'float', 'datadog', 'Smoothed RTT as a kernel computes it (RFC 6298: first sample r gives srtt = r, then srtt = 7/8 srtt + 1/8 sample), ms, after the last sample (DataDog RTT)'),
   ...both('rttvar_ms', 'float', 'datadog', 'RTT variance as a kernel computes it (RFC 6298: first sample r gives r/2, then rttvar = 3/4 rttvar + 1/4 |srtt - sample| with the previous srtt), ms (DataDog RTTVar)'),
-  f('rtt_ms', 'float', 'tcpkit', 'One RTT for the connection: handshake_ms when the handshake was seen, else the smoothed RTT of the direction with more samples.'),
+  f('rtt_ms', 'float', 'tcpkit', "One RTT for the connection: handshake_ms (tshark's iRTT, from the last SYN) when known, else the smoothed RTT of the direction with more samples. Never includes SYN retries (connect_ms does)."),
   ...both('overlap_conflicts', 'int', 'tshark', 'Retransmitted bytes that differ from the bytes first seen at the same sequence numbers (tshark tcp.segment.overlap.conflict)'),
 ];
 
