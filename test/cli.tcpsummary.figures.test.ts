@@ -59,7 +59,7 @@ function expected(recs: readonly Rec[]): Rec {
   const hs = (v: string): number => count((r) => r['handshake'] === v);
   return {
     success: { total: hs('success'), dupsyn: count((r) => r['handshake'] === 'success' && num(r['dup_syn']) > 0), dupsynack: count((r) => r['handshake'] === 'success' && num(r['dup_synack']) > 0) },
-    failure: { total: hs('timeout') + hs('reject') + hs('unreach'), timeout: hs('timeout'), reject: hs('reject'), unreach: hs('unreach') },
+    failure: { total: hs('timeout') + hs('reject') + hs('unreach') + hs('abort'), timeout: hs('timeout'), reject: hs('reject'), unreach: hs('unreach'), abort: hs('abort') },
     connections: recs.length,
     packets: pair('pkts'),
     bytes: pair('bytes'),

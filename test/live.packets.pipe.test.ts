@@ -64,7 +64,7 @@ function minus(a: [string, FilterCounts][], b: [string, FilterCounts][]): [strin
       name,
       {
         success: { total: x.success.total - y.success.total, dupsyn: x.success.dupsyn - y.success.dupsyn, dupsynack: x.success.dupsynack - y.success.dupsynack },
-        failure: { total: x.failure.total - y.failure.total, timeout: x.failure.timeout - y.failure.timeout, reject: x.failure.reject - y.failure.reject, unreach: x.failure.unreach - y.failure.unreach },
+        failure: { total: x.failure.total - y.failure.total, timeout: x.failure.timeout - y.failure.timeout, reject: x.failure.reject - y.failure.reject, unreach: x.failure.unreach - y.failure.unreach, abort: x.failure.abort - y.failure.abort },
       },
     ];
   });
@@ -165,12 +165,13 @@ test('--prom serves the metrics in the Prometheus text format to an HTTP client 
       '# HELP tcpcapture_archive_files_total Archive files completed and renamed into place.',
       '# TYPE tcpcapture_archive_files_total counter',
       'tcpcapture_archive_files_total 0',
-      '# HELP tcpcapture_handshakes_total TCP handshakes by verdict (tcpeek): success, reject (RST), timeout (no answer within --syn-timeout), unreach (ICMP destination unreachable).',
+      '# HELP tcpcapture_handshakes_total TCP handshakes by verdict (tcpeek): success, reject (RST), timeout (no answer within --syn-timeout), unreach (ICMP destination unreachable), abort (the SYN sender reset first; tcpkit extension).',
       '# TYPE tcpcapture_handshakes_total counter',
       `tcpcapture_handshakes_total{result="success"} ${verdicts('success')}`,
       `tcpcapture_handshakes_total{result="reject"} ${verdicts('reject')}`,
       `tcpcapture_handshakes_total{result="timeout"} ${verdicts('timeout')}`,
       `tcpcapture_handshakes_total{result="unreach"} ${verdicts('unreach')}`,
+      `tcpcapture_handshakes_total{result="abort"} ${verdicts('abort')}`,
       '# HELP tcpcapture_drops_total Packets the capture lost, as tcpdump or dumpcap report them (libpcap ps_drop: kernel buffer full; ps_ifdrop: interface).',
       '# TYPE tcpcapture_drops_total counter',
       'tcpcapture_drops_total{by="kernel"} 0',

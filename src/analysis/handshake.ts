@@ -4,7 +4,9 @@
  * reject when the SYN's receiver answers with RST; unreach when an ICMP or
  * ICMPv6 destination-unreachable quoting the connection arrives while the
  * SYN is unanswered; timeout when nothing answers the SYN within
- * `synTimeoutMs` of capture time (or before the capture ends). Duplicate SYNs
+ * `synTimeoutMs` of capture time (or before the capture ends). A tcpkit
+ * extension: abort when the SYN sender itself resets before completing the
+ * handshake (the client gave up; tcpeek has no name for it). Duplicate SYNs
  * and SYN/ACKs are counted. Works on endpoints A/B; roles are mapped when the
  * record is written.
  */
@@ -12,8 +14,8 @@ import { ACK, RST, SYN, type Decoded } from '../decode/decoded.js';
 import type { PacketView } from '../capture/packet.js';
 import type { RecordValues } from '../records/schema.js';
 
-export const Verdict = { NONE: 0, PENDING: 1, SUCCESS: 2, REJECT: 3, TIMEOUT: 4, UNREACH: 5 } as const;
-export const VERDICT_NAMES = ['', '', 'success', 'reject', 'timeout', 'unreach'];
+export const Verdict = { NONE: 0, PENDING: 1, SUCCESS: 2, REJECT: 3, TIMEOUT: 4, UNREACH: 5, ABORT: 6 } as const;
+export const VERDICT_NAMES = ['', '', 'success', 'reject', 'timeout', 'unreach', 'abort'];
 
 export class Handshake {
   // -0 marks fields that hold doubles (see Half in src/tcp/conn.ts).
@@ -113,8 +115,9 @@ export class Handshake {
     }
     if (this.verdict !== Verdict.PENDING) return false;
     const late = nowMs - this.synMs > timeoutMs;
-    if (flags & RST && !fromSyner) {
-      return this.decide(late ? Verdict.TIMEOUT : Verdict.REJECT, sec, nsec);
+    if (flags & RST) {
+      // the SYN's receiver refused it, or its sender gave up
+      return this.decide(late ? Verdict.TIMEOUT : fromSyner ? Verdict.ABORT : Verdict.REJECT, sec, nsec);
     }
     if (fromSyner && flags & ACK && !(flags & (SYN | RST)) && this.synAckSeen && ack === ((this.synAckIsn + 1) >>> 0)) {
       if (late) return this.decide(Verdict.TIMEOUT, sec, nsec);

@@ -1,7 +1,7 @@
 /**
  * tcpsummary's aggregation: per filter, tcpeek's handshake counts (success
  * with the sessions that had duplicate SYNs or SYN/ACKs; failure by timeout,
- * reject and unreach, from the records' `handshake`, `dup_syn` and
+ * reject, unreach and tcpkit's abort, from the records' `handshake`, `dup_syn` and
  * `dup_synack`), plus totals of connections, packets and bytes per
  * direction, retransmissions (tshark's tcp.analysis.retransmission, which
  * fast and spurious retransmissions carry too), `conn_state` counts, RTT percentiles over the records' `rtt_ms`
@@ -66,7 +66,7 @@ export class Totals {
       this.hs.success.total++;
       if (num(r.dup_syn) > 0) this.hs.success.dupsyn++;
       if (num(r.dup_synack) > 0) this.hs.success.dupsynack++;
-    } else if (hs === 'timeout' || hs === 'reject' || hs === 'unreach') {
+    } else if (hs === 'timeout' || hs === 'reject' || hs === 'unreach' || hs === 'abort') {
       this.hs.failure.total++;
       this.hs.failure[hs]++;
     }
