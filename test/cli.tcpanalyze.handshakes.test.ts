@@ -55,7 +55,7 @@ test('a malformed filter is a usage error naming the column', () => {
   const r = run(['--format', 'summary', '-F', 'bad:XX@%:1', CAP]);
   assert.equal(r.status, 2);
   assert.equal(r.stdout, '');
-  assert.match(r.stderr, /^tcpanalyze: column 5: filter "bad:XX@%:1": expected the direction RX or TX at column 5 \[FILTER_SYNTAX\]\n$/);
+  assert.match(r.stderr, /^tcpanalyze: filter "bad:XX@%:1": expected the direction RX or TX at column 5 \[FILTER_SYNTAX\]\n$/);
 });
 
 test('--max-flows bounds the flows held at once: the least recently active are written early as evicted, and stderr says how many', () => {
