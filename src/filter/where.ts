@@ -13,7 +13,7 @@
  * A hand-written tokenizer and recursive-descent parser build a small tree
  * that is compiled once into nested closures; user text is never evaluated.
  */
-import { CONN_FIELDS } from '../records/conn.js';
+import { CONN_ALIASES, CONN_FIELDS } from '../records/conn.js';
 import type { FieldDef, FieldType, RecordValues } from '../records/schema.js';
 import { UsageError } from '../util/errors.js';
 
@@ -107,7 +107,7 @@ type Val =
   | { k: 'str'; v: string; at: number }
   | { k: 'bool'; v: boolean; at: number }
   | { k: 'null'; at: number }
-  | { k: 'field'; name: string; type: FieldType; at: number }
+  | { k: 'field'; name: string; type: FieldType; at: number; values?: readonly string[] }
   | { k: 'bare'; text: string; at: number; word?: boolean }
   | { k: 'arith'; op: '+' | '-'; a: Val; b: Val; at: number }
   | { k: 'neg'; a: Val; at: number };
@@ -162,9 +162,15 @@ class Parser {
   constructor(
     private readonly expr: string,
     fields: readonly FieldDef[],
+    aliases: Readonly<Record<string, string>>,
   ) {
     this.toks = tokenize(expr);
     this.fields = new Map(fields.map((f) => [f.name, f]));
+    // other names of these fields (dst_port = resp_p), where the field exists
+    for (const [alias, name] of Object.entries(aliases)) {
+      const f = this.fields.get(name);
+      if (f !== undefined && !this.fields.has(alias)) this.fields.set(alias, f);
+    }
   }
 
   private peek(): Tok {
@@ -273,7 +279,17 @@ class Parser {
     if (rv.k === 'bare') rv = staticType(lv) === 'string' ? { k: 'str', v: rv.text, at: rv.at } : this.unknownField(rv);
     if (lv.k === 'bare') lv = staticType(rv) === 'string' ? { k: 'str', v: lv.text, at: lv.at } : this.unknownField(lv);
     if ((lv.k === 'null' || rv.k === 'null') && op !== '=' && op !== '!=') this.err(`null can only be compared with = or !=`, t.start);
+    this.checkValue(lv, rv);
+    this.checkValue(rv, lv);
     return { p: { k: 'cmp', op, l: lv, r: rv }, at: l.at };
+  }
+
+  /** A string constant compared with a field of known values must be one of them (or empty). */
+  private checkValue(field: Val, c: Val): void {
+    if (field.k !== 'field' || field.values === undefined || c.k !== 'str' || c.v === '' || field.values.includes(c.v)) return;
+    const same = field.values.find((v) => v.toLowerCase() === c.v.toLowerCase());
+    const hint = same !== undefined ? `; did you mean "${same}"? (values are case-sensitive)` : '';
+    this.err(`${field.name} has no such value "${c.v}"; known: ${field.values.join(', ')}${hint}`, c.at);
   }
 
   private sum(): Node {
@@ -331,7 +347,7 @@ class Parser {
         if (w === 'null') return { v: { k: 'null', at }, at };
         if (w === 'true' || w === 'false') return { v: { k: 'bool', v: w === 'true', at }, at };
         const f = this.fields.get(t.text);
-        if (f) return { v: { k: 'field', name: f.name, type: f.type, at }, at };
+        if (f) return { v: { k: 'field', name: f.name, type: f.type, at, ...(f.values ? { values: f.values } : {}) }, at };
         return { v: { k: 'bare', text: t.text, at }, at };
       }
       case 'word':
@@ -517,9 +533,11 @@ function compilePred(p: Pred): Predicate {
 
 /**
  * Compiles a `--where` expression once into a predicate over records.
+ * Fields may be named by their aliases (CONN_ALIASES: dst_port = resp_p);
+ * a string compared with a field of enumerated values must be one of them.
  * Throws UsageError WHERE_SYNTAX naming the 1-based column of the mistake.
  */
-export function compileWhere(expr: string, fields: readonly FieldDef[] = WHERE_FIELDS): Predicate {
+export function compileWhere(expr: string, fields: readonly FieldDef[] = WHERE_FIELDS, aliases: Readonly<Record<string, string>> = CONN_ALIASES): Predicate {
   if (expr.trim() === '') fail(expr, 'expected a number, a string or a field', expr.length);
-  return compilePred(new Parser(expr, fields).parse());
+  return compilePred(new Parser(expr, fields, aliases).parse());
 }

@@ -13,6 +13,7 @@
  * the smallest half is dropped and the result is marked approximate.
  */
 import type { RecordValues } from '../records/schema.js';
+import { CONN_ALIASES } from '../records/conn.js';
 import { emptyCounts, type FilterCounts } from './tcpeek.js';
 
 const MAX_KEYS = 100_000;
@@ -156,16 +157,8 @@ class FilterSummary {
   }
 }
 
-/** Field aliases accepted by --by. */
-export const BY_ALIASES: Record<string, string> = {
-  dst_port: 'resp_p',
-  src_port: 'orig_p',
-  dst: 'resp_h',
-  src: 'orig_h',
-  dst_ip: 'resp_h',
-  src_ip: 'orig_h',
-  state: 'conn_state',
-};
+/** Field aliases accepted by --by: the conn record's, as --where accepts them. */
+export const BY_ALIASES: Readonly<Record<string, string>> = CONN_ALIASES;
 
 export interface SummaryOptions {
   filterNames: readonly string[];

@@ -6,7 +6,26 @@
  */
 import type { FieldDef, RecordSchema } from './schema.js';
 
-const f = (name: string, type: FieldDef['type'], vocab: FieldDef['vocab'], doc: string): FieldDef => ({ name, type, vocab, doc });
+const f = (name: string, type: FieldDef['type'], vocab: FieldDef['vocab'], doc: string, values?: readonly string[]): FieldDef => (values ? { name, type, vocab, doc, values } : { name, type, vocab, doc });
+
+/** Zeek's conn_state codes. */
+export const CONN_STATES = ['S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH'] as const;
+/** Handshake verdicts: tcpeek's, and tcpkit's abort. */
+export const HANDSHAKE_VALUES = ['success', 'reject', 'timeout', 'unreach', 'abort'] as const;
+
+/**
+ * Other names for conn fields, accepted wherever a field is named (`--where`,
+ * tcpsummary `--by`): the names other tools use for the same values.
+ */
+export const CONN_ALIASES: Readonly<Record<string, string>> = {
+  dst_port: 'resp_p',
+  src_port: 'orig_p',
+  dst: 'resp_h',
+  src: 'orig_h',
+  dst_ip: 'resp_h',
+  src_ip: 'orig_h',
+  state: 'conn_state',
+};
 
 /** Both roles of a per-direction field. */
 function both(stem: string, type: FieldDef['type'], vocab: FieldDef['vocab'], doc: string): FieldDef[] {
@@ -17,13 +36,13 @@ export const CONN_FIELDS: readonly FieldDef[] = [
   f('ts', 'time', 'zeek', 'Time of the first packet, seconds since the epoch with 9 exact fraction digits (nanoseconds as captured).'),
   f('uid', 'string', 'zeek', 'Stable connection id: "C" + 17 base62 characters derived from the 5-tuple, the first timestamp and the flow number, so the same capture gives the same uids on every run.'),
   f('community_id', 'string', 'community-id', 'Community ID v1 (seed 0) of the 5-tuple, as Zeek and Suricata compute it, for joining with their logs.'),
-  f('proto', 'string', 'zeek', 'Transport protocol: tcp, udp, icmp (ICMPv6 flows are icmp with ip_version 6, as in Zeek).'),
+  f('proto', 'string', 'zeek', 'Transport protocol: tcp, udp, icmp (ICMPv6 flows are icmp with ip_version 6, as in Zeek).', ['tcp', 'udp', 'icmp']),
   f('ip_version', 'int', 'tcpkit', '4 or 6.'),
   f('orig_h', 'string', 'zeek', 'Originator address (the SYN sender; see orig_rule).'),
   f('orig_p', 'int', 'zeek', 'Originator port (ICMP: the message type, as Zeek).'),
   f('resp_h', 'string', 'zeek', 'Responder address.'),
   f('resp_p', 'int', 'zeek', 'Responder port (ICMP: the code, or the counterpart type for request/reply pairs, as Community ID).'),
-  f('orig_rule', 'string', 'tcpkit', 'How the originator was decided: syn (it sent the SYN), synack (it received the SYN/ACK), ports (ephemeral vs well-known port heuristic, as goProbe and DataDog), first (sender of the first packet), icmp (request/reply type).'),
+  f('orig_rule', 'string', 'tcpkit', 'How the originator was decided: syn (it sent the SYN), synack (it received the SYN/ACK), ports (ephemeral vs well-known port heuristic, as goProbe and DataDog), first (sender of the first packet), icmp (request/reply type).', ['syn', 'synack', 'ports', 'first', 'icmp']),
   f('last_ts', 'time', 'tcpkit', 'Time of the last packet of the flow.'),
   f('duration', 'seconds', 'zeek', 'last_ts - ts in seconds (exact). Unlike Zeek, trailing packets count.'),
   ...both('pkts', 'int', 'zeek', 'Packets'),
@@ -47,12 +66,12 @@ export const CONN_FIELDS: readonly FieldDef[] = [
   f('icmp_type', 'int', 'tcpkit', 'Type of the last ICMP error quoting this flow (or, for an ICMP flow, its first message type).'),
   f('icmp_code', 'int', 'tcpkit', 'Code of that ICMP message.'),
   f('vlan', 'int', 'zeek', 'Outer 802.1Q VLAN id of the first packet (empty when untagged).'),
-  f('end_reason', 'string', 'tcpkit', 'Why the record was written: fin (both FINs seen), rst_orig or rst_resp (a RST from that side), idle (no packet for --idle-timeout of capture time), eof (input ended while open), interrupted (SIGINT; for tcpcapture also SIGTERM), evicted (written early because --max-flows flows were open), interim (tcpcapture: the connection was still open at an archive rotation; its counters so far, and a later record with the same uid is the final one).'),
+  f('end_reason', 'string', 'tcpkit', 'Why the record was written: fin (both FINs seen), rst_orig or rst_resp (a RST from that side), idle (no packet for --idle-timeout of capture time), eof (input ended while open), interrupted (SIGINT; for tcpcapture also SIGTERM), evicted (written early because --max-flows flows were open), interim (tcpcapture: the connection was still open at an archive rotation; its counters so far, and a later record with the same uid is the final one).', ['fin', 'rst_orig', 'rst_resp', 'idle', 'eof', 'interrupted', 'evicted', 'interim']),
   // ---- TCP analysis (part 2)
-  f('conn_state', 'string', 'zeek', "Zeek's connection state code (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH), from one pure function of the endpoint states, as Zeek's conn_state()."),
+  f('conn_state', 'string', 'zeek', "Zeek's connection state code (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH), from one pure function of the endpoint states, as Zeek's conn_state().", CONN_STATES),
   f('history', 'string', 'zeek', "Zeek's history letters: upper case originator, lower case responder; s SYN, h SYN/ACK, a pure ACK, d data, f FIN, r RST, g content gap, t retransmitted data, w zero window, i inconsistent, q multi-flag, ^ roles flipped; repetition rules as Zeek."),
   f('missed_bytes', 'int', 'zeek', 'Bytes of sequence space never captured by the end of the connection, both directions: gaps between captured segments that no later segment filled, plus data the peer acknowledged beyond the last byte seen. Approximates Zeek\'s missed_bytes (Zeek counts a gap when it gives up on it; a gap filled later counts in neither).'),
-  f('handshake', 'string', 'tcpeek', 'Handshake verdict: success, reject (RST answered the SYN), timeout (no answer within --syn-timeout or before the end of the capture), unreach (an ICMP destination-unreachable quoting the SYN), abort (a tcpkit extension: the SYN sender itself reset before completing the handshake, so the client gave up: an application connect timeout or cancel, or the RST of a SYN scan after the SYN/ACK); empty for connections picked up mid-stream.'),
+  f('handshake', 'string', 'tcpeek', 'Handshake verdict: success, reject (RST answered the SYN), timeout (no answer within --syn-timeout or before the end of the capture), unreach (an ICMP destination-unreachable quoting the SYN), abort (a tcpkit extension: the SYN sender itself reset before completing the handshake, so the client gave up: an application connect timeout or cancel, or the RST of a SYN scan after the SYN/ACK); empty for connections picked up mid-stream.', HANDSHAKE_VALUES),
   f('handshake_ms', 'float', 'tshark', "tshark's iRTT (tcp.analysis.initial_rtt), ms: from the last SYN (a re-sent SYN restarts it) to the first segment after it with ACK and without SYN, from either side (normally the ACK completing the handshake; the RST/ACK of a refusal). The network round trip seen from the capture point; empty when no SYN was seen or nothing answered it (handshake timeout). Use it for RTT; use connect_ms for how long connecting took."),
   f('connect_ms', 'float', 'tcpeek', "Connect time, ms: from the first SYN to the ACK that completed the handshake, SYN retransmissions included: how long connect() took as the client saw it (tcpeek's handshake time). Empty unless handshake is success. Equals handshake_ms when no SYN was re-sent; a one-second SYN retry adds a second here, not to handshake_ms."),
   f('dup_syn', 'int', 'tcpeek', 'Duplicate SYNs: SYNs from the originator after the first (same ISN).'),
