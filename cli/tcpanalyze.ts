@@ -27,7 +27,7 @@ import type { Conn } from '../src/tcp/conn.js';
 import { FLAGS_HEADER, flagsLine } from '../src/output/flags.js';
 import type { ConnAnalysis } from '../src/analysis/conn-analysis.js';
 import { followConnection } from '../src/analysis/follow.js';
-import { openOutput } from './_output.js';
+import { kindText, openOutput, outputCompression, outputName, type Compression, type OutputName } from './_output.js';
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { createSharedRing } from '../src/io/shared-ring.js';
@@ -41,8 +41,8 @@ const NAME = 'tcpanalyze';
 async function main(): Promise<number> {
   const program = makeProgram(NAME, 'Rebuild every TCP connection (and UDP/ICMP flow) of packet captures and write one record per connection.')
     .argument('[files...]', 'pcap or pcapng captures, plain, gzip or zstd (detected by content); several are merged by timestamp; none or - reads stdin')
-    .addOption(new Option('-f, --format <format>', 'output format: ndjson, csv, table, summary (tcpeek handshake totals as JSON), or archive (zstd NDJSON with a first metadata line) (default: table on a terminal, else ndjson; archive when -o ends in .zst)').choices(['ndjson', 'csv', 'table', 'summary', 'archive']))
-    .option('-z, --zstd', 'compress the output with zstd (implied by --format archive and by -o FILE.zst)', false)
+    .addOption(new Option('-f, --format <format>', 'output format: ndjson, csv, table, summary (tcpeek handshake totals as JSON), or archive (zstd NDJSON with a first metadata line) (default: what the -o name says (.csv, .ndjson/.jsonl/.json, .txt for a table; .jsonl.zst is an archive), else table on a terminal and ndjson elsewhere; a name that contradicts --format is an error)').choices(['ndjson', 'csv', 'table', 'summary', 'archive']))
+    .option('-z, --zstd', 'compress the output with zstd (implied by --format archive and by -o FILE.zst; -o FILE.gz compresses with gzip)', false)
     .option('--handshakes', 'print one tcpeek-style line per handshake (time, timestamp, source, destination, result, dup SYN, dup SYN/ACK) instead of records', false)
     .option('--flags', 'print one line per TCP segment with tshark analysis flags (frame, time, direction, length, classes) instead of records', false)
     .addOption(new Option('--analysis <level>', 'full: tshark analysis flags, RTT, Zeek state and history, handshake verdicts; flows: connection accounting only (packets, bytes, options, Community ID), about 2.5x faster, the analysis fields stay empty').choices(['full', 'flows']).default('full'))
@@ -106,30 +106,25 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   const idleTimeoutMs = durationMs(o.idleTimeout, '--idle-timeout');
   const closeLingerMs = durationMs(o.closeLinger, '--close-linger');
   const synTimeoutMs = durationMs(o.synTimeout, '--syn-timeout');
-  if (o.handshakes && o.flags) throw new UsageError('USAGE_CONFLICT', '--handshakes and --flags cannot be combined');
-  if (o.analysis === 'flows' && (o.handshakes || o.flags || o.format === 'summary')) {
-    throw new UsageError('USAGE_CONFLICT', '--analysis flows has no handshake verdicts or segment flags; use --analysis full with --handshakes, --flags or --format summary');
-  }
+  const view = checkModes(o, (k) => program.getOptionValueSource(k) === 'cli');
   const maxBuffer = byteSize(o.maxBuffer, '--max-buffer');
   const threads = o.threads === 'auto' ? (availableParallelism() >= 4 ? 2 : 1) : Number(o.threads);
   if (!Number.isInteger(threads) || threads < 1) throw new UsageError('USAGE_BAD_NUMBER', `--threads: "${o.threads}" is not auto or a positive whole number`);
   const maxFlows = Number(o.maxFlows);
   if (!Number.isInteger(maxFlows) || maxFlows < 1) throw new UsageError('USAGE_BAD_NUMBER', `--max-flows: "${o.maxFlows}" is not a positive whole number`);
-  const toTerminal = !o.output && process.stdout.isTTY === true;
-  const format = o.format ?? (o.output?.endsWith('.zst') ? 'archive' : toTerminal ? 'table' : 'ndjson');
-  const zstd = o.zstd || format === 'archive' || (o.output?.endsWith('.zst') ?? false);
-  if (zstd && !o.output && process.stdout.isTTY === true) throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write zstd data to a terminal; use -o FILE or a pipe');
+  const toTerminal = (o.output === undefined || o.output === '-') && process.stdout.isTTY === true;
+  const { format, compression } = outputFormat(o, view, toTerminal);
+  if (compression !== 'none' && toTerminal) throw new UsageError('USAGE_BINARY_TO_TERMINAL', `will not write ${compression} data to a terminal; use -o FILE or a pipe`);
 
   // every option is checked before anything is created
   const filterSet = parseFilters(o.filter);
   const local = o.local !== undefined ? parseLocal(o.local) : null;
   // --where and --exclude-file select the records written (-F is tcpeek's, for --handshakes and summary)
   const recordSelector = o.where !== undefined || o.excludeFile !== undefined ? selectorFrom({ filter: [], where: o.where, excludeFile: o.excludeFile }) : null;
-  const out = await openOutput(o.output, { zstd });
+  const out = await openOutput(o.output, { compression });
   const sink = new TextSink(out.stream, undefined, out.copiesWrites);
-  const view = o.handshakes ? 'handshakes' : o.flags ? 'flags' : format === 'summary' ? 'summary' : 'records';
   // records of the full analysis: the analysis runs on a second thread, which writes them
-  const twoThreads = threads >= 2 && view === 'records' && o.analysis !== 'flows' && o.follow === undefined;
+  const twoThreads = threads >= 2 && view === 'records' && o.analysis !== 'flows';
   const writer: RecordWriter | null =
     view !== 'records' ? null : format === 'csv' ? new CsvWriter(sink, CONN_SCHEMA, o.header) : format === 'table' ? new TableWriter(sink, CONN_TABLE_COLUMNS) : new NdjsonWriter(sink, CONN_SCHEMA);
   const summaries = new Map<string, FilterCounts>(filterSet.filters.map((f) => [f.name, emptyCounts()]));
@@ -147,7 +142,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
       local,
     );
   };
-  if (format === 'archive' && view === 'records' && o.follow === undefined) {
+  if (format === 'archive' && view === 'records') {
     // tcpkit archives open with one metadata line that readers skip or use
     sink.write(
       JSON.stringify({
@@ -167,7 +162,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   let interrupted = false;
   // Progress on stderr, only when it is a terminal (and not --quiet): bytes read, packets/s, open flows.
   const progress = process.stderr.isTTY === true && !o.quiet ? progressLine(NAME) : null;
-  if (o.follow !== undefined) {
+  if (view === 'follow' && o.follow !== undefined) {
     const res = await followConnection(files.map((f) => inputSpec(f, 'ahead')), o.follow, o.followFormat, (t) => sink.write(String(t)), {
       maxBuffer,
       idleTimeoutMs,
@@ -279,6 +274,93 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     );
   }
   return code;
+}
+
+type View = 'records' | 'summary' | 'handshakes' | 'flags' | 'follow';
+type Format = 'ndjson' | 'csv' | 'table' | 'summary' | 'archive';
+
+interface ModeOptions {
+  format?: Format;
+  handshakes: boolean;
+  flags: boolean;
+  follow?: string;
+  filter: string[];
+  local?: string;
+  where?: string;
+  excludeFile?: string;
+  analysis: 'full' | 'flows';
+  header: boolean;
+  output?: string;
+  zstd: boolean;
+}
+
+/** The one view the options ask for; options that view cannot honour are usage errors. */
+function checkModes(o: ModeOptions, given: (option: string) => boolean): View {
+  const conflict = (m: string): never => {
+    throw new UsageError('USAGE_CONFLICT', m);
+  };
+  const modes = [o.handshakes ? '--handshakes' : '', o.flags ? '--flags' : '', o.follow !== undefined ? '--follow' : '', o.format === 'summary' ? '--format summary' : ''].filter((m) => m !== '');
+  if (modes.length > 1) conflict(`${modes[0]} and ${modes[1]} are different outputs: give one of them`);
+  const view: View = o.follow !== undefined ? 'follow' : o.handshakes ? 'handshakes' : o.flags ? 'flags' : o.format === 'summary' ? 'summary' : 'records';
+  const mode = modes[0] ?? '';
+  if ((view === 'handshakes' || view === 'flags' || view === 'follow') && o.format !== undefined) {
+    conflict(`${mode} writes its own text lines; --format ${o.format} applies to connection records`);
+  }
+  if (o.analysis === 'flows' && (view === 'handshakes' || view === 'flags' || view === 'summary')) {
+    conflict(`--analysis flows has no handshake verdicts or segment flags; use --analysis full with ${mode}`);
+  }
+  if ((view === 'records' || view === 'flags' || view === 'follow') && (o.filter.length > 0 || o.local !== undefined)) {
+    conflict(`-F and --local choose the handshakes that --handshakes and --format summary count${view === 'records' ? '; to select records use --where (or tcpfilter, which takes tcpeek filters)' : `, not what ${mode} writes`}`);
+  }
+  if (view !== 'records' && (o.where !== undefined || o.excludeFile !== undefined)) {
+    conflict(`${o.where !== undefined ? '--where' : '--exclude-file'} selects connection records, which ${mode} does not write${view === 'handshakes' || view === 'summary' ? ' (-F and --local select its handshakes)' : ''}`);
+  }
+  if (!o.header && !(view === 'records' && (o.format === 'csv' || outputName(o.output).kind === 'csv'))) conflict('--no-header applies to CSV output (--format csv)');
+  if (given('followFormat') && view !== 'follow') conflict('--follow-format applies to --follow');
+  return view;
+}
+
+/** Which kinds of output name each format may be written under (null: a name that says nothing). */
+const NAME_KINDS: Record<Format | 'lines', readonly (OutputName['kind'])[]> = {
+  csv: ['csv', 'text', null],
+  ndjson: ['ndjson', 'json', 'text', null],
+  archive: ['ndjson', null],
+  table: ['text', null],
+  summary: ['json', 'text', null],
+  lines: ['text', null],
+};
+
+/**
+ * The output format and compression: --format when given, else what the -o
+ * name says (.csv, .ndjson/.jsonl/.json, .txt; .gz, .zst; .jsonl.zst is an
+ * archive), else a table on a terminal and NDJSON elsewhere. A name that
+ * contradicts --format or -z is a usage error.
+ */
+function outputFormat(o: ModeOptions, view: View, toTerminal: boolean): { format: Format; compression: Compression } {
+  const name = outputName(o.output);
+  let compression = outputCompression(o.output, o.zstd);
+  let format: Format;
+  if (view === 'summary') format = 'summary';
+  else if (view !== 'records') format = 'ndjson'; // unused: lines of their own
+  else if (o.format !== undefined) format = o.format;
+  else if (name.kind === 'csv') format = 'csv';
+  else if (name.kind === 'text') format = 'table';
+  else if (o.output !== undefined && o.output !== '-') format = compression === 'zstd' && name.kind !== 'json' ? 'archive' : 'ndjson';
+  else format = toTerminal ? 'table' : 'ndjson';
+  const allowed = NAME_KINDS[view === 'records' || view === 'summary' ? format : 'lines'];
+  if (!allowed.includes(name.kind)) {
+    if (name.kind === 'pcap' || name.kind === 'pcapng') {
+      throw new UsageError('USAGE_CONFLICT', `the output name ${o.output} says ${kindText(name.kind)}, but tcpanalyze writes connection records (tcpfilter writes the packets of selected connections)`);
+    }
+    const what = view === 'records' || view === 'summary' ? `--format ${format}` : o.handshakes ? '--handshakes (text lines)' : o.flags ? '--flags (text lines)' : '--follow (the stream text)';
+    throw new UsageError('USAGE_CONFLICT', `${what} contradicts the output name ${o.output} (${kindText(name.kind!)}): give one of them, or make them agree`);
+  }
+  if (format === 'archive') {
+    if (compression === 'gzip') throw new UsageError('USAGE_CONFLICT', `--format archive is zstd-compressed, but the output name ${o.output} says gzip: name it .jsonl.zst`);
+    if (name.kind !== null && compression === 'none') throw new UsageError('USAGE_CONFLICT', `--format archive is zstd-compressed: name the output ${o.output}.zst`);
+    compression = 'zstd';
+  }
+  return { format, compression };
 }
 
 interface AnalysisThread {

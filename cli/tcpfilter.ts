@@ -24,7 +24,7 @@ import { describeSkips } from '../src/analysis/pipeline.js';
 import { EXIT_DATA, EXIT_OK, ToolError, UsageError, isToolError } from '../src/util/errors.js';
 import { makeProgram, runMain, warn } from './_common.js';
 import { durationMs, progressLine } from './_args.js';
-import { openOutput } from './_output.js';
+import { kindText, openOutput, outputCompression, outputName, type Compression } from './_output.js';
 import { addSelectOptions, selectorFrom, splitFilterArgs, type SelectOptionValues } from './_select.js';
 
 const NAME = 'tcpfilter';
@@ -60,6 +60,20 @@ async function detectKind(input: OpenedInput, lines: LineReader): Promise<Kind> 
   throw new ToolError('TCPFILTER_UNKNOWN_INPUT', `not a capture (pcap, pcapng), tcpkit records or a tcp-info archive (first bytes ${head})`, { file: input.name, offset: 0 });
 }
 
+/**
+ * tcpfilter writes what it reads: an output name that says otherwise (a .csv
+ * for records, a .jsonl for a capture) is a usage error.
+ */
+function checkOutputName(path: string | undefined, kind: Kind): void {
+  const n = outputName(path);
+  if (n.kind === null || n.kind === 'text') return;
+  const fits = kind === 'capture' ? n.kind === 'pcap' || n.kind === 'pcapng' : n.kind === 'ndjson' || n.kind === 'json';
+  if (fits) return;
+  const what = kind === 'capture' ? 'a capture, so it writes packets (.pcap or .pcapng)' : kind === 'tcpinfo' ? 'a tcp-info archive, so it writes its snapshots as JSONL (.jsonl or .jsonl.zst)' : 'tcpkit records, so it writes NDJSON (.ndjson, .jsonl or .jsonl.zst)';
+  const hint = n.kind === 'csv' ? '; for CSV, pipe the output into csvtool' : kind !== 'capture' && (n.kind === 'pcap' || n.kind === 'pcapng') ? '; to get the packets, run tcpfilter on the capture itself' : '';
+  throw new UsageError('USAGE_CONFLICT', `the output name ${path} says ${kindText(n.kind)}, but the input is ${what}${hint}`);
+}
+
 /** Copies the rest of a (decompressed) input into a temporary file, for the capture's second pass. */
 async function spool(input: OpenedInput): Promise<{ path: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'tcpfilter-'));
@@ -87,7 +101,7 @@ async function main(): Promise<number> {
       "tcpeek filters ('name:TX@10.0.0.0/8:443', ':RX@%:22') and one input: records, tcp-info archive or capture, plain, gzip or zstd (detected by content); none or - reads stdin",
     ),
   )
-    .option('-o, --output <file>', 'write to FILE instead of stdout (temporary name, renamed when complete); zstd when it ends in .zst; for captures .pcap or .pcapng picks the format')
+    .option('-o, --output <file>', 'write to FILE instead of stdout (temporary name, renamed when complete), in the input\'s kind; zstd when it ends in .zst, gzip in .gz; for captures .pcap or .pcapng picks the format; a name of another kind (.csv) is an error')
     .option('-w, --write <file>', 'the same as -o (tcpdump\'s spelling, for captures)')
     .option('-z, --zstd', 'compress the output with zstd', false)
     .option('-v, --invert', 'keep what does NOT match (as grep -v)', false)
@@ -141,10 +155,16 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
   }
   // a tcp-info socket's own side is local, so only records and captures need --local for RX
   if (!o.quiet && kind !== 'tcpinfo') for (const w of selector.warnings()) warn(`${NAME}: warning: ${w}`);
-  const zstd = o.zstd || (outPath?.endsWith('.zst') ?? false);
-  if (outPath === undefined && process.stdout.isTTY === true && (zstd || kind === 'capture')) {
+  let compression: Compression;
+  try {
+    compression = outputCompression(outPath, o.zstd);
+    checkOutputName(outPath, kind);
+    if ((outPath === undefined || outPath === '-') && process.stdout.isTTY === true && (compression !== 'none' || kind === 'capture')) {
+      throw new UsageError('USAGE_BINARY_TO_TERMINAL', `will not write ${kind === 'capture' ? 'a capture' : `${compression} data`} to a terminal; use -o FILE or a pipe`);
+    }
+  } catch (e) {
     await input.window.close().catch(() => {});
-    throw new UsageError('USAGE_BINARY_TO_TERMINAL', `will not write ${kind === 'capture' ? 'a capture' : 'zstd data'} to a terminal; use -o FILE or a pipe`);
+    throw e;
   }
 
   let interrupted = false;
@@ -157,7 +177,7 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const out = await openOutput(outPath, { zstd });
+  const out = await openOutput(outPath, { compression });
   const sink = new TextSink(out.stream, undefined, out.copiesWrites);
   const stop = (): boolean => interrupted || sink.closed;
   let bad = 0;
