@@ -157,6 +157,13 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
   if (!o.quiet && kind !== 'tcpinfo') for (const w of selector.warnings()) warn(`${NAME}: warning: ${w}`);
   let compression: Compression;
   try {
+    if (kind !== 'capture') {
+      const analysisOption = ['idleTimeout', 'closeLinger', 'synTimeout', 'maxFlows'].find((k) => program.getOptionValueSource(k) === 'cli');
+      if (analysisOption !== undefined) {
+        const flag = '--' + analysisOption.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+        throw new UsageError('USAGE_CONFLICT', `${flag} applies to captures (it shapes how their connections are rebuilt), but the input is ${kind === 'tcpinfo' ? 'a tcp-info archive' : 'tcpkit records'}`);
+      }
+    }
     compression = outputCompression(outPath, o.zstd);
     checkOutputName(outPath, kind);
     if ((outPath === undefined || outPath === '-') && process.stdout.isTTY === true && (compression !== 'none' || kind === 'capture')) {

@@ -124,6 +124,8 @@ test('tcpfilter writes the input\'s kind: an -o name of another kind is a usage 
       assert.equal(r.status, 2, args.join(' '));
       assert.deepEqual(r.errLines, [`tcpfilter: ${message} [USAGE_CONFLICT]`]);
     }
+    const late = run('tcpfilter', ['--idle-timeout', '1m'], { input: records, cwd: dir });
+    assert.deepEqual([late.status, late.errLines], [2, ['tcpfilter: --idle-timeout applies to captures (it shapes how their connections are rebuilt), but the input is tcpkit records [USAGE_CONFLICT]']]);
     assert.deepEqual(readdirSync(dir), []);
     let r = run('tcpfilter', ['-o', 'y.ndjson.gz'], { input: records, cwd: dir });
     assert.equal(r.status, 0, r.stderr);
