@@ -7,11 +7,12 @@
  * record schema's header. The first line decides which kind the input is.
  */
 import { Option } from 'commander';
-import { LineReader } from '../src/io/lines.js';
+import type { LineReader } from '../src/io/lines.js';
 import { TextSink } from '../src/io/sink.js';
 import { ToolError, EXIT_OK } from '../src/util/errors.js';
 import { archiveToCsv, describeSkipped, openArchive } from '../src/tcpinfo/convert.js';
 import { detectLineKind, type LineKind } from '../src/tcpinfo/detect.js';
+import { refuseWrongInput } from './_input-kind.js';
 import { J_ARRAY, J_NULL, J_OBJECT, J_STRING, J_TRUE, J_FALSE, parseGoJson, rawText, unquoteGo, GoJsonError, type JNode } from '../src/tcpinfo/go-json.js';
 import type { RecordSchema } from '../src/records/index.js';
 import { makeProgram, runMain, warn } from './_common.js';
@@ -178,12 +179,18 @@ Differences from m-lab's Go csvtool: docs/csvtool.md.`,
   const o = program.opts<{ skipBad: boolean; kind: 'auto' | 'tcpinfo' | 'tcpkit'; header: boolean }>();
   const file = program.args[0];
   const input = await openArchive(file, process.stdin);
-  const lines = new LineReader(input.window);
   try {
+    // a capture, CSV or a summary is refused at once, with the command that reads it
+    const { kind: content, lines } = await refuseWrongInput(input, ['records', 'tcpinfo', 'json', 'text', 'empty'], 'a tcp-info archive or tcpkit records', {
+      capture: 'run tcpanalyze on it first (tcpanalyze FILE | csvtool)',
+      'records-csv': 'it is already CSV (csvtool converts tcpkit NDJSON records and tcp-info archives to CSV)',
+      'tcpinfo-csv': 'it is already CSV (csvtool converts the archive itself: JSONL, plain or zstd)',
+      csv: 'csvtool converts tcp-info archives and tcpkit NDJSON records to CSV',
+    });
     let kind: LineKind | 'auto' = o.kind;
     if (kind === 'auto') {
       kind = 'tcpinfo';
-      if (await lines.next()) {
+      if (content !== 'empty' && (await lines.next())) {
         if (detectLineKind(lines.buf, lines.start, lines.end) === 'tcpkit') kind = 'tcpkit';
         lines.unread();
       }

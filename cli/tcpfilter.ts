@@ -17,6 +17,7 @@ import { openInput, type OpenedInput } from '../src/io/input.js';
 import { LineReader } from '../src/io/lines.js';
 import { TextSink } from '../src/io/sink.js';
 import { detectLineKind } from '../src/tcpinfo/detect.js';
+import { KNOWN_KINDS, decompressedNote, sniffContent, wrongKindMessage } from '../src/io/sniff.js';
 import { isCaptureMagic } from '../src/capture/open.js';
 import { filterRecordLines, filterTcpInfoLines, type LineFilterResult } from '../src/output/line-filter.js';
 import { filterCapture } from '../src/analysis/capture-filter.js';
@@ -53,11 +54,13 @@ async function detectKind(input: OpenedInput, lines: LineReader): Promise<Kind> 
   const head = [...w.buf.subarray(w.pos, w.pos + Math.min(8, w.available))].map((b) => b.toString(16).padStart(2, '0')).join(' ');
   if (await lines.next()) {
     const k = detectLineKind(lines.buf, lines.start, lines.end);
+    const content = sniffContent(lines.buf.subarray(lines.start, w.end));
     lines.unread();
     if (k === 'tcpinfo') return 'tcpinfo';
     if (k === 'tcpkit') return 'records';
+    if (KNOWN_KINDS.has(content)) throw new UsageError('INPUT_WRONG_KIND', wrongKindMessage(content, 'a capture, tcpkit records or a tcp-info archive', input.compression), { file: input.name });
   }
-  throw new ToolError('TCPFILTER_UNKNOWN_INPUT', `not a capture (pcap, pcapng), tcpkit records or a tcp-info archive (first bytes ${head})`, { file: input.name, offset: 0 });
+  throw new ToolError('TCPFILTER_UNKNOWN_INPUT', `not a capture (pcap, pcapng), tcpkit records or a tcp-info archive (first bytes ${head}${decompressedNote(input.compression)})`, { file: input.name, offset: 0 });
 }
 
 /**

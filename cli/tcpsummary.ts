@@ -9,12 +9,12 @@
 import { Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { openInput } from '../src/io/input.js';
-import { LineReader } from '../src/io/lines.js';
+import type { LineReader } from '../src/io/lines.js';
 import { readRecordLines } from '../src/records/ndjson-reader.js';
 import { BY_ALIASES, SummaryBuilder, summaryDelta } from '../src/output/summary.js';
 import { summaryTable } from '../src/output/summary-table.js';
 import { CONN_FIELDS } from '../src/records/conn.js';
-import { detectLineKind } from '../src/tcpinfo/detect.js';
+import { refuseWrongInput } from './_input-kind.js';
 import { EXIT_DATA, EXIT_OK, ToolError, UsageError } from '../src/util/errors.js';
 import { makeProgram, packageVersion, runMain, warn } from './_common.js';
 import { progressLine } from './_args.js';
@@ -100,13 +100,13 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
   for (const file of inputs) {
     if (interrupted) break;
     const input = await openInput({ path: file, stream: process.stdin, windowSize: 1 << 20 });
-    const lines = new LineReader(input.window);
+    let lines: LineReader;
     try {
-      if (await lines.next()) {
-        const k = detectLineKind(lines.buf, lines.start, lines.end);
-        lines.unread();
-        if (k === 'tcpinfo') throw new UsageError('TCPSUMMARY_TCPINFO_INPUT', 'a tcp-info archive: tcpsummary reads tcpkit records (csvtool converts archives to CSV; tcpfilter selects their sockets)', { file: input.name, line: 1, offset: 0 });
-      }
+      ({ lines } = await refuseWrongInput(input, ['records', 'json', 'text', 'empty'], 'tcpkit records (NDJSON)', {
+        capture: 'run tcpanalyze on it first (tcpanalyze FILE | tcpsummary)',
+        tcpinfo: 'csvtool converts it to CSV, tcpfilter selects its sockets',
+        summary: 'tcpsummary takes it as the earlier summary of --since (tcpsummary NEW-RECORDS --since FILE)',
+      }));
       const res = await readRecordLines(lines, input.name, {
         record: (r) => {
           summary.add(r, selector.names(r));

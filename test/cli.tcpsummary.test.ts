@@ -143,7 +143,7 @@ test('Empty input: a summary of zero records, exit 0; a tcp-info archive or a ba
   assert.equal(s.filters.all.rtt_ms, null);
   const t = run('tcpsummary', [], { input: '{"Timestamp":"2019-01-01T00:00:00Z","RawIDM":"AA=="}\n' });
   assert.equal(t.status, 2);
-  assert.match(t.stderr, /tcp-info archive: tcpsummary reads tcpkit records/);
+  assert.deepEqual(t.errLines, ['tcpsummary: <stdin>: an m-lab tcp-info archive (JSONL), not tcpkit records (NDJSON): csvtool converts it to CSV, tcpfilter selects its sockets [INPUT_WRONG_KIND]']);
   const b = run('tcpsummary', ['--by', 'nope'], { input: '' });
   assert.equal(b.status, 2);
   assert.match(b.stderr, /--by: unknown field "nope"/);

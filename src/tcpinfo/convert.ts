@@ -62,12 +62,17 @@ export async function archiveToCsv(lines: LineReader, sink: TextSink, options: A
   const view = new ArchivalRecordView();
   const snap = new Snapshot();
   const rows = new CsvRowWriter();
-  if (options.header ?? true) sink.write(CSV_HEADER);
+  // the header goes out with the first good row (or at the end), never before a bad first line
+  let headerDue = options.header ?? true;
   for (;;) {
     while (lines.nextBuffered()) {
       result.lines++;
       try {
         decodeArchiveLine(lines.buf, lines.start, lines.end, view, snap);
+        if (headerDue) {
+          headerDue = false;
+          sink.write(CSV_HEADER);
+        }
         rows.write(snap);
       } catch (e) {
         if (!(e instanceof ToolError)) throw e;
@@ -104,6 +109,7 @@ export async function archiveToCsv(lines: LineReader, sink: TextSink, options: A
     }
     if (!more) break;
   }
+  if (headerDue) sink.write(CSV_HEADER); // an input without rows still gets its header, as Go's csvtool writes it
   await sink.flush();
   result.outputClosed = sink.closed;
   return result;
