@@ -7,7 +7,7 @@
  * (`conns.csv.gz`: CSV, gzip), so the commands can follow it or reject a
  * contradiction.
  */
-import { unlinkSync } from 'node:fs';
+import { createWriteStream, statSync, unlinkSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Transform, Writable } from 'node:stream';
 import { createRequire } from 'node:module';
@@ -91,6 +91,7 @@ export function outputCompression(path: string | undefined, zstdFlag: boolean): 
 export async function openOutput(path: string | undefined, opts: { zstd?: boolean; compression?: Compression } = {}): Promise<Output> {
   const compression: Compression = opts.compression ?? (opts.zstd ? 'zstd' : 'none');
   const toStdout = path === undefined || path === '-';
+  if (!toStdout && isSpecialFile(path)) return openSpecial(path, compression);
   let file: AtomicFile | null = null;
   if (!toStdout) {
     try {
@@ -131,6 +132,51 @@ export async function openOutput(path: string | undefined, opts: { zstd?: boolea
   const z = compressor(compression, '<stdout>');
   z.pipe(process.stdout, { end: false });
   return { stream: z, copiesWrites: false, commit: async () => endCompressor(z) };
+}
+
+/** A path that exists and is neither a regular file nor a directory: /dev/null, a FIFO, /dev/stdout. */
+function isSpecialFile(path: string): boolean {
+  try {
+    const st = statSync(path);
+    return !st.isFile() && !st.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes straight into a device or a FIFO: a temporary name renamed over it
+ * would replace /dev/null with a regular file.
+ */
+async function openSpecial(path: string, compression: Compression): Promise<Output> {
+  const target = createWriteStream(path, { flags: 'w' });
+  let failure: Error | null = null;
+  target.on('error', (e: Error) => {
+    failure ??= e;
+  });
+  try {
+    await once(target, 'open');
+  } catch (e) {
+    throw new UsageError('OUTPUT_OPEN_FAILED', `cannot write: ${(e as Error).message}`, { file: path });
+  }
+  const close = async (): Promise<void> => {
+    if (!target.writableEnded) {
+      target.end();
+      await Promise.race([once(target, 'close'), once(target, 'error')]).catch(() => {});
+    }
+    if (failure !== null) throw new ToolError('OUTPUT_WRITE_FAILED', `cannot write: ${(failure as Error).message}`, { file: path });
+  };
+  if (compression === 'none') return { stream: target, copiesWrites: false, commit: close };
+  const z = compressor(compression, path);
+  z.pipe(target, { end: false });
+  return {
+    stream: z,
+    copiesWrites: false,
+    commit: async () => {
+      await endCompressor(z);
+      await close();
+    },
+  };
 }
 
 type Compressor = Transform & { failure?: ToolError };

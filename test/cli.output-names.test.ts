@@ -6,12 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { FIX } from './_fixtures.js';
-import { makeTempDir } from './_capture-helpers.js';
-import { run } from './_cli.js';
+import { makeTempDir, shq } from './_capture-helpers.js';
+import { bin, run } from './_cli.js';
 
 const CAP = join(FIX, 'zeek__http-get.pcap');
 const GZIP_MAGIC = '1f8b';
@@ -134,6 +135,26 @@ test('tcpfilter writes the input\'s kind: an -o name of another kind is a usage 
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(gunzipSync(readFileSync(join(dir, 'y.pcap.gz'))), readFileSync(CAP));
     assert.ok(!existsSync(join(dir, 'y.jsonl')));
+  } finally {
+    cleanup();
+  }
+});
+
+test('-o naming a FIFO (or a device such as /dev/null) writes into it and leaves it in place, never renaming a regular file over it', () => {
+  const { dir, cleanup } = makeTempDir('outnames-');
+  try {
+    const fifo = join(dir, 'pipe');
+    const got = join(dir, 'got.csv');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    // a reader on the FIFO, then the command writing into it
+    const r = spawnSync('bash', ['-c', `cat ${shq(fifo)} > ${shq(got)} & ${shq(process.execPath)} ${shq(bin('tcpanalyze'))} ${shq(CAP)} --format csv -o ${shq(fifo)}; s=$?; wait; exit $s`], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(lstatSync(fifo).isFIFO(), 'still a FIFO');
+    assert.equal(readFileSync(got, 'utf8'), run('tcpanalyze', [CAP, '--format', 'csv']).stdout);
+    const f = spawnSync('bash', ['-c', `cat ${shq(fifo)} > ${shq(got)} & ${shq(process.execPath)} ${shq(bin('tcpfilter'))} ${shq(CAP)} -w ${shq(fifo)}; s=$?; wait; exit $s`], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(f.status, 0, f.stderr);
+    assert.ok(lstatSync(fifo).isFIFO(), 'still a FIFO');
+    assert.deepEqual(readFileSync(got), readFileSync(CAP));
   } finally {
     cleanup();
   }
