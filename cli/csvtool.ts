@@ -11,11 +11,12 @@ import type { LineReader } from '../src/io/lines.js';
 import { TextSink } from '../src/io/sink.js';
 import { ToolError, EXIT_OK } from '../src/util/errors.js';
 import { archiveToCsv, describeSkipped, openArchive } from '../src/tcpinfo/convert.js';
+import { CSV_HEADER } from '../src/tcpinfo/csv.js';
 import { detectLineKind, type LineKind } from '../src/tcpinfo/detect.js';
 import { refuseWrongInput } from './_input-kind.js';
 import { J_ARRAY, J_NULL, J_OBJECT, J_STRING, J_TRUE, J_FALSE, parseGoJson, rawText, unquoteGo, GoJsonError, type JNode } from '../src/tcpinfo/go-json.js';
 import type { RecordSchema } from '../src/records/index.js';
-import { makeProgram, runMain, warn } from './_common.js';
+import { checkTerminalInput, isPrematureClose, letSignalsArrive, makeProgram, runMain, warn } from './_common.js';
 
 const NAME = 'csvtool';
 
@@ -178,7 +179,24 @@ Differences from m-lab's Go csvtool: docs/csvtool.md.`,
   program.parse(process.argv);
   const o = program.opts<{ skipBad: boolean; kind: 'auto' | 'tcpinfo' | 'tcpkit'; header: boolean }>();
   const file = program.args[0];
-  const input = await openArchive(file, process.stdin);
+  checkTerminalInput(NAME, program.args, 'a tcp-info archive or tcpkit records', 'csvtool archive.jsonl.zst, or tcpanalyze capture.pcap | csvtool');
+  const fromStdin = file === undefined || file === '-';
+  let interrupted = false;
+  if (fromStdin) {
+    // Ctrl-C stops reading a pipe: the rows so far are written, exit 0 (a second one exits at once)
+    process.on('SIGINT', () => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      process.stdin.destroy();
+    });
+  }
+  let input;
+  try {
+    input = await openArchive(file, process.stdin);
+  } catch (e) {
+    if (interrupted && isPrematureClose(e)) return EXIT_OK; // before stdin sent a byte: a quiet exit
+    throw e;
+  }
   try {
     // a capture, CSV or a summary is refused at once, with the command that reads it
     const { kind: content, lines } = await refuseWrongInput(input, ['records', 'tcpinfo', 'json', 'text', 'empty'], 'a tcp-info archive or tcpkit records', {
@@ -200,13 +218,21 @@ Differences from m-lab's Go csvtool: docs/csvtool.md.`,
       if (c.skipped > 0) warn(`${NAME}: ${input.name}: ${describeSkipped({ lines: c.lines, rows: 0, skipped: c.skipped, skippedByCode: c.byCode, firstSkipped: c.first, outputClosed: false })}`);
       return EXIT_OK;
     }
-    const r = await archiveToCsv(lines, new TextSink(process.stdout, undefined, true), { name: input.name, skipBad: o.skipBad, header: o.header });
+    // on stdin the header of a row-less input waits for a Ctrl-C that ended the pipe with it
+    const r = await archiveToCsv(lines, new TextSink(process.stdout, undefined, true), { name: input.name, skipBad: o.skipBad, header: o.header, headerWithoutRows: () => !fromStdin });
+    if (r.rows === 0 && o.header && fromStdin && !r.outputClosed) {
+      if (!interrupted) await letSignalsArrive();
+      if (!interrupted) process.stdout.write(CSV_HEADER);
+    }
     if (r.skipped > 0) warn(`${NAME}: ${input.name}: ${describeSkipped(r)}`);
     return EXIT_OK;
+  } catch (e) {
+    if (interrupted && isPrematureClose(e)) return EXIT_OK;
+    throw e;
   } finally {
     await input.window.close().catch(() => {});
     // After an error the writer of a pipe may still be running (`tail -f x | csvtool`): stop reading stdin so we exit now.
-    if (file === undefined || file === '-') process.stdin.destroy();
+    if (fromStdin) process.stdin.destroy();
   }
 }
 

@@ -17,7 +17,7 @@ import { TextSink } from '../src/io/sink.js';
 import { CONN_SCHEMA, type RecordRow, type RecordValues } from '../src/records/index.js';
 import { CONN_TABLE_COLUMNS, CsvWriter, NdjsonWriter, TableWriter, type RecordWriter } from '../src/output/writers.js';
 import { UsageError, isToolError, formatWhere, EXIT_DATA, EXIT_OK, type ToolError } from '../src/util/errors.js';
-import { makeProgram, packageVersion, runMain, warn } from './_common.js';
+import { checkTerminalInput, isPrematureClose, letSignalsArrive, makeProgram, packageVersion, runMain, warn } from './_common.js';
 import { byteSize, durationMs, progressLine } from './_args.js';
 import { HANDSHAKE_HEADER, countHandshake, emptyCounts, handshakeLine, summaryJson, type FilterCounts } from '../src/output/tcpeek.js';
 import { parseFilters, parseLocal } from '../src/filter/index.js';
@@ -101,6 +101,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     quiet: boolean;
     stats: boolean;
   }>();
+  checkTerminalInput(NAME, program.args, 'a pcap or pcapng capture', 'tcpanalyze capture.pcap, or tcpdump -w - | tcpanalyze -');
   const files = program.args.length === 0 ? ['-'] : program.args;
   if (files.filter((f) => f === '-').length > 1) throw new UsageError('USAGE_STDIN_TWICE', 'stdin (-) can be given only once');
   const idleTimeoutMs = durationMs(o.idleTimeout, '--idle-timeout');
@@ -241,11 +242,23 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
       control: { stop: () => interrupted || sink.closed, wait: () => (sink.closed ? null : sink.ready()) },
     },
   );
+  } catch (e) {
+    // Ctrl-C before stdin sent a byte: nothing to write, a quiet normal exit
+    const emptyStdin = isToolError(e) && e.code === 'CAPTURE_EMPTY' && e.context.file === '<stdin>';
+    if (emptyStdin && !interrupted) await letSignalsArrive();
+    if (!(interrupted && (isPrematureClose(e) || emptyStdin))) throw e;
+    res = null;
   } finally {
     // the analysis thread writes the last records once it has every event
     if (analysisThread) await analysisThread.finish();
   }
   progress?.clear();
+  if (res === null) {
+    await sink.flush();
+    process.off('SIGINT', onSigint);
+    await out.commit(true);
+    return EXIT_OK;
+  }
   writer?.end();
   if (view === 'summary') sink.write(summaryJson([...summaries]) + '\n');
   await sink.flush();
@@ -255,7 +268,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
 
   let code = EXIT_OK;
   for (const e of res.errors) {
-    if (interrupted && (e as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') continue; // stdin closed by the signal
+    if (interrupted && isPrematureClose(e)) continue; // stdin closed by the signal
     if (isToolError(e)) warn(`${NAME}: ${(e as ToolError).describe()}`);
     else warn(`${NAME}: ${formatWhere({})}${e.message}`);
     code = EXIT_DATA;

@@ -23,7 +23,7 @@ import { filterRecordLines, filterTcpInfoLines, type LineFilterResult } from '..
 import { filterCapture } from '../src/analysis/capture-filter.js';
 import { describeSkips } from '../src/analysis/pipeline.js';
 import { EXIT_DATA, EXIT_OK, ToolError, UsageError, isToolError } from '../src/util/errors.js';
-import { makeProgram, runMain, warn } from './_common.js';
+import { checkTerminalInput, isPrematureClose, makeProgram, runMain, warn } from './_common.js';
 import { durationMs, progressLine } from './_args.js';
 import { kindText, openOutput, outputCompression, outputName, type Compression } from './_output.js';
 import { addSelectOptions, selectorFrom, splitFilterArgs, type SelectOptionValues } from './_select.js';
@@ -134,6 +134,7 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
   if (files.length > 1) throw new UsageError('USAGE_ONE_INPUT', `one input at a time (got ${files.length}: ${files.join(', ')}); a filter argument looks like name:TX@addr:port`);
   if (o.output !== undefined && o.write !== undefined) throw new UsageError('USAGE_CONFLICT', '-o and -w name the same output: give one');
   const outPath = o.output ?? o.write;
+  checkTerminalInput(NAME, files, 'a capture, tcpkit records or a tcp-info archive', "tcpfilter 'TX@%:443' conns.jsonl.zst, or tcpanalyze capture.pcap | tcpfilter 'TX@%:443'");
   const file = files[0] ?? '-';
   const selector = selectorFrom(o, filters);
   const analysis = {
@@ -144,8 +145,28 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
   };
   if (!Number.isInteger(analysis.maxFlows) || analysis.maxFlows < 1) throw new UsageError('USAGE_BAD_NUMBER', `--max-flows: "${o.maxFlows}" is not a positive whole number`);
 
-  const input = await openInput({ path: file, stream: process.stdin, windowSize: 1 << 20 });
   const stdin = file === '-';
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    // a pipe whose writer stays open would keep a read pending forever
+    if (stdin) process.stdin.destroy();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const quietStop = (): number => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    return EXIT_OK;
+  };
+  let input: OpenedInput;
+  try {
+    input = await openInput({ path: file, stream: process.stdin, windowSize: 1 << 20 });
+  } catch (e) {
+    if (interrupted && isPrematureClose(e)) return quietStop(); // Ctrl-C before stdin sent a byte
+    throw e;
+  }
   let kind: Kind;
   let lines: LineReader;
   try {
@@ -154,6 +175,7 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
     kind = o.kind === 'auto' ? await detectKind(input, lines) : o.kind;
   } catch (e) {
     await input.window.close().catch(() => {});
+    if (interrupted && isPrematureClose(e)) return quietStop();
     throw e;
   }
   // a tcp-info socket's own side is local, so only records and captures need --local for RX
@@ -177,15 +199,6 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
     throw e;
   }
 
-  let interrupted = false;
-  const onSignal = (): void => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    // a pipe whose writer stays open would keep a read pending forever
-    if (stdin) process.stdin.destroy();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
 
   const out = await openOutput(outPath, { compression });
   const sink = new TextSink(out.stream, undefined, out.copiesWrites);

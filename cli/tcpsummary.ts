@@ -16,7 +16,7 @@ import { summaryTable } from '../src/output/summary-table.js';
 import { CONN_FIELDS } from '../src/records/conn.js';
 import { refuseWrongInput } from './_input-kind.js';
 import { EXIT_DATA, EXIT_OK, ToolError, UsageError } from '../src/util/errors.js';
-import { makeProgram, packageVersion, runMain, warn } from './_common.js';
+import { checkTerminalInput, isPrematureClose, letSignalsArrive, makeProgram, packageVersion, runMain, warn } from './_common.js';
 import { progressLine } from './_args.js';
 import { addSelectOptions, selectorFrom, splitFilterArgs, type SelectOptionValues } from './_select.js';
 
@@ -70,6 +70,7 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
   program.parse(process.argv);
   const o = program.opts<Opts>();
   const { filters, files } = splitFilterArgs(program.args);
+  checkTerminalInput(NAME, files, 'tcpkit records', 'tcpsummary conns.jsonl.zst, or tcpanalyze capture.pcap | tcpsummary');
   const selector = selectorFrom(o, filters);
   let by: string | undefined;
   if (o.by !== undefined) {
@@ -99,7 +100,13 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
   let bytesBefore = 0;
   for (const file of inputs) {
     if (interrupted) break;
-    const input = await openInput({ path: file, stream: process.stdin, windowSize: 1 << 20 });
+    let input;
+    try {
+      input = await openInput({ path: file, stream: process.stdin, windowSize: 1 << 20 });
+    } catch (e) {
+      if (interrupted && isPrematureClose(e)) break; // Ctrl-C before stdin sent a byte
+      throw e;
+    }
     let lines: LineReader;
     try {
       ({ lines } = await refuseWrongInput(input, ['records', 'json', 'text', 'empty'], 'tcpkit records (NDJSON)', {
@@ -133,6 +140,10 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
     }
   }
   progress?.clear();
+  // interrupted before any record arrived: a quiet exit, no empty summary
+  const nothing = summary.records === 0 && bad === 0 && dataError === null;
+  if (nothing && inputs.includes('-') && !interrupted) await letSignalsArrive();
+  if (interrupted && nothing) return EXIT_OK;
   summary.skipped = bad;
   const json = summary.json({ tool: NAME, version: packageVersion(), inputs: inputs.map((f) => (f === '-' ? '<stdin>' : f)), ...(interrupted ? { interrupted: true } : {}) });
   let result: unknown = json;

@@ -27,6 +27,8 @@ export interface ArchiveCsvOptions {
   skipBad?: boolean;
   /** Write the header line (default true). */
   header?: boolean;
+  /** Whether an input without rows still gets the header (default: yes, as Go's csvtool; no after an interrupt). */
+  headerWithoutRows?: () => boolean;
 }
 
 export interface ArchiveCsvResult {
@@ -109,7 +111,8 @@ export async function archiveToCsv(lines: LineReader, sink: TextSink, options: A
     }
     if (!more) break;
   }
-  if (headerDue) sink.write(CSV_HEADER); // an input without rows still gets its header, as Go's csvtool writes it
+  // an input without rows still gets its header, as Go's csvtool writes it
+  if (headerDue && (options.headerWithoutRows?.() ?? true)) sink.write(CSV_HEADER);
   await sink.flush();
   result.outputClosed = sink.closed;
   return result;
