@@ -10,8 +10,8 @@ import { Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { openInput } from '../src/io/input.js';
 import type { LineReader } from '../src/io/lines.js';
-import { readRecordLines } from '../src/records/ndjson-reader.js';
-import { BY_ALIASES, SummaryBuilder, summaryDelta } from '../src/output/summary.js';
+import { rawNumberField, readRecordLines } from '../src/records/ndjson-reader.js';
+import { BY_ALIASES, ExactNumber, SummaryBuilder, stringifySummary, summaryDelta } from '../src/output/summary.js';
 import { summaryTable } from '../src/output/summary-table.js';
 import { CONN_FIELDS } from '../src/records/conn.js';
 import { refuseWrongInput } from './_input-kind.js';
@@ -29,7 +29,8 @@ interface Opts extends SelectOptionValues {
   quiet: boolean;
 }
 
-function readPrevious(path: string): unknown {
+/** An earlier summary: its parsed JSON, and its `to` as written (every digit of the time). */
+function readPrevious(path: string): { summary: unknown; to: string | null } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -39,7 +40,8 @@ function readPrevious(path: string): unknown {
   try {
     const v = JSON.parse(text) as unknown;
     if (v === null || typeof v !== 'object' || !('filters' in v)) throw new Error('no "filters" key (not a tcpsummary JSON summary)');
-    return v;
+    const to = /"to":\s*(\d+(?:\.\d+)?)/.exec(text);
+    return { summary: v, to: to ? to[1]! : null };
   } catch (e) {
     throw new UsageError('SINCE_NOT_A_SUMMARY', `--since: ${(e as Error).message}`, { file: path });
   }
@@ -78,6 +80,7 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
     if (by !== 'service' && !CONN_FIELDS.some((f) => f.name === by)) throw new UsageError('USAGE_BAD_FIELD', `--by: unknown field "${o.by}" (a conn record field, or ${Object.keys(BY_ALIASES).join(', ')})`);
   }
   const previous = o.since !== undefined ? readPrevious(o.since) : undefined;
+  const previousSummary = previous?.summary;
   if (!o.quiet) for (const w of selector.warnings()) warn(`${NAME}: warning: ${w}`);
   const format = o.format ?? (process.stdout.isTTY === true ? 'table' : 'json');
 
@@ -115,8 +118,9 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
         summary: 'tcpsummary takes it as the earlier summary of --since (tcpsummary NEW-RECORDS --since FILE)',
       }));
       const res = await readRecordLines(lines, input.name, {
-        record: (r) => {
-          summary.add(r, selector.names(r));
+        record: (r, buf, start, end) => {
+          // the exact times from the line: JSON.parse made doubles of them
+          summary.add(r, selector.names(r), rawNumberField(buf, start, end, 'ts'), rawNumberField(buf, start, end, 'last_ts'));
           if (progress !== null && (summary.records & 0xffff) === 0) progress.update({ packets: summary.records, bytes: bytesBefore + input.window.offset, openFlows: -1 });
           return false;
         },
@@ -148,11 +152,11 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
   const json = summary.json({ tool: NAME, version: packageVersion(), inputs: inputs.map((f) => (f === '-' ? '<stdin>' : f)), ...(interrupted ? { interrupted: true } : {}) });
   let result: unknown = json;
   if (previous !== undefined) {
-    result = summaryDelta(json, previous);
-    const prevTo = (previous as { summary?: { to?: unknown } }).summary?.to;
-    (result as { summary: Record<string, unknown> }).summary['since'] = prevTo ?? null;
+    result = summaryDelta(json, previousSummary);
+    const prevTo = previous.to;
+    (result as { summary: Record<string, unknown> }).summary['since'] = prevTo !== null ? new ExactNumber(prevTo) : null;
   }
-  process.stdout.write(format === 'table' ? summaryTable(result) : JSON.stringify(result, null, 2) + '\n');
+  process.stdout.write(format === 'table' ? summaryTable(result) : stringifySummary(result) + '\n');
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   if (bad > 0 && !o.quiet) warn(`${NAME}: ${bad} unreadable lines skipped (not counted in the summary)`);

@@ -6,7 +6,7 @@ import { emptyRecord, type RecordValues } from '../records/schema.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../decode/decoded.js';
 import { Conn, type Half } from '../tcp/conn.js';
 import { formatAddr } from '../util/ip.js';
-import { formatEpoch, formatSpan } from '../util/time.js';
+import { formatEpoch, formatIso, formatSpan } from '../util/time.js';
 import { communityId } from './community-id.js';
 import { stableUid } from './uid.js';
 import { ConnAnalysis } from './conn-analysis.js';
@@ -55,6 +55,8 @@ export function connRecord(c: Conn): RecordValues {
   rec['orig_rule'] = c.origRule;
   rec['last_ts'] = formatEpoch(c.lastSec, c.lastNsec);
   rec['duration'] = formatSpan(c.firstSec, c.firstNsec, c.lastSec, c.lastNsec);
+  rec['ts_iso'] = formatIso(c.firstSec, c.firstNsec);
+  rec['last_ts_iso'] = formatIso(c.lastSec, c.lastNsec);
   rec['orig_pkts'] = o.pkts;
   rec['resp_pkts'] = r.pkts;
   rec['orig_ip_bytes'] = o.ipBytes;

@@ -11,6 +11,7 @@ function o(v: unknown): Obj {
 }
 
 function n(v: unknown): string {
+  if (v !== null && typeof v === 'object' && 'text' in v) return String((v as { text: unknown }).text); // an exact number
   return typeof v === 'number' ? String(v) : v === null || v === undefined ? '-' : String(v);
 }
 

@@ -14,6 +14,7 @@
  */
 import type { RecordValues } from '../records/schema.js';
 import { CONN_ALIASES } from '../records/conn.js';
+import { formatIso } from '../util/time.js';
 import { emptyCounts, type FilterCounts } from './tcpeek.js';
 
 const MAX_KEYS = 100_000;
@@ -176,8 +177,9 @@ export class SummaryBuilder {
   interim = 0;
   /** Bad lines skipped. */
   skipped = 0;
-  private first = Infinity;
-  private last = -Infinity;
+  /** Earliest ts and latest last_ts, exact: [seconds, nanoseconds, text]. */
+  private first: ExactTime | null = null;
+  private last: ExactTime | null = null;
 
   constructor(o: SummaryOptions) {
     for (const n of o.filterNames) this.filters.set(n, new FilterSummary());
@@ -185,8 +187,13 @@ export class SummaryBuilder {
     this.groups = o.by !== undefined ? new BoundedMap<Totals>((t) => t.connections) : null;
   }
 
-  /** Counts a record read; `names` are the filters it counts in (may be empty). */
-  add(r: RecordValues, names: readonly string[]): void {
+  /**
+   * Counts a record read; `names` are the filters it counts in (may be
+   * empty). `tsText`/`lastText` are the exact texts of its ts and last_ts
+   * when the caller has the line (rawNumberField), else the parsed numbers
+   * are used.
+   */
+  add(r: RecordValues, names: readonly string[], tsText?: string | null, lastText?: string | null): void {
     this.records++;
     if (r.end_reason === 'interim') {
       this.interim++;
@@ -194,10 +201,10 @@ export class SummaryBuilder {
     }
     if (names.length === 0) return;
     this.selected++;
-    const ts = num(r.ts);
-    if (ts > 0 && ts < this.first) this.first = ts;
-    const last = num(r.last_ts) || ts;
-    if (last > this.last) this.last = last;
+    const ts = exactTime(tsText ?? r.ts);
+    if (ts !== null && (this.first === null || before(ts, this.first))) this.first = ts;
+    const last = exactTime(lastText ?? r.last_ts) ?? ts;
+    if (last !== null && (this.last === null || before(this.last, last))) this.last = last;
     for (const n of names) this.filters.get(n)?.add(r);
     if (this.groups !== null) {
       const v = r[this.by!];
@@ -212,8 +219,10 @@ export class SummaryBuilder {
     const out: Record<string, unknown> = {
       summary: {
         ...extra,
-        from: Number.isFinite(this.first) ? this.first : null,
-        to: Number.isFinite(this.last) ? this.last : null,
+        from: this.first !== null ? new ExactNumber(this.first[2]) : null,
+        to: this.last !== null ? new ExactNumber(this.last[2]) : null,
+        from_iso: this.first !== null ? formatIso(this.first[0], this.first[1]) : null,
+        to_iso: this.last !== null ? formatIso(this.last[0], this.last[1]) : null,
         records: this.records,
         selected: this.selected,
         interim_records: this.interim,
@@ -232,7 +241,36 @@ export class SummaryBuilder {
 }
 
 /** Keys whose values are not counters: left out of deltas. */
-const NOT_ADDITIVE = new Set(['rtt_ms', 'top_talkers', 'top_talkers_approximate', 'from', 'to', 'tool', 'version', 'inputs', 'field', 'approximate']);
+const NOT_ADDITIVE = new Set(['rtt_ms', 'top_talkers', 'top_talkers_approximate', 'from', 'to', 'from_iso', 'to_iso', 'tool', 'version', 'inputs', 'field', 'approximate']);
+
+type ExactTime = [sec: number, nsec: number, text: string];
+
+/** A time value (epoch seconds as text or number) as exact seconds and nanoseconds, or null. */
+function exactTime(v: unknown): ExactTime | null {
+  const text = typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : '';
+  const m = /^(\d+)(?:\.(\d{1,9})\d*)?$/.exec(text);
+  if (m === null || Number(m[1]) <= 0) return null;
+  return [Number(m[1]), m[2] === undefined ? 0 : Number((m[2] + '00000000').slice(0, 9)), text];
+}
+
+function before(a: ExactTime, b: ExactTime): boolean {
+  return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+}
+
+const EXACT_MARK = '\u0000exact:';
+
+/** A number written into JSON with its exact digits (JSON.stringify of a double would round it). */
+export class ExactNumber {
+  constructor(readonly text: string) {}
+  toJSON(): string {
+    return EXACT_MARK + this.text;
+  }
+}
+
+/** JSON.stringify for summaries: ExactNumber values come out as the numbers they spell, every digit kept. */
+export function stringifySummary(v: unknown, indent = 2): string {
+  return JSON.stringify(v, null, indent).replace(/"\\u0000exact:([-0-9.eE+]+)"/g, '$1');
+}
 
 /**
  * The difference `cur - prev` of two summaries, as tcpeekstat's REFRESH: every

@@ -33,7 +33,7 @@ function both(stem: string, type: FieldDef['type'], vocab: FieldDef['vocab'], do
 }
 
 export const CONN_FIELDS: readonly FieldDef[] = [
-  f('ts', 'time', 'zeek', 'Time of the first packet, seconds since the epoch with 9 exact fraction digits (nanoseconds as captured).'),
+  f('ts', 'time', 'zeek', 'Time of the first packet, seconds since the epoch with 9 exact fraction digits (nanoseconds as captured). Readers that parse JSON or CSV numbers as doubles (jq, pandas, DuckDB) keep it to about 0.2 µs; ts_iso keeps every digit.'),
   f('uid', 'string', 'zeek', 'Stable connection id: "C" + 17 base62 characters derived from the 5-tuple, the first timestamp and the flow number, so the same capture gives the same uids on every run.'),
   f('community_id', 'string', 'community-id', 'Community ID v1 (seed 0) of the 5-tuple, as Zeek and Suricata compute it, for joining with their logs.'),
   f('proto', 'string', 'zeek', 'Transport protocol: tcp, udp, icmp (ICMPv6 flows are icmp with ip_version 6, as in Zeek).', ['tcp', 'udp', 'icmp']),
@@ -45,6 +45,8 @@ export const CONN_FIELDS: readonly FieldDef[] = [
   f('orig_rule', 'string', 'tcpkit', 'How the originator was decided: syn (it sent the SYN), synack (it received the SYN/ACK), ports (ephemeral vs well-known port heuristic, as goProbe and DataDog), first (sender of the first packet), icmp (request/reply type).', ['syn', 'synack', 'ports', 'first', 'icmp']),
   f('last_ts', 'time', 'tcpkit', 'Time of the last packet of the flow.'),
   f('duration', 'seconds', 'zeek', 'last_ts - ts in seconds (exact). Unlike Zeek, trailing packets count.'),
+  f('ts_iso', 'string', 'zeek', 'ts as an RFC 3339 / ISO 8601 UTC string with 9 fraction digits (2024-05-01T12:00:00.123456789Z), as Zeek writes ts in its JSON logs with JSON::TS_ISO8601: use it where nanoseconds matter, since text keeps them in every reader (DuckDB: CAST(ts_iso AS TIMESTAMP_NS); pandas: pd.to_datetime).'),
+  f('last_ts_iso', 'string', 'tcpkit', 'last_ts as an RFC 3339 UTC string with 9 fraction digits.'),
   ...both('pkts', 'int', 'zeek', 'Packets'),
   ...both('ip_bytes', 'int', 'zeek', 'IP bytes: the IPv4 total length or 40 + IPv6 payload length of every packet, as the headers state them'),
   ...both('frame_bytes', 'int', 'tshark', 'Frame bytes: the original (on-the-wire) length of every frame, as tshark -z conv counts bytes'),

@@ -55,6 +55,14 @@ export function formatIso(sec: number, nsec: number): string {
   return `${iso.slice(0, 19)}.${'000000000'.slice(frac.length)}${frac}Z`;
 }
 
+/** Epoch seconds text ("1600000000.123456789", as formatEpoch writes it) as formatIso's string. */
+export function isoFromEpochText(text: string): string {
+  const dot = text.indexOf('.');
+  const sec = Number(dot < 0 ? text : text.slice(0, dot));
+  const nsec = dot < 0 ? 0 : Number((text.slice(dot + 1) + '000000000').slice(0, 9));
+  return formatIso(sec, nsec);
+}
+
 /**
  * Parses a duration such as `300`, `300s`, `5m`, `1h`, `250ms` into
  * nanoseconds. Returns NaN when the text is not a duration.
