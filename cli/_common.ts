@@ -69,6 +69,12 @@ export async function letSignalsArrive(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
+/** The width of the terminal stdout shows (80 when it does not say). */
+export function terminalWidth(): number {
+  const c = process.stdout.columns;
+  return typeof c === 'number' && c > 0 ? c : 80;
+}
+
 /** Writes one line to stderr. */
 export function warn(line: string): void {
   process.stderr.write(line.endsWith('\n') ? line : line + '\n');

@@ -17,7 +17,7 @@ import { TextSink } from '../src/io/sink.js';
 import { CONN_SCHEMA, type RecordRow, type RecordValues } from '../src/records/index.js';
 import { CONN_TABLE_COLUMNS, CsvWriter, NdjsonWriter, TableWriter, type RecordWriter } from '../src/output/writers.js';
 import { UsageError, isToolError, formatWhere, EXIT_DATA, EXIT_OK, type ToolError } from '../src/util/errors.js';
-import { checkTerminalInput, isPrematureClose, letSignalsArrive, makeProgram, packageVersion, runMain, warn } from './_common.js';
+import { checkTerminalInput, isPrematureClose, letSignalsArrive, makeProgram, terminalWidth, packageVersion, runMain, warn } from './_common.js';
 import { byteSize, durationMs, progressLine } from './_args.js';
 import { HANDSHAKE_HEADER, countHandshake, emptyCounts, handshakeLine, summaryJson, type FilterCounts } from '../src/output/tcpeek.js';
 import { parseFilters, parseLocal } from '../src/filter/index.js';
@@ -59,6 +59,7 @@ async function main(): Promise<number> {
     .option('--max-flows <n>', 'most flows held at once; beyond it the least recently active flow is written early (end_reason evicted): bounds memory on scans and floods', '1000000')
     .option('--idle-timeout <duration>', 'write a flow after this much capture time without packets', '5m')
     .option('--close-linger <duration>', 'after FIN/FIN or RST, keep a connection this long (capture time) to count stragglers (final ACKs, retransmitted FINs)', '1s')
+    .option('--wide', 'the table with every column at full width, nothing shortened (implies --format table; without it the table fits the terminal, the least important columns left out)', false)
     .option('--no-header', 'CSV: leave out the header line')
     .option('--strict', 'treat any packet that could not be analysed as a data error (exit 1)', false)
     .option('-q, --quiet', 'no warnings or statistics on stderr', false)
@@ -97,6 +98,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     threads: string;
     closeLinger: string;
     header: boolean;
+    wide: boolean;
     strict: boolean;
     quiet: boolean;
     stats: boolean;
@@ -127,7 +129,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   // records of the full analysis: the analysis runs on a second thread, which writes them
   const twoThreads = threads >= 2 && view === 'records' && o.analysis !== 'flows';
   const writer: RecordWriter | null =
-    view !== 'records' ? null : format === 'csv' ? new CsvWriter(sink, CONN_SCHEMA, o.header) : format === 'table' ? new TableWriter(sink, CONN_TABLE_COLUMNS) : new NdjsonWriter(sink, CONN_SCHEMA);
+    view !== 'records' ? null : format === 'csv' ? new CsvWriter(sink, CONN_SCHEMA, o.header) : format === 'table' ? new TableWriter(sink, CONN_TABLE_COLUMNS, { width: toTerminal ? terminalWidth() : Infinity, wide: o.wide }) : new NdjsonWriter(sink, CONN_SCHEMA);
   const summaries = new Map<string, FilterCounts>(filterSet.filters.map((f) => [f.name, emptyCounts()]));
   /** The names of the filters a handshake's connection matches (tcpeek: it counts in each). */
   const matching = (c: Conn): string[] => {
@@ -303,6 +305,7 @@ interface ModeOptions {
   excludeFile?: string;
   analysis: 'full' | 'flows';
   header: boolean;
+  wide: boolean;
   output?: string;
   zstd: boolean;
 }
@@ -330,6 +333,7 @@ function checkModes(o: ModeOptions, given: (option: string) => boolean): View {
   }
   if (!o.header && !(view === 'records' && (o.format === 'csv' || outputName(o.output).kind === 'csv'))) conflict('--no-header applies to CSV output (--format csv)');
   if (given('followFormat') && view !== 'follow') conflict('--follow-format applies to --follow');
+  if (o.wide && (view !== 'records' || (o.format !== undefined && o.format !== 'table'))) conflict(`--wide applies to the table, not to ${view === 'records' ? `--format ${o.format}` : mode}`);
   return view;
 }
 
@@ -356,6 +360,7 @@ function outputFormat(o: ModeOptions, view: View, toTerminal: boolean): { format
   if (view === 'summary') format = 'summary';
   else if (view !== 'records') format = 'ndjson'; // unused: lines of their own
   else if (o.format !== undefined) format = o.format;
+  else if (o.wide) format = 'table';
   else if (name.kind === 'csv') format = 'csv';
   else if (name.kind === 'text') format = 'table';
   else if (o.output !== undefined && o.output !== '-') format = compression === 'zstd' && name.kind !== 'json' ? 'archive' : 'ndjson';

@@ -16,7 +16,7 @@ import { summaryTable } from '../src/output/summary-table.js';
 import { CONN_FIELDS } from '../src/records/conn.js';
 import { refuseWrongInput } from './_input-kind.js';
 import { EXIT_DATA, EXIT_OK, ToolError, UsageError } from '../src/util/errors.js';
-import { checkTerminalInput, isPrematureClose, letSignalsArrive, makeProgram, packageVersion, runMain, warn } from './_common.js';
+import { checkTerminalInput, isPrematureClose, letSignalsArrive, makeProgram, terminalWidth, packageVersion, runMain, warn } from './_common.js';
 import { progressLine } from './_args.js';
 import { addSelectOptions, selectorFrom, splitFilterArgs, type SelectOptionValues } from './_select.js';
 
@@ -25,6 +25,8 @@ const NAME = 'tcpsummary';
 interface Opts extends SelectOptionValues {
   format?: 'json' | 'table';
   by?: string;
+  top: string;
+  wide: boolean;
   since?: string;
   quiet: boolean;
 }
@@ -56,6 +58,8 @@ async function main(): Promise<number> {
   )
     .addOption(new Option('-f, --format <format>', 'json, or table for a terminal (default: table on a terminal, else json)').choices(['json', 'table']))
     .option('--by <field>', `also group by a record field (${Object.keys(BY_ALIASES).join(', ')} or any conn field, e.g. conn_state, resp_p, orig_h, service)`)
+    .option('--top <n>', 'with --by: list the N groups with the most connections and sum the others into one "rest" (0: list every group)', '20')
+    .option('--wide', 'table: every column at full width, nothing left out or shortened (default: the table fits the terminal)', false)
     .option('--since <summary.json>', 'print the difference from an earlier summary (counters only, as tcpeekstat REFRESH; RTT percentiles and top talkers are left out)')
     .option('-q, --quiet', 'no warnings on stderr', false)
     .addHelpText(
@@ -82,7 +86,7 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
   const previous = o.since !== undefined ? readPrevious(o.since) : undefined;
   const previousSummary = previous?.summary;
   if (!o.quiet) for (const w of selector.warnings()) warn(`${NAME}: warning: ${w}`);
-  const format = o.format ?? (process.stdout.isTTY === true ? 'table' : 'json');
+  const format = o.format ?? (process.stdout.isTTY === true || o.wide ? 'table' : 'json');
 
   let interrupted = false;
   const onSignal = (): void => {
@@ -94,7 +98,11 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const summary = new SummaryBuilder({ filterNames: selector.filterNames, ...(by !== undefined ? { by } : {}) });
+  const top = Number(o.top);
+  if (!Number.isInteger(top) || top < 0) throw new UsageError('USAGE_BAD_NUMBER', `--top: "${o.top}" is not a whole number (0 lists every group)`);
+  if (program.getOptionValueSource('top') === 'cli' && by === undefined) throw new UsageError('USAGE_CONFLICT', '--top applies to the groups of --by');
+  if (o.wide && o.format === 'json') throw new UsageError('USAGE_CONFLICT', '--wide applies to the table, not to --format json');
+  const summary = new SummaryBuilder({ filterNames: selector.filterNames, top, ...(by !== undefined ? { by } : {}) });
   let bad = 0;
   let code = EXIT_OK;
   let dataError: unknown = null;
@@ -156,7 +164,8 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
     const prevTo = previous.to;
     (result as { summary: Record<string, unknown> }).summary['since'] = prevTo !== null ? new ExactNumber(prevTo) : null;
   }
-  process.stdout.write(format === 'table' ? summaryTable(result) : stringifySummary(result) + '\n');
+  const width = process.stdout.isTTY === true ? terminalWidth() : Infinity;
+  process.stdout.write(format === 'table' ? summaryTable(result, { width, wide: o.wide }) : stringifySummary(result) + '\n');
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   if (bad > 0 && !o.quiet) warn(`${NAME}: ${bad} unreadable lines skipped (not counted in the summary)`);

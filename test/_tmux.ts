@@ -51,7 +51,7 @@ export class Terminal {
     return r.stdout.replace(/\n+$/, '').split('\n').map((l) => l.replace(/\s+$/, ''));
   }
 
-  /** Waits until a screen line matches `re` (polling), or throws with the screen after `timeoutMs`. */
+  /** Waits until a screen line (wrapped lines joined) matches `re` (polling), or throws with the screen after `timeoutMs`. */
   async waitFor(re: RegExp, timeoutMs = 30_000): Promise<string[]> {
     const end = Date.now() + timeoutMs;
     for (;;) {

@@ -36,6 +36,10 @@ class Values {
     }
     this.a[this.n++] = v;
   }
+  /** Adds every value of `o`. */
+  addAll(o: Values): void {
+    for (let i = 0; i < o.n; i++) this.push(o.a[i]!);
+  }
   /** min, p50, p90, p99, max, mean (nearest-rank percentiles), or null without values. */
   stats(): Record<string, number> | null {
     if (this.n === 0) return null;
@@ -88,6 +92,25 @@ export class Totals {
     if (typeof st === 'string' && st !== '') this.states.set(st, (this.states.get(st) ?? 0) + 1);
     const rtt = r.rtt_ms;
     if (typeof rtt === 'number' && Number.isFinite(rtt)) this.rtt.push(rtt);
+  }
+
+  /** Adds another group's counters (the groups past --top, summed into one). */
+  merge(t: Totals): void {
+    this.connections += t.connections;
+    for (const k of ['total', 'dupsyn', 'dupsynack'] as const) this.hs.success[k] += t.hs.success[k];
+    for (const k of ['total', 'timeout', 'reject', 'unreach', 'abort'] as const) this.hs.failure[k] += t.hs.failure[k];
+    this.origPkts += t.origPkts;
+    this.respPkts += t.respPkts;
+    this.origBytes += t.origBytes;
+    this.respBytes += t.respBytes;
+    this.origIpBytes += t.origIpBytes;
+    this.respIpBytes += t.respIpBytes;
+    this.origRetrans += t.origRetrans;
+    this.respRetrans += t.respRetrans;
+    this.origRetransBytes += t.origRetransBytes;
+    this.respRetransBytes += t.respRetransBytes;
+    for (const [k, v] of t.states) this.states.set(k, (this.states.get(k) ?? 0) + v);
+    this.rtt.addAll(t.rtt);
   }
 
   json(): Record<string, unknown> {
@@ -165,12 +188,30 @@ export interface SummaryOptions {
   filterNames: readonly string[];
   /** Record field to group by (after aliases). */
   by?: string;
+  /** Groups listed (the most connections first); the others are summed into `rest`. 0: all. */
+  top?: number;
+}
+
+/** Port fields: a TCP port and a UDP port (or an ICMP type) of the same number are different groups. */
+const PER_PROTOCOL = new Set(['orig_p', 'resp_p']);
+const PROTO_ORDER: Record<string, number> = { tcp: 0, udp: 1, icmp: 2 };
+
+/** Group keys in order: numbers numerically (80 before 443 before 8080), then text. */
+function compareKeys(a: string, b: string): number {
+  const na = a !== '' && /^-?\d+(\.\d+)?$/.test(a) ? Number(a) : NaN;
+  const nb = b !== '' && /^-?\d+(\.\d+)?$/.test(b) ? Number(b) : NaN;
+  if (!Number.isNaN(na) && !Number.isNaN(nb)) return na - nb;
+  if (!Number.isNaN(na)) return -1;
+  if (!Number.isNaN(nb)) return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export class SummaryBuilder {
   private readonly filters = new Map<string, FilterSummary>();
   private readonly groups: BoundedMap<Totals> | null;
   private readonly by: string | undefined;
+  private readonly top: number;
+  private readonly perProtocol: boolean;
   records = 0;
   selected = 0;
   /** Interim records (tcpcapture's, of connections still open at a rotation): not counted, their final record is. */
@@ -184,6 +225,8 @@ export class SummaryBuilder {
   constructor(o: SummaryOptions) {
     for (const n of o.filterNames) this.filters.set(n, new FilterSummary());
     this.by = o.by;
+    this.top = o.top ?? 0;
+    this.perProtocol = o.by !== undefined && PER_PROTOCOL.has(o.by);
     this.groups = o.by !== undefined ? new BoundedMap<Totals>((t) => t.connections) : null;
   }
 
@@ -209,7 +252,8 @@ export class SummaryBuilder {
     if (this.groups !== null) {
       const v = r[this.by!];
       const key = v === undefined || v === null ? '' : String(v);
-      this.groups.get(key, () => new Totals()).add(r);
+      // "\u0000" never occurs in a protocol name: proto, then the value
+      this.groups.get(this.perProtocol ? `${r.proto ?? ''}\u0000${key}` : key, () => new Totals()).add(r);
     }
   }
 
@@ -231,10 +275,22 @@ export class SummaryBuilder {
       filters,
     };
     if (this.groups !== null) {
-      const groups = [...this.groups.m.entries()]
-        .sort((a, b) => b[1].connections - a[1].connections || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-        .map(([key, t]) => ({ key, ...t.json() }));
-      out['by'] = { field: this.by, ...(this.groups.approximate ? { approximate: true } : {}), groups };
+      const split = (k: string): [string, string] => {
+        const i = k.indexOf('\u0000');
+        return i < 0 ? ['', k] : [k.slice(0, i), k.slice(i + 1)];
+      };
+      const sorted = [...this.groups.m.entries()].map(([k, t]) => [...split(k), t] as [string, string, Totals]);
+      // the most connections first; ties by protocol, then by value (numbers numerically)
+      sorted.sort((a, b) => b[2].connections - a[2].connections || (PROTO_ORDER[a[0]] ?? 9) - (PROTO_ORDER[b[0]] ?? 9) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0) || compareKeys(a[1], b[1]));
+      const shown = this.top > 0 ? sorted.slice(0, this.top) : sorted;
+      const groups = shown.map(([proto, key, t]) => ({ key, ...(this.perProtocol ? { proto } : {}), ...t.json() }));
+      let rest: Record<string, unknown> | undefined;
+      if (shown.length < sorted.length) {
+        const sum = new Totals();
+        for (const [, , t] of sorted.slice(shown.length)) sum.merge(t);
+        rest = { groups: sorted.length - shown.length, ...sum.json() };
+      }
+      out['by'] = { field: this.by, ...(this.perProtocol ? { per_protocol: true } : {}), ...(this.groups.approximate ? { approximate: true } : {}), groups, ...(rest ? { rest } : {}) };
     }
     return out;
   }
@@ -281,16 +337,18 @@ export function stringifySummary(v: unknown, indent = 2): string {
 export function summaryDelta(cur: unknown, prev: unknown): unknown {
   if (typeof cur === 'number') return typeof prev === 'number' ? cur - prev : cur;
   if (Array.isArray(cur)) {
+    // groups match by key (and protocol, for port groups)
+    const id = (g: object): string => `${String((g as { key: unknown }).key)}\u0000${String((g as { proto?: unknown }).proto ?? '')}`;
     const byKey = new Map<string, unknown>();
-    if (Array.isArray(prev)) for (const p of prev) if (p && typeof p === 'object' && 'key' in p) byKey.set(String((p as { key: unknown }).key), p);
-    return cur.map((c) => (c && typeof c === 'object' && 'key' in c ? summaryDelta(c, byKey.get(String((c as { key: unknown }).key))) : c));
+    if (Array.isArray(prev)) for (const p of prev) if (p && typeof p === 'object' && 'key' in p) byKey.set(id(p), p);
+    return cur.map((c) => (c && typeof c === 'object' && 'key' in c ? summaryDelta(c, byKey.get(id(c))) : c));
   }
   if (cur !== null && typeof cur === 'object') {
     const out: Record<string, unknown> = {};
     const p = prev !== null && typeof prev === 'object' && !Array.isArray(prev) ? (prev as Record<string, unknown>) : {};
     for (const [k, v] of Object.entries(cur as Record<string, unknown>)) {
       if (NOT_ADDITIVE.has(k)) continue;
-      out[k] = k === 'key' ? v : summaryDelta(v, p[k]);
+      out[k] = k === 'key' || k === 'proto' ? v : summaryDelta(v, p[k]);
     }
     return out;
   }

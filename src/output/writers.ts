@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import type { stringify as Stringify } from 'csv-stringify/sync';
 import type { TextSink } from '../io/sink.js';
 import { cellText, columns, toJsonLine, type RecordSchema, type RecordValues } from '../records/schema.js';
+import { clock, clockTime, endpoint, fitColumns, fmtCount, fmtMs, fmtSeconds, pairCell, rowCells, tableLine, type Column, type Laid } from './table.js';
 
 export interface RecordWriter {
   write(r: RecordValues): void;
@@ -49,71 +50,61 @@ export class CsvWriter implements RecordWriter {
   }
 }
 
-/** Columns of the terminal table: a readable subset, with widths. */
-export interface TableColumn {
-  field: string;
-  title: string;
-  width: number;
-  align?: 'left' | 'right';
-  /** Cell text from the record (default: the field's value). */
-  text?: (r: RecordValues) => string;
+export interface TableWriterOptions {
+  /** Terminal width in characters (Infinity: a file, nothing is cut). */
+  width?: number;
+  /** Every column at its natural width, no cell shortened. */
+  wide?: boolean;
+  /** The header is repeated every this many rows. */
+  headerEvery?: number;
 }
 
+/**
+ * A table for a terminal, streamed: the columns (src/output/table.ts) are
+ * laid out once for the width, so rows line up without being buffered.
+ */
 export class TableWriter implements RecordWriter {
   private rows = 0;
-  constructor(private readonly sink: TextSink, private readonly cols: readonly TableColumn[], private readonly headerEvery = 40) {}
-  private line(cells: string[]): string {
-    return (
-      cells
-        .map((c, i) => {
-          const col = this.cols[i]!;
-          const t = c.length > col.width ? c.slice(0, col.width - 1) + '…' : c;
-          return col.align === 'right' ? t.padStart(col.width) : t.padEnd(col.width);
-        })
-        .join('  ')
-        .trimEnd() + '\n'
-    );
+  private readonly laid: Laid<RecordValues>[];
+  private readonly header: string;
+  private readonly wide: boolean;
+  private readonly headerEvery: number;
+  constructor(private readonly sink: TextSink, cols: readonly Column[], o: TableWriterOptions = {}) {
+    this.wide = o.wide ?? false;
+    this.headerEvery = o.headerEvery ?? 40;
+    this.laid = fitColumns(cols, o.width ?? Infinity, { wide: this.wide });
+    this.header = tableLine(this.laid, this.laid.map((l) => l.col.title), 2, this.wide);
   }
   write(r: RecordValues): void {
-    if (this.rows % this.headerEvery === 0) this.sink.write(this.line(this.cols.map((c) => c.title)));
+    if (this.rows % this.headerEvery === 0) this.sink.write(this.header);
     this.rows++;
-    this.sink.write(
-      this.line(
-        this.cols.map((c) => {
-          if (c.text) return c.text(r);
-          const v = r[c.field];
-          return v === null || v === undefined ? '-' : String(v);
-        }),
-      ),
-    );
+    this.sink.write(tableLine(this.laid, rowCells(this.laid, r), 2, this.wide));
   }
   end(): void {
-    if (this.rows === 0) this.sink.write(this.line(this.cols.map((c) => c.title)));
+    if (this.rows === 0) this.sink.write(this.header);
   }
 }
 
-const endpoint = (h: unknown, p: unknown): string => (String(h).includes(':') ? `[${h}]:${p}` : `${h}:${p}`);
-/** Epoch seconds text (9 fraction digits) as UTC `YYYY-MM-DD HH:MM:SS.mmm`. */
-const clock = (ts: unknown): string => {
-  const [sec, frac = '0'] = String(ts).split('.');
-  return `${new Date(Number(sec) * 1000).toISOString().slice(0, 19).replace('T', ' ')}.${frac.slice(0, 3)}`;
-};
+const num = (v: unknown): number | null => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : null);
 
-export const CONN_TABLE_COLUMNS: readonly TableColumn[] = [
-  { field: 'ts', title: 'start (UTC)', width: 23, text: (r) => clock(r['ts']) },
-  { field: 'proto', title: 'proto', width: 5 },
-  { field: 'orig_h', title: 'originator', width: 30, align: 'right', text: (r) => endpoint(r['orig_h'], r['orig_p']) },
-  { field: 'resp_h', title: 'responder', width: 30, text: (r) => endpoint(r['resp_h'], r['resp_p']) },
-  { field: 'duration', title: 'seconds', width: 10, align: 'right', text: (r) => Number(r['duration']).toFixed(3) },
-  { field: 'orig_pkts', title: 'o_pkts', width: 7, align: 'right' },
-  { field: 'resp_pkts', title: 'r_pkts', width: 7, align: 'right' },
-  { field: 'orig_bytes', title: 'o_bytes', width: 10, align: 'right' },
-  { field: 'resp_bytes', title: 'r_bytes', width: 10, align: 'right' },
-  { field: 'handshake', title: 'handshake', width: 9 },
-  { field: 'rtt_ms', title: 'rtt_ms', width: 8, align: 'right', text: (r) => (r['rtt_ms'] === null ? '-' : Number(r['rtt_ms']).toFixed(1)) },
-  { field: 'orig_retransmission', title: 'o_rexmt', width: 7, align: 'right' },
-  { field: 'resp_retransmission', title: 'r_rexmt', width: 7, align: 'right' },
-  { field: 'conn_state', title: 'state', width: 6 },
-  { field: 'history', title: 'history', width: 14 },
-  { field: 'end_reason', title: 'end', width: 8 },
+/**
+ * The conn record's terminal table, most important first: who talked to whom
+ * (the endpoints, never without their ports), how it went (state, handshake,
+ * RTT), then volume, time and the rest. --wide shows them all, uncut.
+ */
+export const CONN_TABLE_COLUMNS: readonly Column[] = [
+  { title: 'start (UTC)', priority: 3, min: 12, width: 23, cut: 'start', text: (r) => clock(r['ts']), short: (r) => clockTime(r['ts']) },
+  { title: 'proto', priority: 5, min: 5, width: 5, text: (r) => String(r['proto'] ?? '-') },
+  { title: 'originator', priority: 1, min: 21, width: 28, align: 'right', cut: 'endpoint', text: (r) => endpoint(r['orig_h'], r['orig_p']) },
+  { title: 'responder', priority: 1, min: 21, width: 28, cut: 'endpoint', text: (r) => endpoint(r['resp_h'], r['resp_p']) },
+  { title: 'state', priority: 2, min: 6, width: 6, text: (r) => String(r['conn_state'] ?? '-') },
+  { title: 'handshake', priority: 4, min: 9, width: 9, text: (r) => (r['handshake'] === null || r['handshake'] === '' ? '-' : String(r['handshake'])) },
+  { title: 'rtt ms', priority: 2, min: 6, width: 7, align: 'right', text: (r) => fmtMs(r['rtt_ms']) },
+  { title: 'dur s', priority: 6, min: 7, width: 7, align: 'right', optional: true, text: (r) => fmtSeconds(r['duration']) },
+  { title: 'pkts o/r', priority: 7, min: 9, width: 11, align: 'right', optional: true, text: (r) => pairCell(fmtCount(num(r['orig_pkts'])), fmtCount(num(r['resp_pkts']))) },
+  { title: 'bytes o/r', priority: 5, min: 11, width: 13, align: 'right', text: (r) => pairCell(fmtCount(num(r['orig_bytes'])), fmtCount(num(r['resp_bytes']))) },
+  { title: 'rexmt o/r', priority: 6, min: 9, width: 9, align: 'right', optional: true, text: (r) => (r['orig_retransmission'] === null ? '-' : pairCell(fmtCount(num(r['orig_retransmission'])), fmtCount(num(r['resp_retransmission'])))) },
+  { title: 'history', priority: 8, min: 8, width: 12, optional: true, text: (r) => String(r['history'] ?? '-') },
+  { title: 'end', priority: 8, min: 8, width: 11, optional: true, text: (r) => String(r['end_reason'] ?? '-') },
+  { title: 'uid', priority: 9, min: 18, width: 18, optional: true, text: (r) => String(r['uid'] ?? '-') },
 ];
