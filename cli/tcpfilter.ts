@@ -114,7 +114,7 @@ async function main(): Promise<number> {
     .option('--syn-timeout <duration>', 'captures: a SYN unanswered this long is a handshake timeout', '30s')
     .option('--max-flows <n>', 'captures: most flows held at once (see tcpanalyze)', '1000000')
     .option('-q, --quiet', 'no warnings or statistics on stderr', false)
-    .option('--stats', 'print how many records, snapshots or connections were kept to stderr', false)
+    .option('--stats', 'print how many records, snapshots or connections were kept and dropped to stderr (always when stderr is a terminal, unless --quiet)', false)
     .addHelpText(
       'after',
       `
@@ -200,6 +200,8 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
   }
 
 
+  // what was kept and dropped: asked for (--stats), or on a terminal, where someone reads it
+  const showCounts = (o.stats || process.stderr.isTTY === true) && !o.quiet;
   const out = await openOutput(outPath, { compression });
   const sink = new TextSink(out.stream, undefined, out.copiesWrites);
   const stop = (): boolean => interrupted || sink.closed;
@@ -230,7 +232,7 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
         }
         const skips = describeSkips(res.analysis);
         if (skips && !o.quiet) warn(`${NAME}: not analysed (not written): ${skips}`);
-        if (o.stats && !o.quiet) warn(`${NAME}: kept ${res.selectedFlows} of ${res.flows} flows: ${res.writtenPackets} of ${res.packets} packets (${res.format})`);
+        if (showCounts) warn(`${NAME}: kept ${res.selectedFlows} of ${res.flows} flows (${res.flows - res.selectedFlows} dropped): ${res.writtenPackets} of ${res.packets} packets (${res.format})`);
       } finally {
         await spooled?.remove();
       }
@@ -259,7 +261,7 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
         code = EXIT_DATA;
         if (!o.quiet) warn(`${NAME}: ${input.name}: ${bad} of ${res.lines} lines skipped (not ${kind === 'tcpinfo' ? 'tcp-info snapshots' : 'tcpkit records'}); the first: ${firstBad!.describe()}`);
       }
-      if (o.stats && !o.quiet) warn(`${NAME}: kept ${res.kept} of ${res.records} ${kind === 'tcpinfo' ? 'snapshots' : 'records'}`);
+      if (showCounts) warn(`${NAME}: kept ${res.kept} of ${res.records} ${kind === 'tcpinfo' ? 'snapshots' : 'records'} (${res.records - res.kept} dropped)`);
     }
     await sink.flush();
     if (sink.error) throw sink.error;

@@ -77,3 +77,20 @@ test('Ctrl-C while a pipe has sent nothing (sleep 30 | cmd) is a quiet exit 0 fo
     t.close();
   }
 });
+
+test('tcpfilter says on a terminal how many records it kept and dropped (tcpeek semantics drop UDP and ICMP with an exclusion alone)', { skip: TMUX_MISSING }, async () => {
+  const t = Terminal.open(200, 50, dir);
+  try {
+    const cap = new URL('../../fixtures/pcaps/zeek__smtp.pcap', import.meta.url).pathname;
+    t.type(`${node('tcpanalyze')} -q ${shq(cap)} -o conns.ndjson; ${node('tcpfilter')} --local 10.0.0.0/8 ':RX@%:22' conns.ndjson -o no-ssh.ndjson; echo "tcpfilter rc=$?"`);
+    const s = await t.waitFor(done('tcpfilter'));
+    assert.equal(status(s, 'tcpfilter'), 0, s.join('\n'));
+    const line = s.find((l) => l.startsWith('tcpfilter: kept '));
+    assert.match(line ?? '', /^tcpfilter: kept (\d+) of (\d+) records \((\d+) dropped\)$/, s.join('\n'));
+    const [, kept, all, dropped] = /kept (\d+) of (\d+) records \((\d+) dropped\)/.exec(line!)!.map(Number);
+    assert.equal(kept! + dropped!, all);
+    assert.ok(dropped! > 0, 'the UDP (DNS) and ICMP flows are dropped');
+  } finally {
+    t.close();
+  }
+});
