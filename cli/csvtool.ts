@@ -110,26 +110,35 @@ interface SkipCount {
   first: ToolError | null;
 }
 
-async function recordsToCsv(lines: LineReader, sink: TextSink, name: string, header: boolean, skipBad: boolean): Promise<SkipCount> {
+async function recordsToCsv(lines: LineReader, sink: TextSink, name: string, header: boolean, skipBad: boolean, headerWithoutRows: () => boolean = () => true): Promise<SkipCount> {
   let renderer: RecordCsvRenderer | null = null;
+  let headerDue = header;
   const deps = await loadTcpkitDeps();
   const count: SkipCount = { skipped: 0, lines: 0, byCode: {}, first: null };
+  const schemaOf = (kind: string): CsvSchema => {
+    const schema = schemaFor(deps, kind);
+    if (schema === undefined) throw new ToolError('CSVTOOL_UNKNOWN_RECORD_KIND', `unknown record kind "${kind}" (known: ${[...deps.schemas.keys()].join(', ')})`);
+    return schema;
+  };
   for (;;) {
     while (lines.nextBuffered()) {
       count.lines++;
       try {
         const values = recordValues(lines.buf, lines.start, lines.end);
-        if (values === null) continue;
+        if (values === null) {
+          // an archive's metadata line names its record kind: the header is known before any record
+          const kind = archiveRecordKind(lines.buf, lines.start, lines.end);
+          if (renderer === null && kind !== null && schemaFor(deps, kind) !== undefined) renderer = new RecordCsvRenderer(schemaOf(kind), deps.stringify);
+          continue;
+        }
         const kind = values.get('record')!;
-        if (renderer === null) {
-          const schema = schemaFor(deps, kind);
-          if (schema === undefined) {
-            throw new ToolError('CSVTOOL_UNKNOWN_RECORD_KIND', `unknown record kind "${kind}" (known: ${[...deps.schemas.keys()].join(', ')})`);
-          }
-          renderer = new RecordCsvRenderer(schema, deps.stringify);
-          if (header) sink.write(renderer.header());
-        } else if (kind !== renderer.schema.kind) {
+        if (renderer === null) renderer = new RecordCsvRenderer(schemaOf(kind), deps.stringify);
+        else if (kind !== renderer.schema.kind) {
           throw new ToolError('CSVTOOL_MIXED_RECORD_KINDS', `a "${kind}" record after "${renderer.schema.kind}" records: one CSV holds one record kind`);
+        }
+        if (headerDue) {
+          headerDue = false;
+          sink.write(renderer.header());
         }
         if (sink.write(renderer.row(values))) await sink.ready();
         if (sink.closed) return count;
@@ -147,8 +156,20 @@ async function recordsToCsv(lines: LineReader, sink: TextSink, name: string, hea
     }
     if (!(await lines.fill())) break;
   }
+  // records of a known kind but no rows (an archive of nothing): the header alone
+  if (headerDue && renderer !== null && headerWithoutRows()) sink.write(renderer.header());
   await sink.flush();
   return count;
+}
+
+/** The record kind a tcpkit archive's metadata line names ({"tcpkit":{"record":"conn",...}}), or null. */
+function archiveRecordKind(b: Buffer, start: number, end: number): string | null {
+  try {
+    const v = JSON.parse(b.toString('utf8', start, end)) as { tcpkit?: { record?: unknown } };
+    return typeof v.tcpkit?.record === 'string' ? v.tcpkit.record : null;
+  } catch {
+    return null;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -214,7 +235,7 @@ Differences from m-lab's Go csvtool: docs/csvtool.md.`,
       }
     }
     if (kind === 'tcpkit') {
-      const c = await recordsToCsv(lines, new TextSink(process.stdout, undefined, true), input.name, o.header, o.skipBad);
+      const c = await recordsToCsv(lines, new TextSink(process.stdout, undefined, true), input.name, o.header, o.skipBad, () => !interrupted);
       if (c.skipped > 0) warn(`${NAME}: ${input.name}: ${describeSkipped({ lines: c.lines, rows: 0, skipped: c.skipped, skippedByCode: c.byCode, firstSkipped: c.first, outputClosed: false })}`);
       return EXIT_OK;
     }

@@ -77,3 +77,12 @@ test('csvtool writes no header before a bad first line, and the header with the 
   assert.equal(good.stdout, alone.stdout); // header, then the row: the skipped line wrote nothing before them
   assert.match(alone.stdout, /^Timestamp,Observed,/);
 });
+
+test('csvtool on a tcpkit archive that holds no record writes the header its metadata line names', () => {
+  const out = join(dir, 'none.jsonl.zst');
+  const r = run('tcpanalyze', [CAP, '--where', 'conn_state=REJ', '-o', out]);
+  assert.equal(r.status, 0, r.stderr);
+  const c = run('csvtool', [out]);
+  assert.equal(c.status, 0, c.stderr);
+  assert.equal(c.stdout, run('tcpanalyze', ['--format', 'csv', CAP]).stdout.split('\n')[0] + '\n');
+});
