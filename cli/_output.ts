@@ -10,8 +10,8 @@
 import { createWriteStream, statSync, unlinkSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Transform, Writable } from 'node:stream';
-import { createRequire } from 'node:module';
 import { createGzip } from 'node:zlib';
+import { createZstdCompress } from '../src/io/zstd.js';
 import { AtomicFile } from '../src/io/atomic.js';
 import { ToolError, UsageError } from '../src/util/errors.js';
 
@@ -183,12 +183,7 @@ type Compressor = Transform & { failure?: ToolError };
 
 function compressor(kind: 'gzip' | 'zstd', name: string): Compressor {
   let z: Compressor;
-  if (kind === 'gzip') z = createGzip();
-  else {
-    // loaded here, not at start-up: most runs write no zstd output
-    const zstd = createRequire(import.meta.url)('zstd-napi') as typeof import('zstd-napi');
-    z = new zstd.CompressStream() as unknown as Compressor;
-  }
+  z = kind === 'gzip' ? createGzip() : createZstdCompress({ level: 3 });
   z.on('error', (e: Error) => {
     z.failure = new ToolError(kind === 'gzip' ? 'GZIP_WRITE_FAILED' : 'ZSTD_WRITE_FAILED', `${kind} compression failed: ${e.message}`, { file: name });
   });
