@@ -8,12 +8,14 @@ import { UsageError } from '../util/errors.js';
 import type { ProtocolDef } from './decoder.js';
 import { DNS } from './dns.js';
 import { HTTP } from './http.js';
+import { MYSQL } from './mysql.js';
 import { TLS } from './tls.js';
 
 export const PROTOCOLS: readonly ProtocolDef[] = [
   TLS,
   HTTP,
   DNS,
+  MYSQL,
 ];
 
 /** A protocol by name or alias (case-insensitive). */

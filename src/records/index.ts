@@ -5,12 +5,14 @@ import { FLOW_SCHEMA } from './flow.js';
 import { HTTP_SCHEMA } from './http.js';
 import { DNS_SCHEMA } from './dns.js';
 import { SSL_SCHEMA } from './ssl.js';
+import { MYSQL_SCHEMA } from './mysql.js';
 
 export { CONN_SCHEMA } from './conn.js';
 export { FLOW_SCHEMA } from './flow.js';
 export { HTTP_SCHEMA } from './http.js';
 export { DNS_SCHEMA } from './dns.js';
 export { SSL_SCHEMA } from './ssl.js';
+export { MYSQL_SCHEMA } from './mysql.js';
 export * from './schema.js';
 
 /** Every record kind tcpkit writes: connections and flows, then the application transactions. */
@@ -20,6 +22,7 @@ export const SCHEMAS: ReadonlyMap<string, RecordSchema> = new Map([
   [HTTP_SCHEMA.kind, HTTP_SCHEMA],
   [DNS_SCHEMA.kind, DNS_SCHEMA],
   [SSL_SCHEMA.kind, SSL_SCHEMA],
+  [MYSQL_SCHEMA.kind, MYSQL_SCHEMA],
 ]);
 
 /**
