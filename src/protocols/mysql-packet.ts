@@ -43,6 +43,8 @@ export interface PacketOwner {
    * call only.
    */
   packet(seq: number, buf: Uint8Array, off: number, head: number, len: number, cut: boolean, sec0: number, nsec0: number, sec1: number, nsec1: number): void;
+  /** The side ended inside a packet that began at sec0/nsec0 (it is not handed over). */
+  endedInside(sec0: number, nsec0: number): void;
   /** The framing is lost (the reason is given); bytes are dropped until resync(). */
   lost(why: string): void;
   /** Something odd but survivable. */
@@ -171,13 +173,9 @@ class _Packets {
     return false;
   }
 
-  /** The side ended: a packet in progress is handed over cut. */
-  end(sec: number, nsec: number): void {
-    if (this.inPacket) {
-      this.cut = true;
-      this.inPacket = false;
-      this.f.owner.packet(this.seq, this.head.buf, 0, this.head.len, this.len, true, this.sec0, this.nsec0, sec, nsec);
-    }
+  /** The side ended: a packet in progress is dropped, the owner told when it began. */
+  end(): void {
+    if (this.inPacket || this.hdrGot > 0) this.f.owner.endedInside(this.sec0, this.nsec0);
     this.reset();
   }
 }
@@ -333,8 +331,8 @@ export class MysqlFramer {
     this.lose(`a capture gap of ${len} bytes across a compressed frame boundary`);
   }
 
-  end(sec: number, nsec: number): void {
-    if (this.synced && !this.dead) this.packets.end(sec, nsec);
+  end(): void {
+    if (this.synced && !this.dead) this.packets.end();
   }
 
   private lose(why: string): void {

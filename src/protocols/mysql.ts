@@ -142,6 +142,9 @@ class _Owner implements PacketOwner {
     if (this.side === CLIENT) this.d.clientPacket(seq, buf, off, head, len, cut, s0, n0, s1, n1);
     else this.d.serverPacket(seq, buf, off, head, len, cut, s0, n0, s1, n1);
   }
+  endedInside(sec0: number, nsec0: number): void {
+    if (this.side === SERVER) this.d.replyEndedInside(sec0, nsec0);
+  }
   lost(why: string): void {
     this.d.lost(this.side, why);
   }
@@ -216,9 +219,9 @@ export class MysqlDecoder implements StreamDecoder {
     }
   }
 
-  end(side: Side, sec: number, nsec: number): void {
+  end(side: Side): void {
     if (this.stopped) return;
-    this.sides[side].framer.end(sec, nsec);
+    this.sides[side].framer.end();
   }
 
   finish(): void {
@@ -364,13 +367,13 @@ export class MysqlDecoder implements StreamDecoder {
     }
     if (phase === P_AUTH && seq !== 0) {
       // authentication data (an auth switch response, a password, a public key request)
-      if (this.login !== null) this.login.reqBytes += 4 + len;
+      if (this.login !== null) this.login.reqBytes += wire(len);
       return;
     }
     const c = this.pending.length > 0 ? this.pending[this.pending.length - 1]! : null;
     if (c !== null && seq !== 0 && (c.st === R_INFILE || c.st === R_AUTH)) {
       // the file of a LOAD DATA LOCAL INFILE (an empty packet ends it), or change_user's authentication data
-      c.reqBytes += 4 + len;
+      c.reqBytes += wire(len);
       c.nextSeq = (seq + 1) & 0xff;
       if (c.st === R_INFILE && len === 0) c.st = R_FIRST;
       return;
@@ -398,7 +401,7 @@ export class MysqlDecoder implements StreamDecoder {
       l.login = true;
       l.t0s = l.t1s = l.r0s = l.r1s = s0;
       l.t0n = l.t1n = l.r0n = l.r1n = n0;
-      l.respBytes = 4 + len;
+      l.respBytes = wire(len);
       this.err(l, buf, off, head);
       this.write(l, cut ? 'incomplete' : 'complete', cut ? 'a capture gap inside the reply' : null);
       return;
@@ -424,13 +427,22 @@ export class MysqlDecoder implements StreamDecoder {
     }
     c.r1s = s1;
     c.r1n = n1;
-    c.respBytes += 4 + len;
+    c.respBytes += wire(len);
     if (cut && !c.incomplete) {
       c.incomplete = true;
       c.problem ??= 'a capture gap inside the reply';
     }
     this.reply(c, buf, off, head, len);
     this.sides[SERVER].framer.want = this.pending.length > 0 && this.pending[0]!.st !== R_FIRST ? ROW_WANT : 4096;
+  }
+
+  /** The server's side ended inside a packet: a reply that had not started did start. */
+  replyEndedInside(sec0: number, nsec0: number): void {
+    const c = this.pending[0];
+    if (c !== undefined && c.r0s < 0 && !this.absorbing) {
+      c.r0s = c.r1s = sec0;
+      c.r0n = c.r1n = nsec0;
+    }
   }
 
   lost(side: Side, why: string): void {
@@ -485,7 +497,7 @@ export class MysqlDecoder implements StreamDecoder {
     l.t0n = n0;
     l.t1s = s1;
     l.t1n = n1;
-    l.reqBytes = 4 + len;
+    l.reqBytes = wire(len);
     let caps = r.u16();
     if (caps & CLIENT_PROTOCOL_41) {
       r.pos = off;
@@ -542,7 +554,7 @@ export class MysqlDecoder implements StreamDecoder {
     }
     l.r1s = s1;
     l.r1n = n1;
-    l.respBytes += 4 + len;
+    l.respBytes += wire(len);
     l.nextSeq = (seq + 1) & 0xff;
     if (cut) {
       l.incomplete = true;
@@ -592,7 +604,7 @@ export class MysqlDecoder implements StreamDecoder {
     c.t0n = n0;
     c.t1s = s1;
     c.t1n = n1;
-    c.reqBytes = 4 + len;
+    c.reqBytes = wire(len);
     const truncated = head < len;
     if (cut) {
       c.incomplete = true;
@@ -1039,6 +1051,11 @@ export class MysqlDecoder implements StreamDecoder {
     for (const s of this.sides) s.framer.dead = true;
     this.ctx.stop(why);
   }
+}
+
+/** Bytes a payload of `len` takes on the wire: a 4-byte header per part of at most 2^24 - 1 bytes. */
+function wire(len: number): number {
+  return len + 4 * (Math.floor(len / 0xffffff) + 1);
 }
 
 function isDigit(c: number): boolean {
