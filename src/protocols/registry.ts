@@ -9,6 +9,7 @@ import type { ProtocolDef } from './decoder.js';
 import { DNS } from './dns.js';
 import { HTTP } from './http.js';
 import { MYSQL } from './mysql.js';
+import { POSTGRESQL } from './postgresql.js';
 import { TLS } from './tls.js';
 
 export const PROTOCOLS: readonly ProtocolDef[] = [
@@ -16,6 +17,7 @@ export const PROTOCOLS: readonly ProtocolDef[] = [
   HTTP,
   DNS,
   MYSQL,
+  POSTGRESQL,
 ];
 
 /** A protocol by name or alias (case-insensitive). */

@@ -6,6 +6,7 @@ import { HTTP_SCHEMA } from './http.js';
 import { DNS_SCHEMA } from './dns.js';
 import { SSL_SCHEMA } from './ssl.js';
 import { MYSQL_SCHEMA } from './mysql.js';
+import { POSTGRESQL_SCHEMA } from './postgresql.js';
 
 export { CONN_SCHEMA } from './conn.js';
 export { FLOW_SCHEMA } from './flow.js';
@@ -13,6 +14,7 @@ export { HTTP_SCHEMA } from './http.js';
 export { DNS_SCHEMA } from './dns.js';
 export { SSL_SCHEMA } from './ssl.js';
 export { MYSQL_SCHEMA } from './mysql.js';
+export { POSTGRESQL_SCHEMA } from './postgresql.js';
 export * from './schema.js';
 
 /** Every record kind tcpkit writes: connections and flows, then the application transactions. */
@@ -23,6 +25,7 @@ export const SCHEMAS: ReadonlyMap<string, RecordSchema> = new Map([
   [DNS_SCHEMA.kind, DNS_SCHEMA],
   [SSL_SCHEMA.kind, SSL_SCHEMA],
   [MYSQL_SCHEMA.kind, MYSQL_SCHEMA],
+  [POSTGRESQL_SCHEMA.kind, POSTGRESQL_SCHEMA],
 ]);
 
 /**
