@@ -164,7 +164,7 @@ test('MariaDB: the mysql records equal what the mysql2 client sent and got, and 
   assert.ok(Number(sleep['latency_ms']) >= 200, `latency ${sleep['latency_ms']} ms`);
   assert.ok(Number(sleep['latency_ms']) <= waited, `latency ${sleep['latency_ms']} ms, the client waited ${waited} ms`);
   for (const r of recs) if (r['cmd'] !== 'quit' && r['cmd'] !== 'stmt_close') assert.equal(r['state'], 'complete', String(r['arg']));
-  assert.match(String(recs[0]!['server_version']), /MariaDB/);
+  assert.match(String(recs[0]!['db_version']), /MariaDB/);
   assert.equal(recs[0]!['database'], 'shop');
 
   // connection 2: the compressed protocol

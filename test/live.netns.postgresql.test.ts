@@ -154,7 +154,7 @@ test('PostgreSQL: the postgresql records equal what the pg client sent and got, 
       continue;
     }
     assert.equal(r['rows'], l['rows'], `${l['sql']}: rows`);
-    if (l['command'] === 'INSERT' || l['command'] === 'UPDATE' || l['command'] === 'SELECT') assert.equal(String(r['tag']).split(' ').pop(), String(l['rowCount']), `${l['sql']}: the tag's count`);
+    if (l['command_code'] === 'INSERT' || l['command_code'] === 'UPDATE' || l['command_code'] === 'SELECT') assert.equal(String(r['tag']).split(' ').pop(), String(l['rowCount']), `${l['sql']}: the tag's count`);
     assert.equal(r['state'], 'complete');
   }
   // the named statement: parsed once, bound twice

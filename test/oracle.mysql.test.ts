@@ -60,7 +60,7 @@ test("Zeek's encrypted trace: Zeek logs no mysql row and reads the TLS that foll
   const zeekConn = parseZeekLog(`${path}.expected.zeek.scripts.base.protocols.mysql.encrypted.conn.log`);
   const { tx, conns } = await decode(path);
   assert.equal(zeekLog.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length, 0, 'Zeek: no mysql.log row');
-  assert.deepEqual(tx.map((r) => [r['cmd'], r['state'], r['server_version']]), [['login', 'tls', '5.5.5-10.0.36-MariaDB-0ubuntu0.16.04.1']]);
+  assert.deepEqual(tx.map((r) => [r['cmd'], r['state'], r['db_version']]), [['login', 'tls', '5.5.5-10.0.36-MariaDB-0ubuntu0.16.04.1']]);
   assert.equal(zeekConn[0]!['service'], 'mysql,ssl');
   assert.equal(conns[0]!['service'], 'mysql');
 });
@@ -115,7 +115,7 @@ test("tshark's MySQL dissector, command by command, on every MySQL fixture", asy
         if (first(req['mysql.schema']) !== '') add('schema', first(req['mysql.schema']) === r['database']);
       } else {
         assert.ok(req !== undefined, `${name}: a request frame at ${r['ts']}`);
-        add('command', first(req['mysql.command']) === String(r['command']));
+        add('command', first(req['mysql.command']) === String(r['command_code']));
         // one PDU in the frame: the query whole ("|" may be in it); tshark shows a statement up to its first NUL byte
         const q = req['mysql.command']!.includes('|') ? first(req['mysql.query']) : req['mysql.query']!;
         if (q !== '') add('query', nonUtf8(q) === nonUtf8(tsharkText(String(r['arg']).split('\0')[0]!)));
@@ -206,7 +206,7 @@ test("DeepFlow's .result, packet by packet: requests and the first packet of eac
         if (login) {
           add('login', r['cmd'] === 'login' && l.request_resource === `Login username: ${r['user']}${r['database'] !== null ? ` db: ${r['database']}` : ''}`);
         } else {
-          add('request_type', l.request_type === r['command']);
+          add('request_type', l.request_type === r['command_code']);
           if (l.request_resource !== undefined && l.request_type !== 23) add('request_resource', l.request_resource === r['arg'] || l.request_resource.replace(/\uFFFD/g, '') === String(r['arg']).replace(/[\x80-\xff]/g, ''));
           if (l.request_type === 23) add('statement_id (execute)', l.statement_id === r['statement_id']);
         }

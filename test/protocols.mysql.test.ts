@@ -51,7 +51,7 @@ test('a login, a result set (EOF packets), an INSERT, an error and quit give Zee
     ],
   );
   const [l, sel, ins, bad] = r.records;
-  assert.equal(l!['server_version'], '8.0.36');
+  assert.equal(l!['db_version'], '8.0.36');
   assert.equal(l!['database'], 'shop');
   assert.equal(l!['fingerprint'], 'administrator command: Connect');
   assert.equal(l!['auth_plugin'], 'mysql_native_password');
@@ -217,7 +217,7 @@ test('compressed frames are recognised by their headers when the capture began a
 test('an SSLRequest ends decoding with a login record in state tls', () => {
   const r = both([[SERVER, greeting('8.0.36', CAPS_41 | SSL), 0], [CLIENT, sslRequest(), 1], [CLIENT, Buffer.from('160301020001', 'hex'), 2]]);
   assert.equal(r.records.length, 1);
-  assert.deepEqual([r.records[0]!['cmd'], r.records[0]!['state'], r.records[0]!['server_version']], ['login', 'tls', '8.0.36']);
+  assert.deepEqual([r.records[0]!['cmd'], r.records[0]!['state'], r.records[0]!['db_version']], ['login', 'tls', '8.0.36']);
   assert.deepEqual(r.stops, ['the connection switched to TLS']);
 });
 

@@ -52,7 +52,7 @@ test("an SSLRequest refused, a SCRAM login and a simple query give Zeek's postgr
     ],
   );
   const [, st, q] = r.records;
-  assert.deepEqual([st!['protocol_version'], st!['server_version'], st!['database'], st!['application_name'], st!['latency_ms']], ['3.0', '15.8', 'shop', 'psql', 1]);
+  assert.deepEqual([st!['protocol_version'], st!['db_version'], st!['database'], st!['application_name'], st!['latency_ms']], ['3.0', '15.8', 'shop', 'psql', 1]);
   assert.deepEqual([q!['tag'], q!['tag_rows'], q!['columns'], q!['transaction_status'], q!['latency_ms'], q!['fingerprint']], ['SELECT 2', 2, 2, 'I', 2.5, 'select id, name from users where id in(?+)']);
 });
 

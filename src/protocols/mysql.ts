@@ -1004,7 +1004,7 @@ export class MysqlDecoder implements StreamDecoder {
     } else {
       r['cmd'] = commandName(c.code);
       r['arg'] = c.arg;
-      r['command'] = c.code;
+      r['command_code'] = c.code;
       r['fingerprint'] = c.fp;
     }
     r['success'] = c.success;
@@ -1021,7 +1021,7 @@ export class MysqlDecoder implements StreamDecoder {
     if (c.warnings >= 0) r['warnings'] = c.warnings;
     if (c.errCode >= 0) r['error_code'] = c.errCode;
     r['sql_state'] = c.sqlState;
-    r['server_version'] = this.serverVersion;
+    r['db_version'] = this.serverVersion;
     r['user'] = this.user;
     r['database'] = this.database;
     r['compressed'] = this.compressed;

@@ -678,7 +678,7 @@ export class PostgresqlDecoder implements StreamDecoder {
     r['transaction_status'] = x.txStatus;
     r['copy'] = x.copy;
     r['protocol_version'] = x.version;
-    if (x.frontend === 'startup') r['server_version'] = this.serverVersion;
+    if (x.frontend === 'startup') r['db_version'] = this.serverVersion;
     r['request_bytes'] = x.reqBytes;
     r['request_end_ts'] = formatEpoch(x.q1s, x.q1n);
     if (x.r0s >= 0) {

@@ -46,7 +46,7 @@ export const POSTGRESQL_FIELDS: readonly FieldDef[] = [
   f('transaction_status', 'string', 'tcpkit', 'Transaction status of the ReadyForQuery that ended the exchange: I idle, T in a transaction block, E in a failed transaction block.'),
   f('copy', 'string', 'tcpkit', 'The exchange ran COPY: in (CopyInResponse, data from the client), out (CopyOutResponse) or both (CopyBothResponse, replication).'),
   f('protocol_version', 'string', 'tcpkit', 'Protocol version of the StartupMessage (3.0).'),
-  f('server_version', 'string', 'tcpkit', 'The server_version ParameterStatus of the startup, e.g. 15.8 (Debian 15.8-0+deb12u1).'),
+  f('db_version', 'string', 'tcpkit', 'The server_version ParameterStatus of the startup, e.g. 15.8 (Debian 15.8-0+deb12u1).'),
   f('request_bytes', 'int', 'tcpkit', 'Bytes of the frontend messages of the exchange (CopyData from the client included).'),
   f('response_bytes', 'int', 'tcpkit', 'Bytes of the backend messages of the exchange.'),
   f('request_end_ts', 'time', 'tcpkit', 'Time of the last byte the client sent for the exchange before the reply began (the Sync of an extended-query cycle).'),
