@@ -84,6 +84,8 @@ class _Cmd {
   code = -1;
   arg = '';
   stmt: string | null = null;
+  /** The statement's fingerprint (fp is the record's: "prepare ..." for a prepare, pt's names for other commands). */
+  stmtFp: string | null = null;
   fp: string | null = null;
   stmtId = -1;
   params = -1;
@@ -173,7 +175,7 @@ export class MysqlDecoder implements StreamDecoder {
   /** Commands sent and not yet answered, oldest first. */
   private readonly pending: _Cmd[] = [];
   /** Prepared statements by id: text, parameter and column counts (bounded). */
-  private readonly stmts = new Map<number, { text: string; params: number; columns: number }>();
+  private readonly stmts = new Map<number, { text: string; params: number; columns: number; fp: string }>();
   private stmtChars = 0;
   private lastStmtId = -1;
   /** A reply broke the protocol: server packets are dropped until a later command's reply starts. */
@@ -651,6 +653,7 @@ export class MysqlDecoder implements StreamDecoder {
           const p = this.stmts.get(id);
           if (p !== undefined) {
             c.stmt = c.arg = p.text;
+            c.stmtFp = p.fp;
             c.params = p.params;
             if (code === COM_STMT_EXECUTE) c.columns = p.columns;
           }
@@ -661,8 +664,10 @@ export class MysqlDecoder implements StreamDecoder {
       default:
         break;
     }
-    if (code === COM_STMT_PREPARE) c.fp = c.stmt !== null ? 'prepare ' + fingerprint(c.stmt) : null;
-    else if (c.stmt !== null && (code === COM_QUERY || code === COM_STMT_EXECUTE || code === COM_STMT_RESET || code === COM_STMT_FETCH)) c.fp = fingerprint(c.stmt);
+    // a prepared statement's fingerprint is made once, at its prepare, and kept with its text
+    if (c.stmt !== null && c.stmtFp === null && (code === COM_STMT_PREPARE || code === COM_QUERY)) c.stmtFp = fingerprint(c.stmt);
+    if (code === COM_STMT_PREPARE) c.fp = c.stmtFp !== null ? 'prepare ' + c.stmtFp : null;
+    else if (c.stmtFp !== null && (code === COM_QUERY || code === COM_STMT_EXECUTE || code === COM_STMT_RESET || code === COM_STMT_FETCH)) c.fp = c.stmtFp;
     else c.fp = adminCommand(code);
     if (code === COM_STMT_FETCH) c.st = R_ROWS;
     else if (code === COM_FIELD_LIST) c.st = R_FIELDS;
@@ -708,10 +713,10 @@ export class MysqlDecoder implements StreamDecoder {
     return clip(text(buf, start, end), max);
   }
 
-  private remember(id: number, text: string, params: number, columns: number): void {
+  private remember(id: number, text: string, params: number, columns: number, fp: string): void {
     const old = this.stmts.get(id);
     if (old !== undefined) this.forget(id);
-    this.stmts.set(id, { text, params, columns });
+    this.stmts.set(id, { text, params, columns, fp });
     this.stmtChars += text.length;
     this.lastStmtId = id;
     // bounded: at most maxPending statements and 32 values' worth of text
@@ -822,7 +827,7 @@ export class MysqlDecoder implements StreamDecoder {
       c.prepCols = cols;
       if (!r.bad) c.warnings = warnings;
       c.success = true;
-      if (c.stmt !== null) this.remember(c.stmtId, c.stmt, params, cols);
+      if (c.stmt !== null) this.remember(c.stmtId, c.stmt, params, cols, c.stmtFp ?? fingerprint(c.stmt));
       c.st = R_PREP_PARAMS;
       c.left = params;
       if (params === 0) {

@@ -67,6 +67,8 @@ class _Ex {
   txStatus: string | null = null;
   copy: string | null = null;
   version: string | null = null;
+  /** The statement's fingerprint when it came with a remembered statement. */
+  fp: string | null = null;
   /** An extended-query cycle whose Sync was sent. */
   synced = false;
   incomplete = false;
@@ -126,7 +128,7 @@ export class PostgresqlDecoder implements StreamDecoder {
   /** The extended-query cycle the client is sending (before its Sync). */
   private cycle: _Ex | null = null;
   /** Prepared statements by name (text, declared parameters) and the statement each portal was bound to; bounded. */
-  private readonly stmts = new Map<string, { text: string; params: number }>();
+  private readonly stmts = new Map<string, { text: string; params: number; fp: string | null }>();
   private readonly portals = new Map<string, string>();
   private stmtChars = 0;
   private readonly statementWant: number;
@@ -425,6 +427,8 @@ export class PostgresqlDecoder implements StreamDecoder {
         if (stmtName !== undefined) x.stmtName = stmtName;
         if (s !== undefined) {
           x.arg = s.text;
+          // a named statement run many times is fingerprinted once
+          x.fp = s.fp ??= fingerprint(s.text, 'postgresql');
           if (x.params < 0) x.params = s.params;
         }
       }
@@ -446,7 +450,7 @@ export class PostgresqlDecoder implements StreamDecoder {
 
   private remember(name: string, stmt: string, params: number): void {
     this.forget(name);
-    this.stmts.set(name, { text: stmt, params });
+    this.stmts.set(name, { text: stmt, params, fp: null });
     this.stmtChars += stmt.length;
     const maxChars = 32 * this.limits.maxValueChars;
     while (this.stmts.size > this.limits.maxPending || this.stmtChars > maxChars) {
@@ -658,7 +662,7 @@ export class PostgresqlDecoder implements StreamDecoder {
     r['success'] = x.success;
     const query = x.frontend === 'simple_query' || x.frontend === 'extended_query' || x.frontend === 'function_call';
     if (query && !x.failed && x.txStatus !== null) r['rows'] = x.dataRows;
-    if (x.frontend === 'simple_query' || x.frontend === 'extended_query') r['fingerprint'] = x.arg !== null ? fingerprint(x.arg, 'postgresql') : null;
+    if (x.frontend === 'simple_query' || x.frontend === 'extended_query') r['fingerprint'] = x.arg === null ? null : x.fp !== null && x.executes > 0 ? x.fp : fingerprint(x.arg, 'postgresql');
     else if (x.frontend === 'startup') r['fingerprint'] = 'administrator command: Connect';
     else if (x.frontend === 'terminate') r['fingerprint'] = 'administrator command: Quit';
     else if (x.frontend === 'function_call') r['fingerprint'] = `function call ${x.arg ?? '?'}`;
