@@ -70,8 +70,8 @@ export const MAX_COLUMNS = 65535;
 const GATHER = 96;
 /** Turns without a plausible packet on either side before the decoder gives up on a connection. */
 const GIVE_UP_TURNS = 4;
-/** Bytes kept of a server packet while rows and column definitions stream (the first byte decides). */
-const ROW_WANT = 16;
+/** Bytes kept of a server packet while rows and column definitions stream (the first byte decides; an OK packet that ends them fits in 32). */
+const ROW_WANT = 32;
 
 // plausible() verdicts
 const NO = 0;
