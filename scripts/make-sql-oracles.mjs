@@ -8,7 +8,8 @@
 // 2. fixtures/pcaps/oracles/sql-fingerprints.pt-fingerprint.tsv: every distinct statement
 //    tshark's MySQL and PostgreSQL dissectors show in the fixtures' dumps (mysql.query,
 //    pgsql.query; tshark's \n, \r and \t escapes undone), with pt-fingerprint's fingerprint,
-//    both as JSON strings.
+//    both as JSON strings;
+// 3. pt-query-digest's reading of the MySQL captures (see below).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +32,43 @@ for (const cap of readdirSync(L7).filter((n) => /^zeek__mysql-.*\.pcap$/.test(n)
     `# ${version}\n# run in this directory; output = ${cap}.tshark.tsv (aggregator "|" joins repeated fields / several PDUs in one frame)\ntshark ${shown}\n`,
   );
   console.log(`${cap}.tshark.tsv: ${out.split('\n').length - 2} frames`);
+}
+
+// 3. pt-query-digest's own reading of each MySQL capture (tcpdump -x text, --type tcpdump): per
+//    fingerprint the query count, the sum of Query_time and of Rows_affected
+//    (fixtures/pcaps/oracles/<capture>.pt-query-digest.json)
+const ptqd = spawnSync('pt-query-digest', ['--version'], { encoding: 'utf8' });
+if (ptqd.error === undefined && /pt-query-digest/.test(ptqd.stdout)) {
+  for (const cap of readdirSync(L7).filter((n) => /mysql.*\.pcap$/.test(n)).sort()) {
+    const cmdFile = readFileSync(join(L7, `${cap}.tshark.cmd`), 'utf8');
+    const port = Number(/-d tcp\.port==(\d+),mysql/.exec(cmdFile)?.[1] ?? 3306);
+    const tsv = readFileSync(join(L7, `${cap}.tshark.tsv`), 'utf8').split('\n').slice(1).map((l) => l.split('\t'));
+    const server = tsv.find((f) => Number(f[5]) === port);
+    if (server === undefined) continue;
+    const ip = server[3] || server[4];
+    const text = execFileSync('tcpdump', ['-s', '65535', '-x', '-nn', '-q', '-tttt', '-r', join(L7, cap)], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] });
+    const run = spawnSync('pt-query-digest', ['--type', 'tcpdump', '--watch-server', `${ip}:${port}`, '--output', 'json', '--limit', '100%'], { input: text, encoding: 'utf8', maxBuffer: 1 << 28 });
+    let classes = [];
+    try {
+      const j = JSON.parse(run.stdout.slice(run.stdout.indexOf('{')));
+      classes = j.classes.map((c) => ({
+        fingerprint: c.fingerprint,
+        count: Number(c.query_count),
+        query_time_us: Math.round(Number(c.metrics.Query_time.sum) * 1e6),
+        rows_affected: c.metrics.Rows_affected ? Number(c.metrics.Rows_affected.sum) : null,
+      }));
+    } catch {
+      classes = [];
+    }
+    const out = {
+      command: `tcpdump -s 65535 -x -nn -q -tttt -r ${cap} | pt-query-digest --type tcpdump --watch-server ${ip}:${port} --output json --limit 100%`,
+      version: ptqd.stdout.trim(),
+      session_errors: (run.stdout.match(/had errors/g) ?? []).length + (run.stderr.match(/had errors/g) ?? []).length,
+      classes: classes.sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1)),
+    };
+    writeFileSync(join('fixtures/pcaps/oracles', `${cap}.pt-query-digest.json`), JSON.stringify(out, null, 1) + '\n');
+    console.log(`${cap}.pt-query-digest.json: ${classes.length} classes${out.session_errors ? `, ${out.session_errors} sessions with errors` : ''}`);
+  }
 }
 
 const unescape = (s) => s.replace(/\\([nrt])/g, (_, c) => ({ n: '\n', r: '\r', t: '\t' })[c]);

@@ -84,7 +84,7 @@ class _Cmd {
   code = -1;
   arg = '';
   stmt: string | null = null;
-  /** The statement's fingerprint (fp is the record's: "prepare ..." for a prepare, pt's names for other commands). */
+  /** The fingerprint an EXECUTE of this statement gets (fp is the record's own). */
   stmtFp: string | null = null;
   fp: string | null = null;
   stmtId = -1;
@@ -664,10 +664,18 @@ export class MysqlDecoder implements StreamDecoder {
       default:
         break;
     }
-    // a prepared statement's fingerprint is made once, at its prepare, and kept with its text
-    if (c.stmt !== null && c.stmtFp === null && (code === COM_STMT_PREPARE || code === COM_QUERY)) c.stmtFp = fingerprint(c.stmt);
-    if (code === COM_STMT_PREPARE) c.fp = c.stmtFp !== null ? 'prepare ' + c.stmtFp : null;
-    else if (c.stmtFp !== null && (code === COM_QUERY || code === COM_STMT_EXECUTE || code === COM_STMT_RESET || code === COM_STMT_FETCH)) c.fp = c.stmtFp;
+    // pt-query-digest's statements: the query; PREPARE <text>; EXECUTE <text> (pt puts the values in: they
+    // fingerprint to ? anyway); DEALLOCATE PREPARE <id> and RESET <id>; other commands by name. A prepared
+    // statement's EXECUTE fingerprint is made once, at its prepare, and kept with its text.
+    if (code === COM_QUERY) c.fp = c.stmt !== null ? fingerprint(c.stmt) : adminCommand(code);
+    else if (code === COM_STMT_PREPARE) {
+      if (c.stmt !== null) {
+        c.fp = fingerprint('PREPARE ' + c.stmt);
+        c.stmtFp = fingerprint('EXECUTE ' + c.stmt);
+      }
+    } else if (code === COM_STMT_EXECUTE) c.fp = c.stmtFp;
+    else if (code === COM_STMT_CLOSE && c.stmtId >= 0) c.fp = fingerprint(`DEALLOCATE PREPARE ${c.stmtId}`);
+    else if (code === COM_STMT_RESET && c.stmtId >= 0) c.fp = fingerprint(`RESET ${c.stmtId}`);
     else c.fp = adminCommand(code);
     if (code === COM_STMT_FETCH) c.st = R_ROWS;
     else if (code === COM_FIELD_LIST) c.st = R_FIELDS;
@@ -827,7 +835,7 @@ export class MysqlDecoder implements StreamDecoder {
       c.prepCols = cols;
       if (!r.bad) c.warnings = warnings;
       c.success = true;
-      if (c.stmt !== null) this.remember(c.stmtId, c.stmt, params, cols, c.stmtFp ?? fingerprint(c.stmt));
+      if (c.stmt !== null) this.remember(c.stmtId, c.stmt, params, cols, c.stmtFp ?? fingerprint('EXECUTE ' + c.stmt));
       c.st = R_PREP_PARAMS;
       c.left = params;
       if (params === 0) {
