@@ -12,7 +12,8 @@
  * one record per connection as NDJSON, CSV or a terminal table.
  */
 import { Option } from 'commander';
-import { analyzeCaptures, describeSkips } from '../src/analysis/pipeline.js';
+import { analyzeCaptures, describeEvictions, describeSkips } from '../src/analysis/pipeline.js';
+import { MemoryBudget } from '../src/util/memory-budget.js';
 import { TextSink } from '../src/io/sink.js';
 import { CONN_SCHEMA, type RecordRow, type RecordValues } from '../src/records/index.js';
 import { CONN_TABLE_COLUMNS, CsvWriter, NdjsonWriter, TableWriter, type RecordWriter } from '../src/output/writers.js';
@@ -53,10 +54,11 @@ async function main(): Promise<number> {
     .option('--syn-timeout <duration>', 'a SYN with no answer for this long (capture time) is a handshake timeout', '30s')
     .option('--follow <uid>', 'write one connection\'s reassembled byte streams (a conn uid, or a tcp.stream number as tshark counts them), like tshark -z follow,tcp')
     .addOption(new Option('--follow-format <format>', 'with --follow: ascii, hex or raw, as tshark').choices(['ascii', 'hex', 'raw']).default('ascii'))
-    .option('--max-buffer <bytes>', 'out-of-order bytes held for reassembly, all connections together (suffixes k, m, g)', '64m')
+    .option('--max-buffer <bytes>', 'with --follow: out-of-order bytes held for reassembly, both directions together (suffixes k, m, g; default: an eighth of --max-memory)')
     .option('-o, --output <file>', 'write to FILE instead of stdout (written to a temporary name, renamed when complete)')
     .option('--threads <n>', 'threads for records of the full analysis: 2 runs the analysis on a second thread (same output; more CPU time and about 60 MB more memory, faster only where memory bandwidth is not the limit), 1 keeps everything on one; auto = 2 on machines with 4 or more CPUs', '1')
-    .option('--max-flows <n>', 'most flows held at once; beyond it the least recently active flow is written early (end_reason evicted): bounds memory on scans and floods', '1000000')
+    .option('--max-memory <bytes>', 'memory budget of the analysis state (flows, their analysis, reassembly and fragment buffers; suffixes k, m, g): when it is used up, flows are written early (end_reason evicted), those that closed first, then the least recently active embryonic flows (no payload, no answer yet; a quarter of the budget at most), then the least recently active others. Peak RSS is about this plus 100 MB', '512m')
+    .option('--max-flows <n>', 'also hold at most this many flows at once (default: as many as --max-memory allows)')
     .option('--idle-timeout <duration>', 'write a flow after this much capture time without packets', '5m')
     .option('--close-linger <duration>', 'after FIN/FIN or RST, keep a connection this long (capture time) to count stragglers (final ACKs, retransmitted FINs)', '1s')
     .option('--no-header', 'CSV: leave out the header line')
@@ -90,10 +92,11 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     analysis: 'full' | 'flows';
     follow?: string;
     followFormat: 'ascii' | 'hex' | 'raw';
-    maxBuffer: string;
+    maxBuffer?: string;
+    maxMemory: string;
     output?: string;
     idleTimeout: string;
-    maxFlows: string;
+    maxFlows?: string;
     threads: string;
     closeLinger: string;
     header: boolean;
@@ -110,11 +113,14 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   if (o.analysis === 'flows' && (o.handshakes || o.flags || o.format === 'summary')) {
     throw new UsageError('USAGE_CONFLICT', '--analysis flows has no handshake verdicts or segment flags; use --analysis full with --handshakes, --flags or --format summary');
   }
-  const maxBuffer = byteSize(o.maxBuffer, '--max-buffer');
+  const maxMemory = byteSize(o.maxMemory, '--max-memory');
+  if (maxMemory < 1024 * 1024) throw new UsageError('USAGE_BAD_SIZE', `--max-memory: "${o.maxMemory}" is below the least budget, 1m`);
+  const budget = new MemoryBudget(maxMemory);
+  const maxBuffer = o.maxBuffer !== undefined ? byteSize(o.maxBuffer, '--max-buffer') : budget.share(1 / 8);
   const threads = o.threads === 'auto' ? (availableParallelism() >= 4 ? 2 : 1) : Number(o.threads);
   if (!Number.isInteger(threads) || threads < 1) throw new UsageError('USAGE_BAD_NUMBER', `--threads: "${o.threads}" is not auto or a positive whole number`);
-  const maxFlows = Number(o.maxFlows);
-  if (!Number.isInteger(maxFlows) || maxFlows < 1) throw new UsageError('USAGE_BAD_NUMBER', `--max-flows: "${o.maxFlows}" is not a positive whole number`);
+  const maxFlows = o.maxFlows === undefined ? Infinity : Number(o.maxFlows);
+  if (o.maxFlows !== undefined && (!Number.isInteger(maxFlows) || maxFlows < 1)) throw new UsageError('USAGE_BAD_NUMBER', `--max-flows: "${o.maxFlows}" is not a positive whole number`);
   const toTerminal = !o.output && process.stdout.isTTY === true;
   const format = o.format ?? (o.output?.endsWith('.zst') ? 'archive' : toTerminal ? 'table' : 'ndjson');
   const zstd = o.zstd || format === 'archive' || (o.output?.endsWith('.zst') ?? false);
@@ -216,6 +222,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
       synTimeoutMs,
       analysis: o.analysis,
       maxFlows,
+      budget,
       ...(analysisThread ? { analyzer: analysisThread.analysis } : {}),
       onRecord: (r) => {
         if (analysisThread) analysisThread.pending(r);
@@ -265,9 +272,8 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     else warn(`${NAME}: ${formatWhere({})}${e.message}`);
     code = EXIT_DATA;
   }
-  if (res.stats.evictedFlows > 0 && !o.quiet) {
-    warn(`${NAME}: ${res.stats.evictedFlows} flows written early because --max-flows ${maxFlows} was reached (end_reason evicted)`);
-  }
+  const evictions = describeEvictions(res.stats, o.maxMemory, o.maxFlows ?? null);
+  if (evictions && !o.quiet) warn(`${NAME}: ${evictions}`);
   const skips = describeSkips(res);
   if (skips && !o.quiet) warn(`${NAME}: not analysed: ${skips}`);
   if (skips && o.strict) code = EXIT_DATA;

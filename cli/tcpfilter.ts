@@ -23,7 +23,8 @@ import { filterCapture } from '../src/analysis/capture-filter.js';
 import { describeSkips } from '../src/analysis/pipeline.js';
 import { EXIT_DATA, EXIT_OK, ToolError, UsageError, isToolError } from '../src/util/errors.js';
 import { makeProgram, runMain, warn } from './_common.js';
-import { durationMs, progressLine } from './_args.js';
+import { byteSize, durationMs, progressLine } from './_args.js';
+import { MemoryBudget } from '../src/util/memory-budget.js';
 import { openOutput } from './_output.js';
 import { addSelectOptions, selectorFrom, splitFilterArgs, type SelectOptionValues } from './_select.js';
 
@@ -38,7 +39,8 @@ interface Opts extends SelectOptionValues {
   idleTimeout: string;
   closeLinger: string;
   synTimeout: string;
-  maxFlows: string;
+  maxFlows?: string;
+  maxMemory: string;
   quiet: boolean;
   stats: boolean;
 }
@@ -95,7 +97,8 @@ async function main(): Promise<number> {
     .option('--idle-timeout <duration>', 'captures: as tcpanalyze, a flow ends after this much capture time without packets', '5m')
     .option('--close-linger <duration>', 'captures: as tcpanalyze, time a closed connection collects stragglers', '1s')
     .option('--syn-timeout <duration>', 'captures: a SYN unanswered this long is a handshake timeout', '30s')
-    .option('--max-flows <n>', 'captures: most flows held at once (see tcpanalyze)', '1000000')
+    .option('--max-memory <bytes>', 'captures: memory budget of the analysis state (see tcpanalyze)', '512m')
+    .option('--max-flows <n>', 'captures: also hold at most this many flows at once (see tcpanalyze)')
     .option('-q, --quiet', 'no warnings or statistics on stderr', false)
     .option('--stats', 'print how many records, snapshots or connections were kept to stderr', false)
     .addHelpText(
@@ -123,9 +126,10 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
     idleTimeoutMs: durationMs(o.idleTimeout, '--idle-timeout'),
     closeLingerMs: durationMs(o.closeLinger, '--close-linger'),
     synTimeoutMs: durationMs(o.synTimeout, '--syn-timeout'),
-    maxFlows: Number(o.maxFlows),
+    maxFlows: o.maxFlows === undefined ? Infinity : Number(o.maxFlows),
+    budget: new MemoryBudget(byteSize(o.maxMemory, '--max-memory')),
   };
-  if (!Number.isInteger(analysis.maxFlows) || analysis.maxFlows < 1) throw new UsageError('USAGE_BAD_NUMBER', `--max-flows: "${o.maxFlows}" is not a positive whole number`);
+  if (o.maxFlows !== undefined && (!Number.isInteger(analysis.maxFlows) || analysis.maxFlows < 1)) throw new UsageError('USAGE_BAD_NUMBER', `--max-flows: "${o.maxFlows}" is not a positive whole number`);
 
   const input = await openInput({ path: file, stream: process.stdin, windowSize: 1 << 20 });
   const stdin = file === '-';

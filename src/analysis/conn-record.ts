@@ -9,7 +9,7 @@ import { formatAddr } from '../util/ip.js';
 import { formatEpoch, formatSpan } from '../util/time.js';
 import { communityId } from './community-id.js';
 import { stableUid } from './uid.js';
-import { ConnAnalysis } from './conn-analysis.js';
+import { ConnAnalysis, HeavyAnalysis } from './conn-analysis.js';
 import { CONN_SCHEMA } from '../records/conn.js';
 
 const FLAG_LETTERS: [number, string][] = [
@@ -149,7 +149,9 @@ export const ANALYSIS_FIELDS: readonly string[] = (() => {
   for (const proto of [IPPROTO_TCP, IPPROTO_UDP, 1]) {
     const c = new Conn();
     c.proto = proto;
-    c.aux = new ConnAnalysis();
+    const ca = new ConnAnalysis();
+    ca.heavy = new HeavyAnalysis();
+    c.aux = ca;
     fillAnalysis(noting, c);
   }
   return CONN_SCHEMA.fields.map((f) => f.name).filter((n) => set.has(n));

@@ -13,6 +13,7 @@ import { ConnTracker, DEFAULT_TRACKER_OPTIONS, type TrackerStats } from './track
 import { connRecord } from './conn-record.js';
 import type { DefragStats } from '../decode/defrag.js';
 import type { FlowAnalysis } from './flow-analysis.js';
+import type { MemoryBudget } from '../util/memory-budget.js';
 
 export interface AnalyzeOptions {
   idleTimeoutMs?: number;
@@ -22,6 +23,8 @@ export interface AnalyzeOptions {
   analysis?: 'full' | 'flows';
   /** Most flows held at once (see TrackerOptions.maxFlows). */
   maxFlows?: number;
+  /** The memory budget of the analysis state (see TrackerOptions.budget). */
+  budget?: MemoryBudget;
   /** Called with each handshake verdict as it is decided. */
   onHandshake?: (c: Conn) => void;
   /** Called for every TCP segment with its analysis flags. */
@@ -87,6 +90,7 @@ export async function analyzeCaptures(specs: InputSpec[], opts: AnalyzeOptions):
     synTimeoutMs: opts.synTimeoutMs ?? DEFAULT_TRACKER_OPTIONS.synTimeoutMs,
     analysis: opts.analysis ?? 'full',
     maxFlows: opts.maxFlows ?? DEFAULT_TRACKER_OPTIONS.maxFlows,
+    ...(opts.budget ? { budget: opts.budget } : {}),
     ...(opts.onHandshake ? { onHandshake: opts.onHandshake } : {}),
     ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),
     ...(opts.analyzer ? { analyzer: opts.analyzer } : {}),
@@ -145,4 +149,18 @@ export function describeSkips(res: AnalyzeResult): string {
   const incomplete = res.defrag.incompleteFragments;
   if (incomplete > 0) parts.push(`${incomplete} IP fragments of datagrams that never completed`);
   return parts.join('; ');
+}
+
+/**
+ * One line saying how many flows were written early and why (empty when
+ * none): `maxMemory` and `maxFlows` are the option values as the user gave
+ * them (maxFlows null when not given).
+ */
+export function describeEvictions(stats: TrackerStats, maxMemory: string, maxFlows: string | null): string {
+  if (stats.evictedFlows === 0) return '';
+  const parts: string[] = [];
+  if (stats.evictedEmbryonic > 0) parts.push(`${stats.evictedEmbryonic} embryonic (no payload, no answer) past their quarter of --max-memory ${maxMemory}`);
+  if (stats.evictedForMemory > 0) parts.push(`${stats.evictedForMemory} to keep the analysis state within --max-memory ${maxMemory}`);
+  if (stats.evictedForCount > 0) parts.push(`${stats.evictedForCount} at --max-flows ${maxFlows ?? ''}`);
+  return `${stats.evictedFlows} flows written early (end_reason evicted): ${parts.join(', ')}`;
 }

@@ -122,6 +122,12 @@ export class Conn {
   prev: Conn | null = null;
   next: Conn | null = null;
   inClosing = false;
+  /**
+   * The flow has carried no payload and no answer yet (a SYN with no reply, a
+   * one-packet probe): the tracker lists it apart, evicts it first and keeps
+   * the heavy analysis state for when it graduates (see ConnTracker).
+   */
+  embryonic = true;
   /** Per-connection analysis state owned by the analysis layer (pooled with the flow). */
   aux: ConnAux | null = null;
 
@@ -152,6 +158,7 @@ export class Conn {
     this.vlan = -1;
     this.prev = this.next = null;
     this.inClosing = false;
+    this.embryonic = true;
     this.aux?.reset();
   }
 }
