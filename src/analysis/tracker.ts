@@ -67,6 +67,12 @@ export interface TrackerOptions {
   analyzer?: FlowAnalysis;
   /** Called for every TCP segment with its analysis flags (for --flags). */
   onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number) => void;
+  /**
+   * onSegment reads the analysis flags (or the analysis state) of every
+   * segment: every flow then gets its full analysis state from its first
+   * packet (embryonic flows would report 0).
+   */
+  segmentFlags?: boolean;
 }
 
 /** Ended TCP connections remembered for reused_ports. */
@@ -120,7 +126,7 @@ export interface TrackerStats {
 export class ConnTracker {
   readonly d = new Decoded();
   readonly table = new FlowTable();
-  readonly defrag = new Defragmenter();
+  readonly defrag: Defragmenter;
   /** Open flows that graduated, and embryonic ones, each in activity order (moved lazily). */
   private readonly active = new FlowList();
   private readonly embryos = new FlowList();
@@ -173,11 +179,13 @@ export class ConnTracker {
     this.flowAcct = this.budget.account('flows');
     this.embryoAcct = this.budget.account('embryonic flows', this.budget.share(EMBRYO_SHARE));
     this.budget.onReclaim(() => this.evictOne(false));
+    // IP fragments waiting for the rest of their datagram: an eighth of the budget (64 MiB of the default)
+    this.defrag = new Defragmenter(30_000, 8192, 0, this.budget.account('ip fragments', this.budget.share(1 / 8)));
     const full = opts.analysis !== 'flows';
     this.an = full ? (opts.analyzer ?? new ConnAnalyzer(opts.synTimeoutMs, opts.onHandshake, this.flowAcct)) : null;
     this.lightCost = FLOW_BYTES + (full ? EMBRYO_ANALYSIS_BYTES : 0);
     this.heavyCost = full ? HEAVY_ANALYSIS_BYTES : 0;
-    this.eager = opts.onSegment !== undefined;
+    this.eager = opts.segmentFlags === true;
   }
 
   /**
