@@ -176,6 +176,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   if (o.follow !== undefined) {
     const res = await followConnection(files.map((f) => inputSpec(f, 'ahead')), o.follow, o.followFormat, (t) => sink.write(String(t)), {
       maxBuffer,
+      budget,
       idleTimeoutMs,
       closeLingerMs,
       control: { stop: () => sink.closed, wait: () => (sink.closed ? null : sink.ready()) },
@@ -242,6 +243,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
         : {}),
       ...(view === 'flags'
         ? {
+            segmentFlags: true,
             onSegment: (c, fromA, pv, frame, bits) => {
               if (bits !== 0) {
                 const sa = (c.aux as ConnAnalysis).seq;

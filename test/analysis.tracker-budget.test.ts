@@ -150,7 +150,7 @@ async function records(path: string, eager: boolean): Promise<string> {
   await analyzeCaptures([{ path }], {
     onRecord: (r) => out.push(JSON.stringify(r)),
     // reading each segment's flags keeps every flow's full analysis state from its first packet
-    ...(eager ? { onSegment: () => {} } : {}),
+    ...(eager ? { segmentFlags: true, onSegment: () => {} } : {}),
   });
   return out.join('\n');
 }

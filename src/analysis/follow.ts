@@ -31,6 +31,7 @@ import { decodePacket } from '../decode/packet.js';
 import type { Conn } from '../tcp/conn.js';
 import { unwrap } from '../tcp/seq.js';
 import { PagePool, type PagePoolStats } from '../tcp/page-pool.js';
+import type { MemoryBudget } from '../util/memory-budget.js';
 import { StreamReassembler, type StreamConsumer, type StreamStats } from '../tcp/reassembly.js';
 import { UsageError } from '../util/errors.js';
 import { formatAddr } from '../util/ip.js';
@@ -42,6 +43,8 @@ import { FOLLOW_FORMATS, FOLLOW_SEPARATOR, followHeader, followNode, formatChunk
 export interface FollowOptions {
   /** Bytes of out-of-order data held for both directions together (--max-buffer); default 64 MiB. */
   maxBuffer?: number;
+  /** Memory budget the flows and the reassembly pages are charged to (see MemoryBudget). */
+  budget?: MemoryBudget;
   /** Bytes of out-of-order data held per direction; default 4 MiB. */
   maxBufferedPerStream?: number;
   /** Delivered bytes kept per direction to compare retransmissions with; default 64 KiB. */
@@ -222,7 +225,8 @@ export async function followConnection(
 ): Promise<FollowResult> {
   validate(format);
   const sel = parseFollowSelector(uid);
-  const pool = new PagePool(opts.maxBuffer !== undefined ? { maxBytes: opts.maxBuffer } : {});
+  const account = opts.budget ? opts.budget.account('reassembly', opts.maxBuffer ?? opts.budget.share(1 / 8)) : null;
+  const pool = new PagePool({ ...(opts.maxBuffer !== undefined ? { maxBytes: opts.maxBuffer } : {}), account });
   const dirs = [new _FollowDirection(pool, opts, false, format, write), new _FollowDirection(pool, opts, true, format, write)] as const;
   const d = new Decoded();
   let lastSerial = 0;
@@ -279,6 +283,7 @@ export async function followConnection(
     ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
     ...(opts.closeLingerMs !== undefined ? { closeLingerMs: opts.closeLingerMs } : {}),
     onSegment,
+    ...(opts.budget ? { budget: opts.budget } : {}),
     onRecord: (r) => {
       if (done || targetUid === null || r['uid'] !== targetUid) return;
       done = true;

@@ -27,8 +27,10 @@ export interface AnalyzeOptions {
   budget?: MemoryBudget;
   /** Called with each handshake verdict as it is decided. */
   onHandshake?: (c: Conn) => void;
-  /** Called for every TCP segment with its analysis flags. */
+  /** Called for every TCP segment with its analysis flags (0 unless `segmentFlags`). */
   onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number) => void;
+  /** onSegment reads the analysis flags or state of each segment (see TrackerOptions.segmentFlags). */
+  segmentFlags?: boolean;
   /** Called with each finished flow's record (and the flow, valid only during the call). */
   onRecord?: (r: RecordValues, c: Conn) => void;
   /**
@@ -93,6 +95,7 @@ export async function analyzeCaptures(specs: InputSpec[], opts: AnalyzeOptions):
     ...(opts.budget ? { budget: opts.budget } : {}),
     ...(opts.onHandshake ? { onHandshake: opts.onHandshake } : {}),
     ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),
+    ...(opts.segmentFlags ? { segmentFlags: true } : {}),
     ...(opts.analyzer ? { analyzer: opts.analyzer } : {}),
     onFlowEnd: opts.onRecord ? (c) => opts.onRecord!(connRecord(c), c) : () => {},
   });
