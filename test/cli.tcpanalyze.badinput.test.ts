@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { compress as zstdCompress } from 'zstd-napi';
+import { Compressor, DecompressStream, compress as zstdCompress } from 'zstd-napi';
 import { CONN_SCHEMA } from '../src/records/index.js';
 import { analyzeCaptures } from '../src/analysis/pipeline.js';
 import type { RecordValues } from '../src/records/schema.js';
@@ -375,8 +375,50 @@ test('A zstd stream of two frames whose second frame is cut is ZSTD_CORRUPT at t
   assert.notEqual(expected, '');
   const r = run([], cut);
   assert.equal(r.status, 1);
-  assertErrorLine(r, `tcpanalyze: <stdin>: packet ${k + 1} (${offsetText(first.length)}): zstd data is corrupt or truncated: Stream ended in middle of compressed data frame [ZSTD_CORRUPT]`);
+  assertErrorLine(r, `tcpanalyze: <stdin>: packet ${k + 1} (${offsetText(first.length)}): zstd data is corrupt or truncated: the input ends inside a zstd frame (at compressed byte ${cut.length}) [ZSTD_CORRUPT]`);
   assert.equal(r.stdout, expected);
+});
+
+test('A damaged block in the middle of a zstd capture file loses nothing decoded before it: the records of every packet before the damage, then ZSTD_CORRUPT naming the compressed byte of the damage.', async () => {
+  // 1 KiB blocks (window log 10), so the damage is far from the start of any read
+  const c = new Compressor();
+  c.setParameters({ windowLog: 10, checksumFlag: true });
+  const z = c.compress(smtpBytes);
+  // the block headers of the frame (RFC 8878 3.1.1); this frame has a 1-byte window descriptor and a 1-, 2-, 4- or 8-byte content size
+  const fhd = z[4]!;
+  let p = 5 + ((fhd >> 5) & 1 ? 0 : 1) + [(fhd >> 5) & 1, 2, 4, 8][fhd >> 6]!;
+  const headers: number[] = [];
+  for (;;) {
+    const h = z[p]! | (z[p + 1]! << 8) | (z[p + 2]! << 16);
+    headers.push(p);
+    if (h & 1) break;
+    p += 3 + (((h >> 1) & 3) === 1 ? 1 : h >>> 3);
+  }
+  const at = headers[Math.floor(headers.length * 0.6)]!;
+  const bad = Buffer.from(z);
+  bad[at] = bad[at]! | 6; // block type 3 (reserved): an error for every decoder
+  put('damaged.pcap.zst', bad);
+  // what a streaming decoder hands out from the frame cut at that block: the independent reference
+  const prefix = await new Promise<Buffer>((resolve) => {
+    const parts: Buffer[] = [];
+    const d = new DecompressStream();
+    d.on('data', (b: Buffer) => parts.push(b));
+    d.on('error', () => resolve(Buffer.concat(parts)));
+    d.on('end', () => resolve(Buffer.concat(parts)));
+    d.end(z.subarray(0, at));
+  });
+  const kept = readPcap(prefix);
+  assert.ok(kept.records.length > 10 && kept.records.length < smtp.records.length, `${kept.records.length} packets before the damage`);
+  put('kept.pcap', writePcap(kept.records, smtp.header));
+  const r = run(['damaged.pcap.zst']);
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, cleanOutput('kept.pcap'));
+  assertOneErrorLine(r, new RegExp(`^tcpanalyze: damaged\\.pcap\\.zst: packet ${kept.records.length + 1} \\(offset ${prefix.length} = 0x${prefix.length.toString(16)}\\): zstd data is corrupt or truncated: .* \\(in the zstd block at compressed byte ${at}\\) \\[ZSTD_CORRUPT\\]$`));
+  // the same from a pipe
+  const s = run(['-'], bad);
+  assert.equal(s.status, 1);
+  assert.equal(s.stdout, r.stdout);
+  assert.equal(s.stderr, r.stderr.replace('damaged.pcap.zst', '<stdin>'));
 });
 
 test(

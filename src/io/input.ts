@@ -228,6 +228,7 @@ export async function openInput(spec: InputSpec): Promise<OpenedInput> {
   if (compression === 'none') {
     return { name, compression, window: new ByteWindow(new IterableSource(chunks), name, size, maxRecord), storedSize: undefined };
   }
-  const src = throughDecompressor(name, compression, chunks, async () => {});
+  // zstd from a stream too goes straight into the window, a block at a time (nothing before damage is lost)
+  const src = compression === 'zstd' ? new ZstdFileSource(new IterableSource(chunks), name) : throughDecompressor(name, compression, chunks, async () => {});
   return { name, compression, window: new ByteWindow(src, name, size, maxRecord), storedSize: undefined };
 }
