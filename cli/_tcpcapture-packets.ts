@@ -21,7 +21,7 @@ import { HandshakeStats } from '../src/live/handshake-stats.js';
 import { StatsSocket } from '../src/live/stats-socket.js';
 import { Registry, serveMetrics } from '../src/live/prom.js';
 import { registerPacketMetrics } from '../src/live/packet-metrics.js';
-import { packageVersion, warn } from './_common.js';
+import { STOP_SIGNALS, packageVersion, warn } from './_common.js';
 import { byteSize } from './_args.js';
 import { MemoryBudget } from '../src/util/memory-budget.js';
 import type { SubcommandStatus } from './tcpcapture.js';
@@ -207,11 +207,9 @@ async function runPackets(source: string | undefined, o: PacketsOptions): Promis
       setTimeout(() => cap.stop(false), 8000).unref();
     } else cap.stop(false);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   cleanups.push(async () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
   });
   try {
     if (tool !== null) {

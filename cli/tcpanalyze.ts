@@ -18,7 +18,7 @@ import { TextSink } from '../src/io/sink.js';
 import { CONN_SCHEMA, type RecordRow, type RecordValues } from '../src/records/index.js';
 import { CONN_TABLE_COLUMNS, CsvWriter, NdjsonWriter, TableWriter, type RecordWriter } from '../src/output/writers.js';
 import { UsageError, isToolError, formatWhere, EXIT_DATA, EXIT_OK, type ToolError } from '../src/util/errors.js';
-import { makeProgram, packageVersion, runMain, warn } from './_common.js';
+import { makeProgram, onStopSignals, packageVersion, runMain, warn } from './_common.js';
 import { byteSize, durationMs, progressLine } from './_args.js';
 import { HANDSHAKE_HEADER, countHandshake, emptyCounts, handshakeLine, summaryJson, type FilterCounts } from '../src/output/tcpeek.js';
 import { parseFilters, parseLocal } from '../src/filter/index.js';
@@ -173,19 +173,27 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   let interrupted = false;
   // Progress on stderr, only when it is a terminal (and not --quiet): bytes read, packets/s, open flows.
   const progress = process.stderr.isTTY === true && !o.quiet ? progressLine(NAME) : null;
+  const onStop = (): void => {
+    interrupted = true;
+    // a pipe whose writer stays open would keep a read pending forever
+    if (files.includes('-')) process.stdin.destroy();
+  };
   if (o.follow !== undefined) {
+    const offSignals = onStopSignals(onStop);
     const res = await followConnection(files.map((f) => inputSpec(f, 'ahead')), o.follow, o.followFormat, (t) => sink.write(String(t)), {
       maxBuffer,
       budget,
       idleTimeoutMs,
       closeLingerMs,
-      control: { stop: () => sink.closed, wait: () => (sink.closed ? null : sink.ready()) },
+      control: { stop: () => interrupted || sink.closed, wait: () => (sink.closed ? null : sink.ready()) },
     });
+    offSignals();
     await sink.flush();
     if (sink.error) throw sink.error;
     await out.commit(true);
     let code = EXIT_OK;
     for (const e of res.analysis.errors) {
+      if (interrupted && (e as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') continue; // stdin closed by the signal
       warn(`${NAME}: ${isToolError(e) ? (e as ToolError).describe() : e.message}`);
       code = EXIT_DATA;
     }
@@ -199,13 +207,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     }
     return code;
   }
-  const onSigint = (): void => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    // a pipe whose writer stays open would keep a read pending forever
-    if (files.includes('-')) process.stdin.destroy();
-  };
-  process.on('SIGINT', onSigint);
+  const offSignals = onStopSignals(onStop);
 
   const analysisThread = twoThreads
     ? startAnalysisThread((r) => {
@@ -263,7 +265,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   writer?.end();
   if (view === 'summary') sink.write(summaryJson([...summaries]) + '\n');
   await sink.flush();
-  process.off('SIGINT', onSigint);
+  offSignals();
   if (sink.error) throw sink.error;
   await out.commit(res.errors.length === 0 || true);
 

@@ -22,7 +22,7 @@ import { filterRecordLines, filterTcpInfoLines, type LineFilterResult } from '..
 import { filterCapture } from '../src/analysis/capture-filter.js';
 import { describeSkips } from '../src/analysis/pipeline.js';
 import { EXIT_DATA, EXIT_OK, ToolError, UsageError, isToolError } from '../src/util/errors.js';
-import { makeProgram, runMain, warn } from './_common.js';
+import { makeProgram, onStopSignals, runMain, warn } from './_common.js';
 import { byteSize, durationMs, progressLine } from './_args.js';
 import { MemoryBudget } from '../src/util/memory-budget.js';
 import { openOutput } from './_output.js';
@@ -152,14 +152,11 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
   }
 
   let interrupted = false;
-  const onSignal = (): void => {
-    if (interrupted) process.exit(130);
+  const offSignals = onStopSignals(() => {
     interrupted = true;
     // a pipe whose writer stays open would keep a read pending forever
     if (stdin) process.stdin.destroy();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
 
   const out = await openOutput(outPath, { zstd });
   const sink = new TextSink(out.stream, undefined, out.copiesWrites);
@@ -231,8 +228,7 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
     if (interrupted) return code; // the read the signal cut short is not a data error
     throw e;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    offSignals();
   }
   return code;
 }

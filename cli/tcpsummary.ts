@@ -16,7 +16,7 @@ import { summaryTable } from '../src/output/summary-table.js';
 import { CONN_FIELDS } from '../src/records/conn.js';
 import { detectLineKind } from '../src/tcpinfo/detect.js';
 import { EXIT_DATA, EXIT_OK, ToolError, UsageError } from '../src/util/errors.js';
-import { makeProgram, packageVersion, runMain, warn } from './_common.js';
+import { makeProgram, onStopSignals, packageVersion, runMain, warn } from './_common.js';
 import { progressLine } from './_args.js';
 import { addSelectOptions, selectorFrom, splitFilterArgs, type SelectOptionValues } from './_select.js';
 
@@ -81,14 +81,11 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
   const format = o.format ?? (process.stdout.isTTY === true ? 'table' : 'json');
 
   let interrupted = false;
-  const onSignal = (): void => {
-    if (interrupted) process.exit(130);
+  const offSignals = onStopSignals(() => {
     interrupted = true;
     // a pipe whose writer stays open would keep a read pending forever
     process.stdin.destroy();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
 
   const summary = new SummaryBuilder({ filterNames: selector.filterNames, ...(by !== undefined ? { by } : {}) });
   let bad = 0;
@@ -142,8 +139,7 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
     (result as { summary: Record<string, unknown> }).summary['since'] = prevTo ?? null;
   }
   process.stdout.write(format === 'table' ? summaryTable(result) : JSON.stringify(result, null, 2) + '\n');
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  offSignals();
   if (bad > 0 && !o.quiet) warn(`${NAME}: ${bad} unreadable lines skipped (not counted in the summary)`);
   if (dataError !== null) throw dataError;
   return code;
