@@ -8,6 +8,7 @@
  */
 import { Option } from 'commander';
 import { LineReader } from '../src/io/lines.js';
+import { byteSize } from './_args.js';
 import { TextSink } from '../src/io/sink.js';
 import { ToolError, EXIT_OK } from '../src/util/errors.js';
 import { archiveToCsv, describeSkipped, openArchive } from '../src/tcpinfo/convert.js';
@@ -116,6 +117,7 @@ async function recordsToCsv(lines: LineReader, sink: TextSink, name: string, hea
     while (lines.nextBuffered()) {
       count.lines++;
       try {
+        if (lines.tooLong) throw lines.tooLongError();
         const values = recordValues(lines.buf, lines.start, lines.end);
         if (values === null) continue;
         const kind = values.get('record')!;
@@ -161,6 +163,7 @@ async function main(): Promise<number> {
   )
     .argument('[file]', 'archive or NDJSON file, plain or zstd/gzip (detected by content); none or - reads stdin')
     .option('--skip-bad', 'skip lines that cannot be decoded, count them on stderr and exit 0 (without it: stop at the first bad line, exit 1)', false)
+    .option('--max-line <bytes>', 'longest input line held (suffixes k, m, g); a longer line is a bad line, skipped as it streams by without being held in memory', '1m')
     .addOption(new Option('--kind <kind>', 'input kind: auto (decided by the first line), tcpinfo or tcpkit').choices(['auto', 'tcpinfo', 'tcpkit']).default('auto'))
     .option('--no-header', 'leave out the CSV header line (default: header on)')
     .addHelpText(
@@ -175,10 +178,11 @@ Exit status: 0 ok, 1 data error (rows before the bad line are kept), 2 usage err
 Differences from m-lab's Go csvtool: docs/csvtool.md.`,
     );
   program.parse(process.argv);
-  const o = program.opts<{ skipBad: boolean; kind: 'auto' | 'tcpinfo' | 'tcpkit'; header: boolean }>();
+  const o = program.opts<{ skipBad: boolean; kind: 'auto' | 'tcpinfo' | 'tcpkit'; header: boolean; maxLine: string }>();
   const file = program.args[0];
+  const maxLine = byteSize(o.maxLine, '--max-line');
   const input = await openArchive(file, process.stdin);
-  const lines = new LineReader(input.window);
+  const lines = new LineReader(input.window, { maxLine, name: input.name });
   try {
     let kind: LineKind | 'auto' = o.kind;
     if (kind === 'auto') {

@@ -226,6 +226,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
       analysis: o.analysis,
       maxFlows,
       budget,
+      strict: o.strict,
       ...(analysisThread ? { analyzer: analysisThread.analysis } : {}),
       onRecord: (r) => {
         if (analysisThread) analysisThread.pending(r);

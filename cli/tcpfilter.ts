@@ -41,6 +41,7 @@ interface Opts extends SelectOptionValues {
   synTimeout: string;
   maxFlows?: string;
   maxMemory: string;
+  maxLine: string;
   quiet: boolean;
   stats: boolean;
 }
@@ -99,6 +100,7 @@ async function main(): Promise<number> {
     .option('--syn-timeout <duration>', 'captures: a SYN unanswered this long is a handshake timeout', '30s')
     .option('--max-memory <bytes>', 'captures: memory budget of the analysis state (see tcpanalyze)', '512m')
     .option('--max-flows <n>', 'captures: also hold at most this many flows at once (see tcpanalyze)')
+    .option('--max-line <bytes>', 'records and archives: longest input line held (suffixes k, m, g); a longer line is a bad line, skipped as it streams by without being held in memory', '1m')
     .option('-q, --quiet', 'no warnings or statistics on stderr', false)
     .option('--stats', 'print how many records, snapshots or connections were kept to stderr', false)
     .addHelpText(
@@ -131,14 +133,21 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
   };
   if (o.maxFlows !== undefined && (!Number.isInteger(analysis.maxFlows) || analysis.maxFlows < 1)) throw new UsageError('USAGE_BAD_NUMBER', `--max-flows: "${o.maxFlows}" is not a positive whole number`);
 
+  const maxLine = byteSize(o.maxLine, '--max-line');
   const input = await openInput({ path: file, stream: process.stdin, windowSize: 1 << 20 });
   const stdin = file === '-';
   let kind: Kind;
   let lines: LineReader;
   try {
     await input.window.fill(4); // a LineReader sees the bytes buffered when it is made
-    lines = new LineReader(input.window);
+    lines = new LineReader(input.window, { maxLine, name: input.name });
     kind = o.kind === 'auto' ? await detectKind(input, lines) : o.kind;
+    // One rule for empty inputs (README, Exit status): 0 bytes are an empty set of records, and not a
+    // capture, which needs its file header: a capture asked for (-w, -o FILE.pcap[ng], --kind capture) is CAPTURE_EMPTY.
+    const capName = outPath !== undefined && /\.pcap(ng)?(\.zst)?$/.test(outPath);
+    if (input.window.available === 0 && input.window.eof && (kind === 'capture' || o.write !== undefined || capName)) {
+      throw new ToolError('CAPTURE_EMPTY', 'empty input (0 bytes): not a capture', { file: input.name, offset: 0 });
+    }
   } catch (e) {
     await input.window.close().catch(() => {});
     throw e;

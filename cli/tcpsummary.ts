@@ -13,11 +13,12 @@ import { LineReader } from '../src/io/lines.js';
 import { readRecordLines } from '../src/records/ndjson-reader.js';
 import { BY_ALIASES, SummaryBuilder, summaryDelta } from '../src/output/summary.js';
 import { summaryTable } from '../src/output/summary-table.js';
-import { CONN_FIELDS } from '../src/records/conn.js';
+import { CONN_FIELDS, CONN_SCHEMA } from '../src/records/conn.js';
+import { invalidField } from '../src/records/validate.js';
 import { detectLineKind } from '../src/tcpinfo/detect.js';
 import { EXIT_DATA, EXIT_OK, ToolError, UsageError } from '../src/util/errors.js';
 import { makeProgram, onStopSignals, packageVersion, runMain, warn } from './_common.js';
-import { progressLine } from './_args.js';
+import { byteSize, progressLine } from './_args.js';
 import { addSelectOptions, selectorFrom, splitFilterArgs, type SelectOptionValues } from './_select.js';
 
 const NAME = 'tcpsummary';
@@ -27,6 +28,7 @@ interface Opts extends SelectOptionValues {
   by?: string;
   since?: string;
   quiet: boolean;
+  maxLine: string;
 }
 
 function readPrevious(path: string): unknown {
@@ -55,6 +57,7 @@ async function main(): Promise<number> {
     .addOption(new Option('-f, --format <format>', 'json, or table for a terminal (default: table on a terminal, else json)').choices(['json', 'table']))
     .option('--by <field>', `also group by a record field (${Object.keys(BY_ALIASES).join(', ')} or any conn field, e.g. conn_state, resp_p, orig_h, service)`)
     .option('--since <summary.json>', 'print the difference from an earlier summary (counters only, as tcpeekstat REFRESH; RTT percentiles and top talkers are left out)')
+    .option('--max-line <bytes>', 'longest input line held (suffixes k, m, g); a longer line is a bad line, skipped as it streams by without being held in memory', '1m')
     .option('-q, --quiet', 'no warnings on stderr', false)
     .addHelpText(
       'after',
@@ -77,6 +80,7 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
     if (by !== 'service' && !CONN_FIELDS.some((f) => f.name === by)) throw new UsageError('USAGE_BAD_FIELD', `--by: unknown field "${o.by}" (a conn record field, or ${Object.keys(BY_ALIASES).join(', ')})`);
   }
   const previous = o.since !== undefined ? readPrevious(o.since) : undefined;
+  const maxLine = byteSize(o.maxLine, '--max-line');
   if (!o.quiet) for (const w of selector.warnings()) warn(`${NAME}: warning: ${w}`);
   const format = o.format ?? (process.stdout.isTTY === true ? 'table' : 'json');
 
@@ -97,7 +101,7 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
   for (const file of inputs) {
     if (interrupted) break;
     const input = await openInput({ path: file, stream: process.stdin, windowSize: 1 << 20 });
-    const lines = new LineReader(input.window);
+    const lines = new LineReader(input.window, { maxLine, name: input.name });
     try {
       if (await lines.next()) {
         const k = detectLineKind(lines.buf, lines.start, lines.end);
@@ -106,6 +110,14 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
       }
       const res = await readRecordLines(lines, input.name, {
         record: (r) => {
+          // forged or damaged values (2^64 packets, an RTT of 1e308) reject the record, as a bad line
+          const why = r['record'] === 'conn' ? invalidField(CONN_SCHEMA, r) : null;
+          if (why !== null) {
+            bad++;
+            code = EXIT_DATA;
+            if (bad <= 3 && !o.quiet) warn(`${NAME}: skipped: ${new ToolError('RECORD_BAD_VALUE', why, { file: input.name, line: lines.lineNo, offset: lines.lineOffset }).describe()}`);
+            return false;
+          }
           summary.add(r, selector.names(r));
           if (progress !== null && (summary.records & 0xffff) === 0) progress.update({ packets: summary.records, bytes: bytesBefore + input.window.offset, openFlows: -1 });
           return false;

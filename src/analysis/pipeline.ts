@@ -46,6 +46,8 @@ export interface AnalyzeOptions {
    */
   onPacketDone?: (pv: PacketView, serial: number, linkedSerial: number, reader: CaptureReader) => void;
   control?: DriveControl;
+  /** Damage in a capture file that would be counted and skipped (records of zeros) ends that file as a data error. */
+  strict?: boolean;
   /** Called about every 65,536 packets and at each buffer refill, for progress displays. */
   onProgress?: (p: Progress) => void;
 }
@@ -68,14 +70,14 @@ export interface AnalyzeResult {
   stopped: boolean;
 }
 
-export async function openCaptures(specs: InputSpec[]): Promise<{ inputs: OpenedInput[]; readers: CaptureReader[] }> {
+export async function openCaptures(specs: InputSpec[], strict = false): Promise<{ inputs: OpenedInput[]; readers: CaptureReader[] }> {
   const inputs: OpenedInput[] = [];
   const readers: CaptureReader[] = [];
   try {
     for (let i = 0; i < specs.length; i++) {
       const input = await openInput(specs[i]!);
       inputs.push(input);
-      readers.push(await openCapture(input, i));
+      readers.push(await openCapture(input, i, strict));
     }
   } catch (e) {
     for (const inp of inputs) await inp.window.close().catch(() => {});
@@ -85,7 +87,7 @@ export async function openCaptures(specs: InputSpec[]): Promise<{ inputs: Opened
 }
 
 export async function analyzeCaptures(specs: InputSpec[], opts: AnalyzeOptions): Promise<AnalyzeResult> {
-  const { inputs, readers } = await openCaptures(specs);
+  const { inputs, readers } = await openCaptures(specs, opts.strict === true);
   const tracker = new ConnTracker({
     idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_TRACKER_OPTIONS.idleTimeoutMs,
     closeLingerMs: opts.closeLingerMs ?? DEFAULT_TRACKER_OPTIONS.closeLingerMs,

@@ -67,6 +67,7 @@ export async function archiveToCsv(lines: LineReader, sink: TextSink, options: A
     while (lines.nextBuffered()) {
       result.lines++;
       try {
+        if (lines.tooLong) throw lines.tooLongError();
         decodeArchiveLine(lines.buf, lines.start, lines.end, view, snap);
         rows.write(snap);
       } catch (e) {
