@@ -30,7 +30,7 @@ import { Decoded, ACK, FIN, RST, SYN, IPPROTO_TCP, Outcome } from '../decode/dec
 import { decodePacket } from '../decode/packet.js';
 import type { Conn } from '../tcp/conn.js';
 import { unwrap } from '../tcp/seq.js';
-import { PagePool, type PagePoolStats } from '../tcp/page-pool.js';
+import { DEFAULT_MAX_BUFFER_BYTES, PagePool, type PagePoolStats } from '../tcp/page-pool.js';
 import type { MemoryBudget } from '../util/memory-budget.js';
 import { StreamReassembler, type StreamConsumer, type StreamStats } from '../tcp/reassembly.js';
 import { UsageError } from '../util/errors.js';
@@ -38,14 +38,14 @@ import { formatAddr } from '../util/ip.js';
 import { communityId } from './community-id.js';
 import { stableUid } from './uid.js';
 import { analyzeCaptures, type AnalyzeResult } from './pipeline.js';
-import { FOLLOW_FORMATS, FOLLOW_SEPARATOR, followHeader, followNode, formatChunk, gapMarker, type FollowFormat } from './follow-format.js';
+import { FOLLOW_FORMATS, FOLLOW_SEPARATOR, followHeader, followNode, formatChunk, gapMarker, lateMarker, type FollowFormat } from './follow-format.js';
 
 export interface FollowOptions {
   /** Bytes of out-of-order data held for both directions together (--max-buffer); default 64 MiB. */
   maxBuffer?: number;
   /** Memory budget the flows and the reassembly pages are charged to (see MemoryBudget). */
   budget?: MemoryBudget;
-  /** Bytes of out-of-order data held per direction; default 4 MiB. */
+  /** Bytes of out-of-order data held per direction; default half of maxBuffer (one connection is followed). */
   maxBufferedPerStream?: number;
   /** Delivered bytes kept per direction to compare retransmissions with; default 64 KiB. */
   overlapWindow?: number;
@@ -94,6 +94,9 @@ class _FollowDirection implements StreamConsumer {
   private chunkEnd = 0;
   /** Bytes of this node's chunks so far (tshark's hex offset). */
   private pos = 0;
+  /** The per-stream buffer cap, and bytes that came after it had given their range up. */
+  private readonly cap: number;
+  private late = 0;
 
   constructor(
     pool: PagePool,
@@ -102,9 +105,11 @@ class _FollowDirection implements StreamConsumer {
     private readonly fmt: FollowFormat,
     private readonly write: (text: string) => void,
   ) {
+    // one connection is followed: each of its two streams may use half the pool (tshark holds everything)
+    this.cap = opts.maxBufferedPerStream ?? Math.floor((opts.maxBuffer ?? DEFAULT_MAX_BUFFER_BYTES) / 2);
     this.re = new StreamReassembler(pool, {
       consumer: this,
-      ...(opts.maxBufferedPerStream !== undefined ? { maxBufferedPerStream: opts.maxBufferedPerStream } : {}),
+      maxBufferedPerStream: this.cap,
       ...(opts.overlapWindow !== undefined ? { overlapWindow: opts.overlapWindow } : {}),
     });
   }
@@ -130,6 +135,11 @@ class _FollowDirection implements StreamConsumer {
     this.re.flush();
     this.close();
     this.held.length = 0;
+    if (this.late > 0) {
+      const m = lateMarker(this.late);
+      this.emit(m, m.length);
+      this.late = 0;
+    }
   }
 
   onData(buf: Uint8Array, off: number, len: number, relSeq: number): void {
@@ -145,11 +155,16 @@ class _FollowDirection implements StreamConsumer {
     }
   }
 
-  onGap(relSeq: number, len: number): void {
+  onGap(relSeq: number, len: number, forced = false): void {
     this.close();
-    const m = gapMarker(len);
+    const m = gapMarker(len, forced ? this.cap : 0);
     this.emit(m, m.length);
     this.dropHeldBefore(relSeq + len);
+  }
+
+  /** Bytes that came after the cap had given their range up: counted, and one note per stream at its end. */
+  onLate(_relSeq: number, len: number): void {
+    this.late += len;
   }
 
   /** Opens a chunk at `o`: it ends where the first held segment (arrival order) starting at or before `o` ends. */
