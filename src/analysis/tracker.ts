@@ -30,6 +30,7 @@ import { Conn, Half, OrigRule, type EndReason } from '../tcp/conn.js';
 import { FlowTable } from '../tcp/table.js';
 import { unwrap } from '../tcp/seq.js';
 import { FlowList } from '../tcp/flow-list.js';
+import { ActivityList } from '../tcp/activity-list.js';
 import { clientByPorts } from '../util/ports.js';
 import { ConnAnalyzer } from './conn-analyzer.js';
 import type { FlowAnalysis } from './flow-analysis.js';
@@ -128,8 +129,8 @@ export class ConnTracker {
   readonly table = new FlowTable();
   readonly defrag: Defragmenter;
   /** Open flows that graduated, and embryonic ones, each in activity order (moved lazily). */
-  private readonly active = new FlowList();
-  private readonly embryos = new FlowList();
+  private readonly active = new ActivityList();
+  private readonly embryos = new ActivityList();
   private readonly closing = new FlowList();
   private readonly opts: TrackerOptions;
   private serial = 0;
@@ -287,7 +288,7 @@ export class ConnTracker {
   }
 
   /** Moves a flow of `list` that was active since it was listed to its place by its last packet. */
-  private relist(list: FlowList, c: Conn): void {
+  private relist(list: ActivityList, c: Conn): void {
     list.remove(c);
     c.listedTouch = c.lastTouch;
     c.listedMs = c.lastMs;
@@ -295,7 +296,7 @@ export class ConnTracker {
   }
 
   /** The flow of `list` (open flows, established or embryonic) whose last packet is the oldest. */
-  private leastRecentlyActive(list: FlowList): Conn | null {
+  private leastRecentlyActive(list: ActivityList): Conn | null {
     let c = list.head;
     while (c !== null && c.lastTouch !== c.listedTouch) {
       this.relist(list, c);
@@ -530,7 +531,7 @@ export class ConnTracker {
   }
 
   /** The head of `list` if it has been idle since `cutoffMs` (heads active since are listed again first). */
-  private idleHead(list: FlowList, cutoffMs: number): Conn | null {
+  private idleHead(list: ActivityList, cutoffMs: number): Conn | null {
     for (let c = list.head; c !== null && c.listedMs <= cutoffMs; c = list.head) {
       if (c.lastTouch === c.listedTouch) return c;
       this.relist(list, c);
