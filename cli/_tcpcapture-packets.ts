@@ -24,6 +24,7 @@ import { registerPacketMetrics } from '../src/live/packet-metrics.js';
 import { STOP_SIGNALS, packageVersion, warn } from './_common.js';
 import { byteSize } from './_args.js';
 import { MemoryBudget } from '../src/util/memory-budget.js';
+import { analysisBudgetFor } from '../src/analysis/tracker.js';
 import type { SubcommandStatus } from './tcpcapture.js';
 
 const NAME = 'tcpcapture';
@@ -108,7 +109,7 @@ export function addPacketsCommand(program: Command, status: SubcommandStatus): v
     .option('--syn-timeout <duration>', 'a SYN with no answer for this long is a handshake timeout', '30s')
     .option('--idle-timeout <duration>', 'write a flow after this long without packets', '5m')
     .option('--close-linger <duration>', 'after FIN/FIN or RST, keep a connection this long to count stragglers', '1s')
-    .option('--max-memory <bytes>', 'memory budget of the analysis state (suffixes k, m, g): when it is used up, flows are written early (end_reason evicted), as tcpanalyze', '512m')
+    .option('--max-memory <bytes>', 'peak memory (RSS) to stay under (suffixes k, m, g): past it flows are written early (end_reason evicted), as tcpanalyze', '512m')
     .option('--max-flows <n>', 'also hold at most this many flows at once (default: as many as --max-memory allows)')
     .option('-q, --quiet', 'no handshake lines, tool messages or progress notes on stderr (errors, drops and the summary still)', false)
     .addHelpText(
@@ -143,7 +144,7 @@ async function runPackets(source: string | undefined, o: PacketsOptions): Promis
   const idleTimeoutMs = durationMs(o.idleTimeout, '--idle-timeout');
   const closeLingerMs = durationMs(o.closeLinger, '--close-linger');
   const maxFlows = o.maxFlows !== undefined ? wholeNumber(o.maxFlows, '--max-flows') : Infinity;
-  const budget = new MemoryBudget(byteSize(o.maxMemory, '--max-memory'));
+  const budget = new MemoryBudget(analysisBudgetFor(byteSize(o.maxMemory, '--max-memory')));
   const snaplen = o.snaplen !== undefined ? wholeNumber(o.snaplen, '--snaplen') : undefined;
   const filterSet = parseFilters(o.filter);
   const local = o.local !== undefined ? parseLocal(o.local) : null;

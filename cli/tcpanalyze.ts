@@ -14,6 +14,7 @@
 import { Option } from 'commander';
 import { analyzeCaptures, describeEvictions, describeSkips } from '../src/analysis/pipeline.js';
 import { MemoryBudget } from '../src/util/memory-budget.js';
+import { analysisBudgetFor } from '../src/analysis/tracker.js';
 import { TextSink } from '../src/io/sink.js';
 import { CONN_SCHEMA, type RecordRow, type RecordValues } from '../src/records/index.js';
 import { CONN_TABLE_COLUMNS, CsvWriter, NdjsonWriter, TableWriter, type RecordWriter } from '../src/output/writers.js';
@@ -54,10 +55,10 @@ async function main(): Promise<number> {
     .option('--syn-timeout <duration>', 'a SYN with no answer for this long (capture time) is a handshake timeout', '30s')
     .option('--follow <uid>', 'write one connection\'s reassembled byte streams (a conn uid, or a tcp.stream number as tshark counts them), like tshark -z follow,tcp')
     .addOption(new Option('--follow-format <format>', 'with --follow: ascii, hex or raw, as tshark').choices(['ascii', 'hex', 'raw']).default('ascii'))
-    .option('--max-buffer <bytes>', 'with --follow: out-of-order bytes held for reassembly, both directions together (suffixes k, m, g; default: an eighth of --max-memory)')
+    .option('--max-buffer <bytes>', 'with --follow: out-of-order bytes held for reassembly, both directions together (suffixes k, m, g; default: an eighth of the analysis state --max-memory allows, 38 MB of 512m)')
     .option('-o, --output <file>', 'write to FILE instead of stdout (written to a temporary name, renamed when complete)')
     .option('--threads <n>', 'threads for records of the full analysis: 2 runs the analysis on a second thread (same output; more CPU time and about 60 MB more memory, faster only where memory bandwidth is not the limit), 1 keeps everything on one; auto = 2 on machines with 4 or more CPUs', '1')
-    .option('--max-memory <bytes>', 'memory budget of the analysis state (flows, their analysis, reassembly and fragment buffers; suffixes k, m, g): when it is used up, flows are written early (end_reason evicted), those that closed first, then the least recently active embryonic flows (no payload, no answer yet; a quarter of the budget at most), then the least recently active others. Peak RSS is about this plus 100 MB', '512m')
+    .option('--max-memory <bytes>', 'peak memory (RSS) to stay under (suffixes k, m, g; at least 64m): the analysis state (flows, their analysis, reassembly and fragment buffers) gets (this - 80 MB) / 1.4, and when it is used up flows are written early (end_reason evicted): those that closed first, then the least recently active embryonic flows (no payload, no answer yet; a quarter of the state at most), then the least recently active others', '512m')
     .option('--max-flows <n>', 'also hold at most this many flows at once (default: as many as --max-memory allows)')
     .option('--idle-timeout <duration>', 'write a flow after this much capture time without packets', '5m')
     .option('--close-linger <duration>', 'after FIN/FIN or RST, keep a connection this long (capture time) to count stragglers (final ACKs, retransmitted FINs)', '1s')
@@ -114,8 +115,8 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     throw new UsageError('USAGE_CONFLICT', '--analysis flows has no handshake verdicts or segment flags; use --analysis full with --handshakes, --flags or --format summary');
   }
   const maxMemory = byteSize(o.maxMemory, '--max-memory');
-  if (maxMemory < 1024 * 1024) throw new UsageError('USAGE_BAD_SIZE', `--max-memory: "${o.maxMemory}" is below the least budget, 1m`);
-  const budget = new MemoryBudget(maxMemory);
+  if (maxMemory < 64 * 1024 * 1024) throw new UsageError('USAGE_BAD_SIZE', `--max-memory: "${o.maxMemory}" is below the least, 64m`);
+  const budget = new MemoryBudget(analysisBudgetFor(maxMemory));
   const maxBuffer = o.maxBuffer !== undefined ? byteSize(o.maxBuffer, '--max-buffer') : budget.share(1 / 8);
   const threads = o.threads === 'auto' ? (availableParallelism() >= 4 ? 2 : 1) : Number(o.threads);
   if (!Number.isInteger(threads) || threads < 1) throw new UsageError('USAGE_BAD_NUMBER', `--threads: "${o.threads}" is not auto or a positive whole number`);

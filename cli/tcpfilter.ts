@@ -25,6 +25,7 @@ import { EXIT_DATA, EXIT_OK, ToolError, UsageError, isToolError } from '../src/u
 import { makeProgram, onStopSignals, runMain, warn } from './_common.js';
 import { byteSize, durationMs, progressLine } from './_args.js';
 import { MemoryBudget } from '../src/util/memory-budget.js';
+import { analysisBudgetFor } from '../src/analysis/tracker.js';
 import { openOutput } from './_output.js';
 import { addSelectOptions, selectorFrom, splitFilterArgs, type SelectOptionValues } from './_select.js';
 
@@ -98,7 +99,7 @@ async function main(): Promise<number> {
     .option('--idle-timeout <duration>', 'captures: as tcpanalyze, a flow ends after this much capture time without packets', '5m')
     .option('--close-linger <duration>', 'captures: as tcpanalyze, time a closed connection collects stragglers', '1s')
     .option('--syn-timeout <duration>', 'captures: a SYN unanswered this long is a handshake timeout', '30s')
-    .option('--max-memory <bytes>', 'captures: memory budget of the analysis state (see tcpanalyze)', '512m')
+    .option('--max-memory <bytes>', 'captures: peak memory (RSS) to stay under; flows are written early past it (see tcpanalyze)', '512m')
     .option('--max-flows <n>', 'captures: also hold at most this many flows at once (see tcpanalyze)')
     .option('--max-line <bytes>', 'records and archives: longest input line held (suffixes k, m, g); a longer line is a bad line, skipped as it streams by without being held in memory', '1m')
     .option('-q, --quiet', 'no warnings or statistics on stderr', false)
@@ -129,7 +130,7 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
     closeLingerMs: durationMs(o.closeLinger, '--close-linger'),
     synTimeoutMs: durationMs(o.synTimeout, '--syn-timeout'),
     maxFlows: o.maxFlows === undefined ? Infinity : Number(o.maxFlows),
-    budget: new MemoryBudget(byteSize(o.maxMemory, '--max-memory')),
+    budget: new MemoryBudget(analysisBudgetFor(byteSize(o.maxMemory, '--max-memory'))),
   };
   if (o.maxFlows !== undefined && (!Number.isInteger(analysis.maxFlows) || analysis.maxFlows < 1)) throw new UsageError('USAGE_BAD_NUMBER', `--max-flows: "${o.maxFlows}" is not a positive whole number`);
 

@@ -84,9 +84,21 @@ export class TextSink {
     // A few 128 KB buffers instead of a new one per 64 KB written: 2-3 % of a flows-mode run, and
     // with a slow reader (a pipe) each new one was external memory that set off a full garbage
     // collection now and then: most of the run with a 500 MB heap of flows. A buffer comes back
-    // when the write's callback says the destination is done with it.
-    if (!this.reusable) this.send(chunk);
-    else this.send(chunk, () => this.recycle(b));
+    // at once when the destination took it synchronously, else when the write's callback says
+    // the destination is done with it.
+    if (!this.reusable) {
+      this.send(chunk);
+      return;
+    }
+    let back = false;
+    const done = (): void => {
+      if (back) return;
+      back = true;
+      this.recycle(b);
+    };
+    this.send(chunk, done);
+    // taken synchronously (a file, or a pipe with room): free at once, the callback comes later
+    if (this.out.writableLength === 0) done();
   }
 
   private recycle(b: Buffer): void {
