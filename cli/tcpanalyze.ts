@@ -289,6 +289,12 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
       `${NAME}: ${s.packets} packets in ${res.inputs.map((i) => `${i.name} (${i.format}${i.compression === 'none' ? '' : ', ' + i.compression})`).join(', ')}; ` +
         `${s.flows} flows (peak ${s.peakOpenFlows} open); ${s.truncatedPackets} truncated by snaplen; ${s.icmpErrorsLinked} ICMP errors linked to flows`,
     );
+    const mb = (x: number): string => (x / 2 ** 20).toFixed(1);
+    warn(
+      `${NAME}: analysis state peak ${mb(budget.peak)} of ${mb(budget.limit)} MiB (--max-memory ${o.maxMemory}): ` +
+        budget.accounts.map((a) => `${a.name} ${mb(a.peak)}`).join(', ') +
+        `; ${s.embryonicEnded} flows ended embryonic (no payload, no answer)`,
+    );
   }
   return code;
 }
