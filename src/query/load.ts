@@ -15,34 +15,11 @@
 import type { DuckDBAppender, DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import type { DuckDBApi } from './duckdb.js';
 import type { LogicalType, TableDef } from '../records/ddl.js';
+import { scaledDecimal } from '../util/decimal.js';
+
+export { scaledDecimal };
 
 const CHUNK_ROWS = 2048;
-
-/** Exact decimal text (`-12.345`) as an integer scaled by 10^scale; extra fraction digits are cut. */
-export function scaledDecimal(text: string, scale: number): bigint {
-  let s = text.trim();
-  let neg = false;
-  if (s.startsWith('-')) {
-    neg = true;
-    s = s.slice(1);
-  }
-  const e = s.search(/[eE]/);
-  if (e >= 0) {
-    // exponent form (never written by tcpkit): go through the digits exactly
-    const exp = Number(s.slice(e + 1));
-    const [w = '0', f = ''] = s.slice(0, e).split('.');
-    const digits = w + f;
-    const point = w.length + exp;
-    const whole = point <= 0 ? '0' : digits.slice(0, point).padEnd(point, '0');
-    const frac = point <= 0 ? '0'.repeat(-point) + digits : digits.slice(point);
-    s = `${whole}.${frac}`;
-  }
-  const dot = s.indexOf('.');
-  const whole = dot < 0 ? s : s.slice(0, dot);
-  const frac = dot < 0 ? '' : s.slice(dot + 1);
-  const v = BigInt(whole === '' ? '0' : whole) * 10n ** BigInt(scale) + BigInt((frac + '0'.repeat(scale)).slice(0, scale) || '0');
-  return neg ? -v : v;
-}
 
 /** The raw JSON text of a top-level key's number value in a record line (null when absent or not a number). */
 export function rawNumber(text: string, key: string): string | null {
