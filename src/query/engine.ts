@@ -24,7 +24,7 @@ import { TextSink } from '../io/sink.js';
 import { isCaptureMagic } from '../capture/open.js';
 import { detectLineKind } from '../tcpinfo/detect.js';
 import { archiveToCsv } from '../tcpinfo/convert.js';
-import { TCPINFO_COLUMNS } from '../tcpinfo/columns.js';
+import { TCPINFO_COLUMNS, TCPINFO_TABLE_COLUMNS } from '../tcpinfo/columns.js';
 import { SCHEMAS, META_KEY } from '../records/index.js';
 import { duckdbType, recordTable, renderDdl, sqlIdent, sqlString, type TableDef } from '../records/ddl.js';
 import { ToolError, UsageError } from '../util/errors.js';
@@ -36,7 +36,7 @@ export const TCPINFO_TABLE: TableDef = {
   kind: 'tcpinfo',
   table: 'tcpinfo',
   doc: 'One row per tcp-info snapshot (m-lab tcp-info archives), in csvtool\'s columns.',
-  columns: [...TCPINFO_COLUMNS, { name: 'UUID', type: 'string', doc: "The connection's UUID, from the archive's metadata line (null when the file has none)." }],
+  columns: TCPINFO_TABLE_COLUMNS,
 };
 
 /** Every table tcpquery knows: the record kinds, then tcpinfo. */

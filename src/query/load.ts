@@ -15,29 +15,11 @@
 import type { DuckDBAppender, DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import type { DuckDBApi } from './duckdb.js';
 import type { LogicalType, TableDef } from '../records/ddl.js';
-import { scaledDecimal } from '../util/decimal.js';
+import { rawNumber, scaledDecimal } from '../util/decimal.js';
 
-export { scaledDecimal };
+export { rawNumber, scaledDecimal };
 
 const CHUNK_ROWS = 2048;
-
-/** The raw JSON text of a top-level key's number value in a record line (null when absent or not a number). */
-export function rawNumber(text: string, key: string): string | null {
-  const pat = `"${key}":`;
-  let i = text.indexOf(pat);
-  // a key follows `{` or `,` (inside a JSON string a quote is always escaped)
-  while (i > 0 && text.charCodeAt(i - 1) !== 0x2c && text.charCodeAt(i - 1) !== 0x7b) i = text.indexOf(pat, i + 1);
-  if (i < 0) return null;
-  let s = i + pat.length;
-  while (text.charCodeAt(s) === 0x20) s++;
-  let e = s;
-  for (;;) {
-    const c = text.charCodeAt(e);
-    if ((c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x2b || c === 0x65 || c === 0x45) e++;
-    else break;
-  }
-  return e > s ? text.slice(s, e) : null;
-}
 
 type Convert = (v: unknown, line: string, name: string) => DuckDBValue;
 

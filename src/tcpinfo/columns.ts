@@ -68,3 +68,9 @@ export const TCPINFO_COLUMNS: readonly TcpInfoColumn[] = [
   ...structColumns(DCTCPINFO, 'struct tcp_dctcp_info'),
   ...structColumns(BBRINFO, 'struct tcp_bbr_info'),
 ];
+
+/** The columns of a tcp-info table (tcpquery's view, Parquet files): the snapshot's, then the connection's UUID from the archive's metadata line. */
+export const TCPINFO_TABLE_COLUMNS: readonly TcpInfoColumn[] = [
+  ...TCPINFO_COLUMNS,
+  { name: 'UUID', type: 'string', doc: "The connection's UUID, from the archive's metadata line (null when the file has none)." },
+];
