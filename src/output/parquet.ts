@@ -5,7 +5,7 @@
  * compressed with zstd and written out, so memory holds one row group at
  * most (`rowGroupRows` rows or `rowGroupBytes` of encoded values, whichever
  * comes first). Types come from the schema (src/records/ddl.ts):
- * timestamps INT64 TIMESTAMP(NANOS, UTC), durations INT64 DECIMAL(18,9),
+ * timestamps INT64 TIMESTAMP(NANOS) (UTC values, not flagged adjusted: see physical()), durations INT64 DECIMAL(18,9),
  * counters INT64, lists as the standard three-level LIST.
  *
  * Why a writer of our own: measured against hyparquet-writer and DuckDB's
@@ -142,8 +142,9 @@ function physical(t: LogicalType): Physical {
     case 'uint64':
       return { type: INT64, annot: [[6, i32(C_UINT_64)], ...intType(64, false)] };
     case 'timestamp_ns':
-      // TimestampType { isAdjustedToUTC: true, unit: NANOS }
-      return { type: INT64, annot: [[10, struct([[8, struct([[1, bool(true)], [2, struct([[3, struct([])]])]])]])]] };
+      // TimestampType { isAdjustedToUTC: false, unit: NANOS }: the values are UTC, but as DuckDB writes its
+      // TIMESTAMP_NS (a UTC-adjusted one reads back as TIMESTAMPTZ, in microseconds: the nanoseconds would be cut)
+      return { type: INT64, annot: [[10, struct([[8, struct([[1, bool(false)], [2, struct([[3, struct([])]])]])]])]] };
     case 'decimal_ns':
       return { type: INT64, annot: [[6, i32(C_DECIMAL)], [7, i32(9)], [8, i32(18)], [10, struct([[5, struct([[1, i32(9)], [2, i32(18)]])]])]] };
   }
