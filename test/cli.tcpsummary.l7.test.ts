@@ -68,3 +68,28 @@ test('--by with a field no record has is a usage error; with a transaction field
   const shares = groups.reduce((a, g) => a + g.time_share, 0);
   assert.ok(Math.abs(shares - 1) < 1e-3, `shares sum to ${shares}`);
 });
+
+test('--by fingerprint over MySQL, PostgreSQL and MongoDB records: rows and bytes returned per group are the sums of the records (result_rows, rows, docs_returned; response_bytes, reply_bytes)', () => {
+  const db = readdirSync(L7).filter((n) => /^(zeek|deepflow)__(mysql|postgre|mongo)/.test(n) && /\.pcapn?g?$/.test(n)).sort().map((n) => join(L7, n));
+  assert.ok(db.length >= 10, `${db.length} database captures`);
+  const r = run('tcpanalyze', ['-q', '--decode', 'mysql,postgresql,mongodb', '--records', 'mysql,postgresql,mongodb', '--format', 'ndjson', ...db]);
+  assert.ok(r.status === 0 || r.status === 1, r.stderr);
+  const recs = r.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const FIELDS: Record<string, [string, string]> = { mysql: ['result_rows', 'response_bytes'], postgresql: ['rows', 'response_bytes'], mongodb: ['docs_returned', 'reply_bytes'] };
+  const want = new Map<string, { rows: number; bytes: number; count: number }>();
+  for (const x of recs) {
+    const [rf, bf] = FIELDS[String(x['record'])]!;
+    const key = `${String(x['record'])} ${x['fingerprint'] === null ? '' : String(x['fingerprint'])}`;
+    const w = want.get(key) ?? { rows: 0, bytes: 0, count: 0 };
+    w.rows += typeof x[rf] === 'number' ? (x[rf] as number) : 0;
+    w.bytes += typeof x[bf] === 'number' ? (x[bf] as number) : 0;
+    w.count++;
+    want.set(key, w);
+  }
+  const s = run('tcpsummary', ['--by', 'fingerprint', '--top', '0', '--format', 'json'], { input: r.stdout });
+  assert.equal(s.status, 0, s.stderr);
+  const groups = (JSON.parse(s.stdout) as { transactions_by: { groups: { kind: string; key: string; count: number; rows_returned: number; bytes_returned: number }[] } }).transactions_by.groups;
+  const got = new Map(groups.map((g) => [`${g.kind} ${g.key}`, { rows: g.rows_returned, bytes: g.bytes_returned, count: g.count }]));
+  assert.deepEqual(got, want);
+  assert.ok([...want.values()].some((w) => w.rows > 0) && [...want.values()].some((w) => w.bytes > 0));
+});

@@ -128,6 +128,8 @@ function txnColumns(...names: [string, (r: Row) => string][]): Column<Row>[] {
     { title: 'latency ms p50/p90/p99', priority: 2, min: 14, width: 22, align: 'right', text: (r) => rtt(o(t(r)['latency_ms'])) },
     { title: 'max', priority: 4, min: 5, width: 7, align: 'right', text: (r) => fmtMs(o(t(r)['latency_ms'])['max']) },
     { title: 'time_%', priority: 3, min: 6, width: 6, align: 'right', text: (r) => (typeof t(r)['time_share'] === 'number' ? ((t(r)['time_share'] as number) * 100).toFixed(1) : '-') },
+    { title: 'rows', priority: 5, min: 4, width: 7, align: 'right', optional: true, text: (r) => (t(r)['rows_returned'] === null || t(r)['rows_returned'] === undefined ? '-' : fmtCount(t(r)['rows_returned'])) },
+    { title: 'bytes', priority: 6, min: 5, width: 7, align: 'right', optional: true, text: (r) => (t(r)['bytes_returned'] === null || t(r)['bytes_returned'] === undefined ? '-' : fmtCount(t(r)['bytes_returned'])) },
     { title: 'outcomes', priority: 6, min: 8, width: 30, optional: true, text: (r) => Object.entries(o(t(r)['outcomes'])).map(([k, v]) => `${k}:${n(v)}`).join(' ') || '-' },
   ];
 }

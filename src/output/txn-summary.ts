@@ -28,8 +28,26 @@ const OUTCOME: Record<string, (r: RecordValues) => string | null> = {
   postgresql: (r) => (typeof r['sql_state'] === 'string' && r['sql_state'] !== '' ? `error ${r['sql_state']}` : r['success'] === true ? 'ok' : null),
 };
 
+/**
+ * What a transaction returned, per kind: rows (MySQL's result-set rows,
+ * PostgreSQL's DataRows, MongoDB's documents) and bytes of the answer (the
+ * HTTP body, the server's reply); summed per group, as pt-query-digest
+ * reports rows sent and bytes per statement.
+ */
+const RETURNED: Record<string, { rows?: string; bytes?: string }> = {
+  http: { bytes: 'response_body_len' },
+  dns: { bytes: 'response_bytes' },
+  redis: { bytes: 'reply_bytes' },
+  mongodb: { rows: 'docs_returned', bytes: 'reply_bytes' },
+  mysql: { rows: 'result_rows', bytes: 'response_bytes' },
+  postgresql: { rows: 'rows', bytes: 'response_bytes' },
+};
+
 export class TxnTotals {
   count = 0;
+  /** Sums of RETURNED's fields (null: the kind has none). */
+  rows: number | null = null;
+  bytes: number | null = null;
   failed = 0;
   private first = Infinity;
   private last = -Infinity;
@@ -57,6 +75,11 @@ export class TxnTotals {
     } else if (typeof l === 'number' && Number.isFinite(l) && l > 0) this.timeMs += l;
     const st = r['state'];
     if (typeof st === 'string') this.states.set(st, (this.states.get(st) ?? 0) + 1);
+    const ret = RETURNED[String(r['record'])];
+    if (ret !== undefined) {
+      if (ret.rows !== undefined) this.rows = (this.rows ?? 0) + num(r[ret.rows]);
+      if (ret.bytes !== undefined) this.bytes = (this.bytes ?? 0) + num(r[ret.bytes]);
+    }
     const oc = OUTCOME[String(r['record'])]?.(r) ?? null;
     if (oc !== null) this.outcomes.set(oc, (this.outcomes.get(oc) ?? 0) + 1);
   }
@@ -73,6 +96,8 @@ export class TxnTotals {
       per_second: span > 0 ? Math.round((this.count / span) * 1000) / 1000 : null,
       latency_ms: this.latency.stats(),
       duration_ms: this.duration.stats(),
+      rows_returned: this.rows,
+      bytes_returned: this.bytes,
       outcomes: sorted(this.outcomes),
       states: sorted(this.states),
     };
