@@ -290,10 +290,10 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
         : {}),
       ...(view === 'flags'
         ? {
-            onSegment: (c, fromA, pv, frame, bits) => {
+            onSegment: (c, fromA, pv, frame, bits, d) => {
               if (bits !== 0) {
                 const sa = (c.aux as ConnAnalysis).seq;
-                sink!.write(flagsLine(c, fromA, pv, frame, bits, 0, sa.dupAckNum));
+                sink!.write(flagsLine(c, fromA, pv, frame, bits, d.payloadLen, sa.dupAckNum));
               }
             },
           }

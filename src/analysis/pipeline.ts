@@ -6,6 +6,7 @@
 import { openInput, type InputSpec, type OpenedInput } from '../io/input.js';
 import { openCapture, drivePackets, type DriveControl } from '../capture/open.js';
 import type { CaptureReader, PacketView } from '../capture/packet.js';
+import type { Decoded } from '../decode/decoded.js';
 import type { Conn } from '../tcp/conn.js';
 import { LINKTYPE_NAMES } from '../capture/packet.js';
 import type { RecordValues } from '../records/schema.js';
@@ -26,8 +27,8 @@ export interface AnalyzeOptions {
   maxFlows?: number;
   /** Called with each handshake verdict as it is decided. */
   onHandshake?: (c: Conn) => void;
-  /** Called for every TCP segment with its analysis flags. */
-  onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number) => void;
+  /** Called for every TCP segment with its analysis flags and the decoded segment (valid only during the call; see TrackerOptions.onSegment). */
+  onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number, d: Decoded) => void;
   /** Called with each finished flow's record (and the flow, valid only during the call). */
   onRecord?: (r: RecordValues, c: Conn) => void;
   /** Called at the end of the input with the `tunnel` record of each tunnel the packets came through. */

@@ -877,6 +877,32 @@ export class SeqAnalysis {
     return n > 1 ? round6(Math.sqrt(h.rttM2 / (n - 1))) : n === 1 ? 0 : null;
   }
 
+  /**
+   * The window of a segment from A (`fromA`) or B in bytes, as tshark's
+   * tcp.window_size: a SYN's window is never scaled; later ones are shifted
+   * by the sender's window scale once both SYNs were seen with the option,
+   * and left as they are when scaling is off or was not seen (tshark's
+   * "unknown" scale factor).
+   */
+  scaledWindow(fromA: boolean, window: number, tcpFlags: number): number {
+    const sh = (fromA ? this.a : this.b).winScale;
+    return tcpFlags & SYN || sh < 0 ? window : window * POW2[sh]!;
+  }
+
+  /** RTT samples counted so far for the data A (`fromA`) or B sent (tshark's ack_rtt, Karn's rule applied). */
+  rttSamples(fromA: boolean): number {
+    return (fromA ? this.a : this.b).rttN;
+  }
+
+  /** Smoothed RTT and RTT variation (RFC 6298, ms) of the data A or B sent; 0 before the first sample. */
+  srttMs(fromA: boolean): number {
+    return (fromA ? this.a : this.b).srtt;
+  }
+
+  rttvarMs(fromA: boolean): number {
+    return (fromA ? this.a : this.b).rttvar;
+  }
+
   /** Smoothed RTT (ms) of the direction with more samples, -1 when none (for rtt_ms). */
   bestSrttMs(): number {
     const a = this.a, b = this.b;

@@ -52,8 +52,12 @@ export interface TrackerOptions {
    * reporting to onHandshake). Ignored with analysis 'flows'.
    */
   analyzer?: FlowAnalysis;
-  /** Called for every TCP segment with its analysis flags (for --flags). */
-  onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number) => void;
+  /**
+   * Called for every TCP segment after its analysis, with its analysis flags
+   * (for --flags and the graphs) and the decoded segment (the tracker's own
+   * Decoded: valid only during the call).
+   */
+  onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number, d: Decoded) => void;
   /** Called at finish() with each tunnel seen, in the order they appeared. */
   onTunnel?: (t: Tunnel) => void;
   /** Application decoding (src/analysis/app-layer.ts): sees every TCP segment and UDP datagram, and each flow's end before its record. */
@@ -540,7 +544,7 @@ export class ConnTracker {
     }
     const frame = this.stats.packets;
     const segFlags = this.an !== null ? this.an.tcp(c, fromA, d, pv, frame) : 0;
-    if (this.opts.onSegment) this.opts.onSegment(c, fromA, pv, frame, segFlags);
+    if (this.opts.onSegment) this.opts.onSegment(c, fromA, pv, frame, segFlags, d);
     if (this.app !== null) this.app.tcp(c, fromA, d, pv);
     if (!c.inClosing) {
       // the close is complete (Zeek's close_complete): a RST, both FINs, or a
