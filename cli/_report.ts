@@ -1,0 +1,127 @@
+/**
+ * tcpanalyze --report FILE.html and --plot DIR: reads the captures for the
+ * overview and the selected connections' graphs (src/report/collect.ts),
+ * then writes the HTML page and the standalone SVG files, each under a
+ * temporary name renamed into place when complete.
+ *
+ * stdin: with --uid the graphs are collected in the one pass over the
+ * records; otherwise the selection needs the records first and the capture
+ * a second time, so stdin is first copied to a temporary file (deleted at
+ * the end; it takes the capture's size on disk).
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { InputSpec } from '../src/io/input.js';
+import { writeFileAtomic } from '../src/io/atomic.js';
+import { AppLayer } from '../src/analysis/app-layer.js';
+import type { ProtocolDef } from '../src/protocols/decoder.js';
+import { compileWhere } from '../src/filter/where.js';
+import { ReportCollector } from '../src/report/collect.js';
+import { GraphSelection } from '../src/report/selection.js';
+import { reportHtml } from '../src/report/html.js';
+import { connSvgFiles } from '../src/report/svg-file.js';
+import { UsageError, isToolError, EXIT_DATA, EXIT_OK, type ToolError } from '../src/util/errors.js';
+import { warn } from './_common.js';
+import type { Progress } from '../src/analysis/pipeline.js';
+
+export interface ReportRun {
+  name: string;
+  version: string;
+  files: string[];
+  report?: string;
+  plot?: string;
+  uids: string[];
+  select?: string;
+  top: number;
+  protocols: ProtocolDef[];
+  decodePorts: Map<string, number[]>;
+  maxBuffer: number;
+  idleTimeoutMs: number;
+  closeLingerMs: number;
+  synTimeoutMs: number;
+  maxFlows: number;
+  quiet: boolean;
+  onProgress?: (p: Progress) => void;
+  interrupted: () => boolean;
+}
+
+const UID_RE = /^C[0-9A-Za-z]{17}$/;
+
+/** --uid values: repeatable, each may list several uids separated by commas. */
+export function parseUids(values: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const v of values) for (const u of v.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    if (!UID_RE.test(u)) throw new UsageError('USAGE_BAD_UID', `--uid: expected a connection uid (C + 17 letters and digits), got ${JSON.stringify(u)}`);
+    if (!out.includes(u)) out.push(u);
+  }
+  return out;
+}
+
+export async function runReport(o: ReportRun): Promise<number> {
+  const selection = new GraphSelection({ uids: o.uids, where: o.select !== undefined ? compileWhere(o.select) : null, top: o.top });
+  let spool: string | null = null;
+  let files = o.files;
+  try {
+    if (files.includes('-') && !selection.explicit) {
+      // the second pass needs the capture again
+      spool = await mkdtemp(join(tmpdir(), 'tcpkit-report-'));
+      const path = join(spool, 'stdin.capture');
+      await pipeline(process.stdin, createWriteStream(path));
+      files = files.map((f) => (f === '-' ? path : f));
+    }
+    const specs = (): InputSpec[] => files.map((f) => (f === '-' ? { path: f, stream: process.stdin } : { path: f, fileReads: 'ahead' as const }));
+    const collector: ReportCollector = new ReportCollector({
+      selection,
+      overview: o.report !== undefined,
+      analyze: {
+        idleTimeoutMs: o.idleTimeoutMs,
+        closeLingerMs: o.closeLingerMs,
+        synTimeoutMs: o.synTimeoutMs,
+        maxFlows: o.maxFlows,
+        control: { stop: o.interrupted },
+        ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      },
+      ...(o.protocols.length > 0 ? { app: new AppLayer({ protocols: o.protocols, ports: o.decodePorts, maxBuffer: o.maxBuffer, onTransaction: (_schema, r) => collector.onTransaction(r) }) } : {}),
+    });
+    const data = await collector.run(specs(), specs);
+    let code = EXIT_OK;
+    for (const res of data.results) {
+      for (const e of res.errors) {
+        warn(`${o.name}: ${isToolError(e) ? (e as ToolError).describe() : e.message}`);
+        code = EXIT_DATA;
+      }
+    }
+    for (const u of selection.missing()) {
+      warn(`${o.name}: --uid ${u}: no TCP connection with that uid in the input [UID_NOT_FOUND]`);
+      code = EXIT_DATA;
+    }
+    const how = selection.explicit ? `named by --uid (${o.uids.length})` : `the ${o.top} worst${o.select !== undefined ? ` matching --select '${o.select}' (${selection.matched} matched)` : ''}, by retransmissions, zero windows, resets and failed handshakes`;
+    if (o.report !== undefined) {
+      const html = reportHtml(data, {
+        tool: o.name,
+        version: o.version,
+        inputs: o.files.map((f) => (f === '-' ? '<stdin>' : f)),
+        selection: how,
+        options: o.protocols.length > 0 ? [`--decode ${o.protocols.map((p) => p.name).join(',')}`] : [],
+      });
+      await writeFileAtomic(o.report, html, { overwrite: true });
+      if (!o.quiet) warn(`${o.name}: ${o.report}: ${data.conns.length} connections with graphs, ${Math.round(Buffer.byteLength(html) / 1024)} KiB`);
+    }
+    if (o.plot !== undefined) {
+      let n = 0;
+      for (const c of data.conns) {
+        for (const f of connSvgFiles(c.charts)) {
+          await writeFileAtomic(join(o.plot, f.name), f.text, { overwrite: true });
+          n++;
+        }
+      }
+      if (!o.quiet) warn(`${o.name}: ${o.plot}: ${n} SVG files for ${data.conns.length} connections`);
+    }
+    return code;
+  } finally {
+    if (spool !== null) await rm(spool, { recursive: true, force: true });
+  }
+}
