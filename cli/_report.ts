@@ -84,7 +84,7 @@ export async function runReport(o: ReportRun): Promise<number> {
         control: { stop: o.interrupted },
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       },
-      ...(o.protocols.length > 0 ? { app: new AppLayer({ protocols: o.protocols, ports: o.decodePorts, maxBuffer: o.maxBuffer, onTransaction: (_schema, r) => collector.onTransaction(r) }) } : {}),
+      ...(o.protocols.length > 0 ? { app: new AppLayer({ protocols: o.protocols, ports: o.decodePorts, maxBuffer: o.maxBuffer, onTransaction: (schema, r) => collector.onTransaction(schema.kind, r) }) } : {}),
     });
     const data = await collector.run(specs(), specs);
     let code = EXIT_OK;

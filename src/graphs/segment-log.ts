@@ -26,6 +26,8 @@
  * instead of kept.
  */
 
+import { Coverage } from './coverage.js';
+
 /** Columns of a row. */
 export const Col = {
   /** Seconds since the connection's first packet. */
@@ -56,8 +58,10 @@ export const Col = {
   /** Index of the first SACK edge in `sack` (left, right, left, right, ...), and the number of blocks. */
   SACK_AT: 15,
   SACK_N: 16,
+  /** Payload bytes of the segment its sender had not sent before (goodput; coverage.ts). */
+  NEW: 17,
 } as const;
-export const COLS = 17;
+export const COLS = 18;
 
 /** Bucket fields, per side (each side's block of B_FIELDS numbers). */
 export const B = {
@@ -132,8 +136,8 @@ export class SegmentLog {
   buckets: Float64Array | null = null;
   /** Bucket width in seconds (0 before decimating). */
   width = 0;
-  /** Highest sequence end seen per side (A, B), for new bytes. */
-  private readonly maxEnd = [0, 0];
+  /** What each side (A, B) has sent, for new bytes. */
+  private readonly cover = [new Coverage(), new Coverage()];
   /** Row being written (see begin/commit). */
   readonly row = new Float64Array(COLS);
   /** SACK edges of the row being written. */
@@ -153,7 +157,7 @@ export class SegmentLog {
     const r = this.row;
     this.segments++;
     const side = r[Col.FROM_A] === 1 ? 0 : 1;
-    const fresh = this.newBytes(side, r[Col.SEQ]!, r[Col.LEN]!, this.maxEnd);
+    r[Col.NEW] = this.cover[side]!.add(r[Col.SEQ]!, r[Col.SEQ]! + r[Col.LEN]!);
     if (this.buckets === null) {
       if (this.n < this.opts.rawCap) {
         this.keep();
@@ -161,20 +165,11 @@ export class SegmentLog {
       }
       this.startBuckets();
     }
-    this.bucket(side, r, 0, fresh, this.rowSack, 0);
+    this.bucket(side, r, 0, this.rowSack, 0);
     if (isMarked(r[Col.BITS]!, r[Col.TCP_FLAGS]!)) {
       if (this.n < this.opts.rawCap + this.opts.markCap) this.keep();
       else this.buckets![this.indexOf(r[Col.T]!) * 2 * B_FIELDS + side * B_FIELDS + B.MARKS_OVER]!++;
     }
-  }
-
-  /** Payload bytes of [seq, seq + len) past the highest end `maxEnd[side]` seen so far (first transmissions), which it moves. */
-  private newBytes(side: number, seq: number, len: number, maxEnd: number[]): number {
-    if (len <= 0) return 0;
-    const prev = maxEnd[side]!;
-    if (seq + len <= prev) return 0;
-    maxEnd[side] = seq + len;
-    return seq + len - Math.max(seq, prev);
   }
 
   private keep(): void {
@@ -202,13 +197,11 @@ export class SegmentLog {
     while (w * nb <= tMax) w *= 2;
     this.width = w;
     this.buckets = emptyBuckets(nb);
-    const maxEnd = [0, 0];
     let k = 0;
     for (let i = 0; i < this.n; i++) {
       const o = i * COLS;
       const side = rows[o + Col.FROM_A] === 1 ? 0 : 1;
-      const fresh = this.newBytes(side, rows[o + Col.SEQ]!, rows[o + Col.LEN]!, maxEnd);
-      this.bucket(side, rows, o, fresh, this.sack, rows[o + Col.SACK_AT]!);
+      this.bucket(side, rows, o, this.sack, rows[o + Col.SACK_AT]!);
       if (isMarked(rows[o + Col.BITS]!, rows[o + Col.TCP_FLAGS]!)) {
         // the marked rows move to the front (their SACK edges stay where they are)
         if (k !== i) rows.copyWithin(k * COLS, o, o + COLS);
@@ -239,7 +232,7 @@ export class SegmentLog {
   }
 
   /** Adds the row at r[ro..] (sent by `side`), whose SACK edges are at sk[so..], to its bucket. */
-  private bucket(side: number, r: Float64Array, ro: number, fresh: number, sk: Float64Array, so: number): void {
+  private bucket(side: number, r: Float64Array, ro: number, sk: Float64Array, so: number): void {
     const o = this.indexOf(r[ro + Col.T]!) * 2 * B_FIELDS + side * B_FIELDS;
     const b = this.buckets!;
     b[o + B.N]!++;
@@ -249,7 +242,7 @@ export class SegmentLog {
       lo(b, o + B.SEQ_LO, seq);
       hi(b, o + B.SEQ_HI, seq + len);
       b[o + B.BYTES] += len;
-      b[o + B.NEW_BYTES] += fresh;
+      b[o + B.NEW_BYTES] += r[ro + Col.NEW]!;
       if (bits & RETX) b[o + B.RETX_BYTES] += len;
     }
     const ack = r[ro + Col.ACK]!;

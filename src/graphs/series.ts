@@ -263,7 +263,7 @@ export class _DirSeries {
     return this.chart('rtt', 'Round-trip time', 'RTT', 'ms', layers, this.decimated ? this.decimationNote() : undefined);
   }
 
-  /** Throughput (every payload byte sent, retransmissions too) and goodput (bytes sent for the first time), moving averages in bits/s. */
+  /** Throughput (every payload byte sent, retransmissions too) and goodput (bytes not seen before: the record's unique bytes), moving averages in bits/s. */
   throughput(): Chart {
     const win = maWindow(this.duration, this.decimated ? this.log.width : 0);
     // the moving average is constant between the instants it changes
@@ -278,16 +278,10 @@ export class _DirSeries {
         if (b > 0) ev.push((k + 1) * log.width, b, log.bucketField(k, s, B.NEW_BYTES));
       }
     } else {
-      let maxEnd = -Infinity;
       for (let i = 0; i < this.n; i++) {
         if (!this.fromSender(i)) continue;
         const len = this.v(i, Col.LEN);
-        if (len <= 0) continue;
-        const seq = this.v(i, Col.SEQ);
-        const end = seq + len;
-        const fresh = end > maxEnd ? end - Math.max(seq, maxEnd) : 0;
-        if (end > maxEnd) maxEnd = end;
-        ev.push(this.v(i, Col.T), len, fresh);
+        if (len > 0) ev.push(this.v(i, Col.T), len, this.v(i, Col.NEW));
       }
     }
     // the average changes when a segment enters the window (at its time) and when it leaves (its time + the window)

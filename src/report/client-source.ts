@@ -11,9 +11,9 @@ import * as axes from './draw-axes.js';
 import * as chart from './draw-chart.js';
 import * as client from './client.js';
 
-/** The script's text: the functions, then the call that sets the page up with `dataExpr`. */
+/** The script's text: the functions, then the call that decodes the data element `dataExpr` and sets the page up. */
 export function clientScript(dataExpr: string): string {
-  return `'use strict';\n${functionSource([axes, chart, client])}\nreportMain(${dataExpr});\n`;
+  return `'use strict';\n${functionSource([axes, chart, client])}\nreportStart(${dataExpr});\n`;
 }
 
 /** The functions' source only (for tests that evaluate it in a sandbox). */

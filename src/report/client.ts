@@ -27,6 +27,34 @@ export interface ReportPayload {
   conns: ConnCharts[];
 }
 
+/**
+ * Decodes the page's data (gzip-compressed JSON in base64, with the
+ * browser's DecompressionStream), draws the graphs, and marks the page
+ * ready (`<body data-ready>`, which the browser test waits for).
+ */
+export function reportStart(el: any): void {
+  const bin = window.atob(el.textContent.trim());
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  const fail = (e: any): void => {
+    document.body.setAttribute('data-ready', 'error');
+    const p = document.createElement('p');
+    p.className = 'none';
+    p.textContent = `The graphs could not be drawn: ${e && e.message ? e.message : e} (this browser needs DecompressionStream: Chrome 80, Firefox 113, Safari 16.4 or later).`;
+    document.getElementById('connections').appendChild(p);
+    throw e;
+  };
+  if (typeof window.DecompressionStream !== 'function') return fail(new Error('no DecompressionStream'));
+  const stream = new window.Blob([bytes]).stream().pipeThrough(new window.DecompressionStream('gzip'));
+  new window.Response(stream)
+    .json()
+    .then((data: ReportPayload) => {
+      reportMain(data);
+      document.body.setAttribute('data-ready', 'yes');
+    })
+    .catch(fail);
+}
+
 /** Heights of the graphs in the page, by chart id. */
 export function chartHeight(id: string): number {
   return id === 'tseq' ? 460 : 300;
@@ -206,7 +234,11 @@ export function tooltipHtml(c: Chart, l: Layer, i: number, flagNames: string[]):
   const u = c.y.unit;
   if (l.kind === 'ibeam') rows.push(`seq ${l.lo![i]}–${l.hi![i]} (${l.hi![i]! - l.lo![i]!} bytes)`);
   else if (l.lo && l.hi) rows.push(`${fmtValue(l.lo[i]!, u)} – ${fmtValue(l.hi[i]!, u)}`);
-  else if (l.y) rows.push(`${c.id === 'tseq' ? (l.key === 'win' ? 'ACK + window ' : 'ACK ') : ''}${fmtValue(l.y[i]!, u)}`);
+  else if (l.y) {
+    // what the value is, in the time-sequence graph
+    const what: Record<string, string> = { ack: 'ACK ', dup: 'ACK ', Z: 'ACK ', win: 'ACK + window ', R: 'next seq ', O: 'next seq ', P: 'next seq ', fin: 'next seq ', syn: 'seq ', rst: 'seq ' };
+    rows.push(`${c.id === 'tseq' ? (what[l.key] ?? '') : ''}${fmtValue(l.y[i]!, u)}`);
+  }
   if (l.tf) {
     const names = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];
     const tf = l.tf[i]!;

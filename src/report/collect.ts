@@ -9,9 +9,10 @@
  * first, so the capture is read twice: pass 1 writes the records into the
  * overview and the selection, pass 2 collects the graph data of the
  * selected uids and stops reading once all of them have ended. Pass 2 runs
- * without application decoders: they change no flow boundary, so the uids
- * are the same; the records shown are pass 1's (with their transaction
- * counts). Input that cannot be read twice (stdin) is the caller's to keep:
+ * without application decoders and with connection accounting only (the
+ * collector runs the sequence analysis of the selected connections
+ * itself): neither changes a flow boundary, so the uids are the same; the
+ * records shown are pass 1's (with their analysis and transaction fields). Input that cannot be read twice (stdin) is the caller's to keep:
  * tcpanalyze copies it to a temporary file first.
  */
 import type { InputSpec } from '../io/input.js';
@@ -51,9 +52,9 @@ export class ReportCollector {
     this.overview = o.overview === false ? null : new Overview();
   }
 
-  /** A transaction record from the application decoders (for the overview). */
-  readonly onTransaction = (r: RecordValues): void => {
-    this.overview?.addRecord(r);
+  /** A transaction record of kind `kind` (http, dns, ssl, ...) from the application decoders (for the overview). */
+  readonly onTransaction = (kind: string, r: RecordValues): void => {
+    this.overview?.addRecord({ record: kind, ...r });
   };
 
   /** Reads `specs` once, and `again()` a second time when the selection needs it. */
@@ -84,6 +85,8 @@ export class ReportCollector {
       results.push(
         await analyzeCaptures(again(), {
           ...this.o.analyze,
+          // connection accounting only: the collector analyses the selected connections itself
+          analysis: 'flows',
           onSegment: c.onSegment,
           onRecord: (r, conn) => c.onRecord(r, conn),
           control: { ...this.o.analyze.control, stop: () => c.complete || (stop?.() ?? false) },

@@ -44,7 +44,7 @@ export function graphStyles(): Record<string, Style> {
     srtt: { color: '#ce5c00', label: 'smoothed RTT', glyph: 'line' },
     rto: { color: '#fcaf3e', label: 'RTO (SRTT + 4 RTTVAR)', glyph: 'band', opacity: 0.35 },
     tput: { color: '#204a87', label: 'throughput', glyph: 'line' },
-    goodput: { color: '#4e9a06', label: 'goodput (first transmissions)', glyph: 'line' },
+    goodput: { color: '#4e9a06', label: 'goodput (bytes not sent before)', glyph: 'line' },
     bif: { color: '#204a87', label: 'bytes in flight', glyph: 'dot' },
     rwnd: { color: '#4e9a06', label: 'receive window', glyph: 'line' },
     cwnd: { color: '#75507b', label: 'congestion-limited level (estimate)', glyph: 'line' },
@@ -69,7 +69,8 @@ export function linearTicks(lo: number, hi: number, count: number): { ticks: num
   let step = niceStep(hi - lo, count);
   if ((hi - lo) / step > 50) step = (hi - lo) / 50;
   const ticks: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) ticks.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  // multiples of the step, rounded to 12 digits (0.6, not 0.6000000000000001)
+  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) ticks.push(k === 0 ? 0 : +(k * step).toPrecision(12));
   return { ticks, step };
 }
 
@@ -95,8 +96,12 @@ export function siParts(v: number, step: number): [string, string] {
 
 /** Digits of v for a step: as many decimals as the step has (up to 6). */
 export function fmtPlain(v: number, step: number): string {
-  const digits = step > 0 ? Math.max(0, Math.min(6, Math.ceil(-Math.log10(step) - 1e-9))) : 0;
-  return v.toFixed(digits);
+  let digits = 0;
+  if (step > 0 && step < 1) {
+    const m = /e-(\d+)$/.exec(String(+step.toPrecision(10)));
+    digits = m ? Number(m[1]) : (String(+step.toPrecision(10)).split('.')[1] ?? '').length;
+  } else if (step > 0 && step % 1 !== 0) digits = (String(+step.toPrecision(10)).split('.')[1] ?? '').length;
+  return v.toFixed(Math.min(6, digits));
 }
 
 /** A tick label for a value of `unit`, knowing the tick step and the largest magnitude on the axis (one time unit per axis). */

@@ -8,6 +8,7 @@
  * twice. Same inputs and options, same bytes: nothing in the page depends
  * on the clock, the time zone or the locale.
  */
+import { gzipSync } from 'node:zlib';
 import { FLAG_NAMES } from '../analysis/seq-analysis.js';
 import type { ConnCharts } from '../graphs/chart.js';
 import type { RecordValues } from '../records/schema.js';
@@ -85,10 +86,11 @@ export function reportHtml(data: Collected, meta: ReportMeta): string {
   const ov = data.overview;
   const linkedUids = new Set(data.conns.map((c) => c.charts.uid));
   const span = ov?.span ?? null;
-  const title = `tcpkit report: ${meta.inputs.join(', ')}`;
+  const title = meta.inputs.length === 1 ? `tcpkit report: ${meta.inputs[0]}` : `tcpkit report: ${meta.inputs.length} captures`;
   const out: string[] = [];
   out.push(`<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title><style>${CSS}</style></head><body>`);
   out.push(`<header><h1>${esc(title)}</h1><div class="meta">`);
+  if (meta.inputs.length > 1) out.push(`${esc(meta.inputs.join(', '))}<br>`);
   if (span !== null && ov !== null) out.push(`${esc(iso(span.first))} to ${esc(iso(span.last))} (${fmtNum(+(span.last - span.first).toFixed(6))} s) · ${fmtNum(ov.packets)} packets, ${fmtBytes(ov.bytes)} · `);
   out.push(`made by ${esc(meta.tool)} ${esc(meta.version)}${meta.options.length > 0 ? ' · ' + esc(meta.options.join(' ')) : ''}</div></header>`);
   out.push('<nav><a href="#overview">overview</a><a href="#worst">worst</a><a href="#distributions">distributions</a><a href="#time">over time</a><a href="#talkers">talkers</a>');
@@ -101,10 +103,11 @@ export function reportHtml(data: Collected, meta: ReportMeta): string {
   data.conns.forEach((c, i) => out.push(connSection(c.charts, c.record, i)));
   out.push('</section></main>');
   out.push(`<footer>Graphs in tcptrace's and Wireshark's vocabulary: R retransmission, O out-of-order, Z zero window, P zero-window probe, ticks duplicate ACKs; colours and the decimation rule in tcpkit's docs/graphs.md.</footer>`);
-  const payload = JSON.stringify({ flagNames: FLAG_NAMES, conns: data.conns.map((c) => c.charts) }).replace(/</g, '\\u003c');
-  out.push(`<script type="application/json" id="tcpkit-data">${payload}</script>`);
+  // the graph data as gzip-compressed JSON in base64: about 6 times smaller than the JSON (numbers compress well)
+  const json = JSON.stringify({ flagNames: FLAG_NAMES, conns: data.conns.map((c) => c.charts) });
+  out.push(`<script type="application/octet-stream" id="tcpkit-data" data-encoding="gzip+base64">${gzipSync(json, { level: 9 }).toString('base64')}</script>`);
   out.push(`<noscript><p>The connection graphs are drawn by the page's script; the overview above does not need it.</p></noscript>`);
-  const script = clientScript("JSON.parse(document.getElementById('tcpkit-data').textContent)").replace(/<\/(script)/gi, '<\\/$1');
+  const script = clientScript("document.getElementById('tcpkit-data')").replace(/<\/(script)/gi, '<\\/$1');
   out.push(`<script>${script}</script></body></html>\n`);
   return out.join('\n');
 }

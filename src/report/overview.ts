@@ -76,7 +76,7 @@ export class Overview {
   readonly hist = {
     rtt_ms: Histogram.log(),
     handshake_ms: Histogram.log(),
-    duration_s: Histogram.log(),
+    duration_s: Histogram.log(4, -6, 5),
     retransmission_pct: Histogram.linear(0, 100, 20),
   };
   readonly time = new TimeBins(['bytes', 'packets', 'started', 'ended']);
