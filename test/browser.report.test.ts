@@ -121,6 +121,7 @@ test('the report and the SVG files in chromium: sections, marks as many as the r
     const text = (await tip.textContent()) ?? '';
     assert.match(text, /frame \d+/);
     assert.match(text, /retransmission/);
+    assert.match(text, /seq \d+–\d+ \(\d+ bytes\)/, 'the retransmitted segment\'s sequence numbers');
     await sec.screenshot({ path: join(ARTIFACTS, 'hover.png') });
     assert.deepEqual(problems, []);
 

@@ -131,10 +131,12 @@ export class _DirSeries {
     const sack = layer('sack', 'vseg', ['lo', 'hi', 'fr']);
     const sack2 = layer('sack2', 'vseg', ['lo', 'hi', 'fr']);
     const mk: Record<string, Layer> = {};
-    const mark = (key: string, i: number, y: number): void => {
-      const l = (mk[key] ??= layer(key, 'marks', ['y', 'fr', 'an', 'tf']));
+    // lo: where the sender's segment starts (its end is y); the ACK (y) for a mark of the receiver
+    const mark = (key: string, i: number, y: number, lo = y): void => {
+      const l = (mk[key] ??= layer(key, 'marks', ['y', 'lo', 'fr', 'an', 'tf']));
       l.t.push(r6(this.v(i, Col.T)));
       l.y!.push(y);
+      l.lo!.push(lo);
       l.fr!.push(this.v(i, Col.FRAME));
       l.an!.push(this.v(i, Col.BITS));
       l.tf!.push(this.v(i, Col.TCP_FLAGS));
@@ -154,11 +156,11 @@ export class _DirSeries {
           seg.tf!.push(tf);
         }
         const top = seq + len;
-        if (bits & Flag.RETRANSMISSION) mark('R', i, top);
-        if (bits & Flag.OUT_OF_ORDER) mark('O', i, top);
-        if (bits & Flag.ZERO_WINDOW_PROBE) mark('P', i, top);
+        if (bits & Flag.RETRANSMISSION) mark('R', i, top, seq);
+        if (bits & Flag.OUT_OF_ORDER) mark('O', i, top, seq);
+        if (bits & Flag.ZERO_WINDOW_PROBE) mark('P', i, top, seq);
         if (tf & SYN) mark('syn', i, seq);
-        if (tf & FIN) mark('fin', i, top);
+        if (tf & FIN) mark('fin', i, top, seq);
         if (tf & RST) mark('rst', i, seq);
       } else {
         const a = this.v(i, Col.ACK);

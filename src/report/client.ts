@@ -16,7 +16,7 @@
  */
 import type { Chart, ConnCharts, Layer } from '../graphs/chart.js';
 import { esc, fmtValue, graphStyles } from './draw-axes.js';
-import { drawChart, frameOf, px, py, type Frame } from './draw-chart.js';
+import { drawChart, frameOf, markPosition, px, py, type Frame } from './draw-chart.js';
 
 // the browser's globals (this project compiles without the DOM library)
 declare const document: any;
@@ -233,6 +233,7 @@ export function tooltipHtml(c: Chart, l: Layer, i: number, flagNames: string[]):
   rows.push(`time ${fmtValue(l.t[i]!, 's')}${l.w !== undefined ? ` – ${fmtValue(l.t[i]! + l.w, 's')}` : ''}`);
   const u = c.y.unit;
   if (l.kind === 'ibeam') rows.push(`seq ${l.lo![i]}–${l.hi![i]} (${l.hi![i]! - l.lo![i]!} bytes)`);
+  else if (l.kind === 'marks' && l.lo && l.y) rows.push(markPosition(l.key, l.lo[i]!, l.y[i]!));
   else if (l.lo && l.hi) rows.push(`${fmtValue(l.lo[i]!, u)} – ${fmtValue(l.hi[i]!, u)}`);
   else if (l.y) {
     // what the value is, in the time-sequence graph

@@ -179,7 +179,7 @@ export function drawLayer(l: Layer, f: Frame, s: Style, chart: Chart, o: DrawOpt
     }
     for (const i of idx) {
       const x = X(l.t[i]!), y = Y(l.y![i]!);
-      const title = o.titles ? `<title>${esc(`${s.label}: frame ${l.fr ? l.fr[i] : '?'}, ${l.t[i]} s`)}</title>` : '';
+      const title = o.titles ? `<title>${esc(`${s.label}: frame ${l.fr ? l.fr[i] : '?'}, ${l.t[i]} s${l.lo && chart.id === 'tseq' ? `, ${markPosition(l.key, l.lo[i]!, l.y![i]!)}` : ''}`)}</title>` : '';
       if (glyph === 'tick') items.push(`<path class="mark" d="M${x} ${y - 4}V${y + 4}">${title}</path>`);
       else if (glyph === 'label') items.push(`<text class="mark" x="${x > f.ml + f.pw - 24 ? x - 2 : x + 2}" y="${y + 11}"${x > f.ml + f.pw - 24 ? ' text-anchor="end"' : ''}>${esc(s.text ?? '')}${title}</text>`);
       else items.push(`<text class="mark" x="${x}" y="${y - 3}" text-anchor="middle">${esc(s.text ?? '')}${title}</text>`);
@@ -260,4 +260,11 @@ export function drawLayer(l: Layer, f: Frame, s: Style, chart: Chart, o: DrawOpt
     if (x1 > x0) d.push(`M${x0} ${Y(a)}H${x1}V${Y(b)}H${x0}Z`);
   }
   return `${head}><path d="${d.join('')}" fill="${col}" fill-opacity="${op}"/></g>`;
+}
+
+/** Where a time-sequence mark sits: the sender's segment (seq lo..y) or the receiver's ACK (y). */
+export function markPosition(key: string, lo: number, y: number): string {
+  if (key === 'dup' || key === 'Z') return `ACK ${y}`;
+  if (key === 'syn' || (key === 'rst' && lo === y)) return `seq ${y}`;
+  return `seq ${lo}–${y} (${y - lo} bytes)`;
 }
