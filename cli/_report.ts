@@ -9,7 +9,7 @@
  * a second time, so stdin is first copied to a temporary file (deleted at
  * the end; it takes the capture's size on disk).
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,7 +60,26 @@ export function parseUids(values: readonly string[]): string[] {
   return out;
 }
 
+/** `n thing(s)`. */
+function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** The output paths, checked before the capture is read: --report names a file, --plot a directory. */
+function checkOutputs(o: ReportRun): void {
+  const kind = (p: string): 'dir' | 'other' | 'none' => {
+    try {
+      return statSync(p).isDirectory() ? 'dir' : 'other';
+    } catch {
+      return 'none';
+    }
+  };
+  if (o.report !== undefined && (o.report.endsWith('/') || kind(o.report) === 'dir')) throw new UsageError('USAGE_REPORT_IS_DIRECTORY', `--report ${o.report}: is a directory; name the HTML file to write, e.g. ${join(o.report, 'report.html')}`);
+  if (o.plot !== undefined && kind(o.plot) === 'other') throw new UsageError('USAGE_PLOT_NOT_DIRECTORY', `--plot ${o.plot}: exists and is not a directory; name a directory for the SVG files (created if missing)`);
+}
+
 export async function runReport(o: ReportRun): Promise<number> {
+  checkOutputs(o);
   const selection = new GraphSelection({ uids: o.uids, where: o.select !== undefined ? compileWhere(o.select) : null, top: o.top });
   let spool: string | null = null;
   let files = o.files;
@@ -108,7 +127,7 @@ export async function runReport(o: ReportRun): Promise<number> {
         options: o.protocols.length > 0 ? [`--decode ${o.protocols.map((p) => p.name).join(',')}`] : [],
       });
       await writeFileAtomic(o.report, html, { overwrite: true });
-      if (!o.quiet) warn(`${o.name}: ${o.report}: ${data.conns.length} connections with graphs, ${Math.round(Buffer.byteLength(html) / 1024)} KiB`);
+      if (!o.quiet) warn(`${o.name}: ${o.report}: ${count(data.conns.length, 'connection')} with graphs, ${Math.round(Buffer.byteLength(html) / 1024)} KiB`);
     }
     if (o.plot !== undefined) {
       let n = 0;
@@ -118,7 +137,7 @@ export async function runReport(o: ReportRun): Promise<number> {
           n++;
         }
       }
-      if (!o.quiet) warn(`${o.name}: ${o.plot}: ${n} SVG files for ${data.conns.length} connections`);
+      if (!o.quiet) warn(`${o.name}: ${o.plot}: ${count(n, 'SVG file')} for ${count(data.conns.length, 'connection')}${data.conns.length === 0 ? ' (no TCP connection to draw)' : ''}`);
     }
     return code;
   } finally {

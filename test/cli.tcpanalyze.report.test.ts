@@ -111,6 +111,14 @@ test('usage errors name the conflict; an unknown uid is a data error', () => {
   }
   const { dir, cleanup } = makeTempDir();
   try {
+    const isDir = runTcpanalyze([LOSSY, '--report', dir]);
+    assert.equal(isDir.status, 2);
+    assert.deepEqual(isDir.errLines, [`tcpanalyze: --report ${dir}: is a directory; name the HTML file to write, e.g. ${join(dir, 'report.html')} [USAGE_REPORT_IS_DIRECTORY]`]);
+    const file = join(dir, 'f.html');
+    assert.equal(runTcpanalyze([LOSSY, '--report', file, '-q']).status, 0);
+    const notDir = runTcpanalyze([LOSSY, '--plot', file]);
+    assert.equal(notDir.status, 2);
+    assert.deepEqual(notDir.errLines, [`tcpanalyze: --plot ${file}: exists and is not a directory; name a directory for the SVG files (created if missing) [USAGE_PLOT_NOT_DIRECTORY]`]);
     const r = runTcpanalyze([LOSSY, '--plot', dir, '--uid', 'CAAAAAAAAAAAAAAAAA']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /--uid CAAAAAAAAAAAAAAAAA: no TCP connection with that uid in the input \[UID_NOT_FOUND\]/);

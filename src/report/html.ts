@@ -33,7 +33,7 @@ body{font:14px/1.45 "DejaVu Sans",Verdana,Arial,Helvetica,sans-serif;color:#222;
 header,main{max-width:1200px;margin:0 auto;padding:0 24px}
 header{padding-top:18px}h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 10px;border-bottom:1px solid #ddd;padding-bottom:4px}
 h3{font-size:15px;margin:16px 0 6px}h3 small,.meta{color:#666;font-weight:normal}
-nav{position:sticky;top:0;background:#fff;border-bottom:1px solid #ddd;padding:6px 24px;z-index:2;font-size:13px}nav a{margin-right:14px}
+section{scroll-margin-top:36px}nav{position:sticky;top:0;background:#fff;border-bottom:1px solid #ddd;padding:6px 24px;z-index:2;font-size:13px}nav a{margin-right:14px}
 a{color:#204a87}code{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:12px}
 .cards{display:flex;flex-wrap:wrap;gap:10px}.card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px 12px;min-width:160px;flex:1}
 .card .k{color:#666;font-size:12px}.card .v{font-size:20px;font-weight:bold}.card .s{color:#555;font-size:12px}
