@@ -25,6 +25,8 @@ export interface BulkOptions {
   seed: number;
 }
 
+// OPEN_WIN: the client's window field, scaled by 2^7: 2 MiB, more than the 1.2 MB in flight at 1 Gbit/s and 10 ms
+const OPEN_WIN = 16384;
 const MSS = 1448, GAP = 12e-6, RTT = 0.01, ZW_EVERY = 1_500_000, ZW_TIME = 0.3, PROBE_EVERY = 0.1;
 const FIN = 0x01, SYN = 0x02, PSH = 0x08, ACK = 0x10;
 
@@ -117,14 +119,14 @@ export function generateBulk(out: string, o: BulkOptions): { packets: number; re
   let t = 0;
   w.tcp(t, false, cIsn, 0, SYN, 64240, 0, [], true);
   w.tcp((t += RTT), true, sIsn, cIsn + 1, SYN | ACK, 65535, 0, [], true);
-  w.tcp((t += 1e-5), false, cIsn + 1, sIsn + 1, ACK, 502, 0);
+  w.tcp((t += 1e-5), false, cIsn + 1, sIsn + 1, ACK, OPEN_WIN, 0);
   const base = sIsn + 1;
   /** ACKs on their way to the server: [arrival time, ack offset, window, sack edges] */
   const acks: { t: number; ack: number; win: number; sack: number[] }[] = [];
   let next = 0, rcvNext = 0, delivered = 0, dup = 0, retx = 0, zw = 0;
   const held: number[] = []; // offsets delivered above a hole, sorted
   let hole = -1; // offset of the lost segment not yet resent
-  const winFor = (closed: boolean): number => (closed ? 0 : 502);
+  const winFor = (closed: boolean): number => (closed ? 0 : OPEN_WIN);
   let closedUntil = -1, nextProbe = 0;
   const emitAck = (at: number, closed: boolean): void => {
     const sack: number[] = [];
@@ -154,7 +156,7 @@ export function generateBulk(out: string, o: BulkOptions): { packets: number; re
     if (closedUntil > 0) {
       if (t >= closedUntil) {
         closedUntil = -1;
-        acks.push({ t, ack: rcvNext, win: 502, sack: [] }); // window update
+        acks.push({ t, ack: rcvNext, win: OPEN_WIN, sack: [] }); // window update
         continue;
       }
       if (t >= nextProbe && acks.length === 0) {
@@ -188,7 +190,7 @@ export function generateBulk(out: string, o: BulkOptions): { packets: number; re
   }
   flushAcks(Infinity);
   w.tcp((t += RTT), true, base + next, cIsn + 1, FIN | ACK, 1026, 0);
-  w.tcp((t += RTT), false, cIsn + 1, base + next + 1, FIN | ACK, 502, 0);
+  w.tcp((t += RTT), false, cIsn + 1, base + next + 1, FIN | ACK, OPEN_WIN, 0);
   w.tcp((t += RTT), true, base + next + 1, cIsn + 2, ACK, 1026, 0);
   w.flush();
   closeSync(fd);

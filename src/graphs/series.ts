@@ -206,7 +206,7 @@ export class _DirSeries {
 
   private decimationNote(): string {
     const w = this.log.width;
-    return `decimated: ${this.log.segments} segments; every marked segment drawn, the rest as their envelope per ${fmtSeconds(w)} bucket`;
+    return `decimated: ${this.log.segments.toLocaleString('en-US')} segments; every marked segment drawn, the rest as their envelope per ${fmtSeconds(w)} bucket`;
   }
 
   /** A band layer of bucket fields lo..hi of `side`. */
