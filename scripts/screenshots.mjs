@@ -15,11 +15,12 @@ import { chromium } from 'playwright-core';
 
 const root = new URL('..', import.meta.url).pathname;
 const rec = join(root, 'fixtures/pcaps/recorded');
-const captures = readdirSync(rec).filter((f) => f.endsWith('.pcap')).sort().map((f) => join(rec, f));
+// relative to the repository, so the page names the captures as a reader of the README finds them
+const captures = readdirSync(rec).filter((f) => f.endsWith('.pcap')).sort().map((f) => join('fixtures/pcaps/recorded', f));
 const dir = mkdtempSync(join(tmpdir(), 'tcpkit-shots-'));
 const html = join(dir, 'report.html');
 try {
-  const r = spawnSync(process.execPath, [join(root, 'dist/cli/tcpanalyze.js'), ...captures, '--decode', 'all', '--report', html], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [join(root, 'dist/cli/tcpanalyze.js'), ...captures, '--decode', 'all', '--report', html], { stdio: 'inherit', cwd: root });
   if (r.status !== 0) throw new Error(`tcpanalyze exited with ${r.status}`);
   const browser = await chromium.launch({ executablePath: process.env.TCPKIT_CHROMIUM ?? '/usr/bin/chromium' });
   try {
