@@ -56,6 +56,8 @@ test('--plot --uid writes eight standalone SVG files, their R marks as many as t
     const group = /<g class="layer" data-key="R" data-count="68" data-drawn="68"[^>]*>(.*?)<\/g>/.exec(tseq);
     assert.ok(group);
     assert.equal(group[1]!.match(/<text class="mark"/g)!.length, 68);
+    // each mark's tooltip names its frame, time and the retransmitted bytes
+    assert.equal(group[1]!.match(/<title>retransmission: frame \d+, [\d.]+ s, seq (\d+)–(\d+) \(\d+ bytes\)<\/title>/g)!.length, 68);
     assert.ok(!existsSync(join(dir, 'r.html')));
   } finally {
     cleanup();

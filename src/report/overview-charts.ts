@@ -19,7 +19,7 @@ function histChart(id: string, title: string, h: Histogram, xLabel: string, unit
     l.lo!.push(0);
     l.hi!.push(n);
   }
-  const extra = [h.zeros > 0 ? `${h.zeros} of 0` : '', h.under > 0 ? `${h.under} below ${bins[0]![0]}` : '', h.over > 0 ? `${h.over} above the last bin` : ''].filter((s) => s !== '');
+  const extra = [h.zeros > 0 ? `${h.zeros} of exactly 0` : '', h.under > 0 ? `${h.under} below ${bins[0]![0]} ${unit}` : '', h.over > 0 ? `${h.over} above the last bin` : ''].filter((s) => s !== '');
   let max = 0;
   for (const [, , n] of bins) max = Math.max(max, n);
   return {
