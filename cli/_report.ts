@@ -107,9 +107,13 @@ export async function runReport(o: ReportRun): Promise<number> {
     });
     const data = await collector.run(specs(), specs);
     let code = EXIT_OK;
+    // the second pass meets the same damage as the first: each message once
+    const said = new Set<string>();
     for (const res of data.results) {
       for (const e of res.errors) {
-        warn(`${o.name}: ${isToolError(e) ? (e as ToolError).describe() : e.message}`);
+        const line = `${o.name}: ${isToolError(e) ? (e as ToolError).describe() : e.message}`;
+        if (!said.has(line)) warn(line);
+        said.add(line);
         code = EXIT_DATA;
       }
     }

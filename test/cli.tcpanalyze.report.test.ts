@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIX } from './_fixtures.js';
 import { makeTempDir, runTcpanalyze } from './_capture-helpers.js';
@@ -91,6 +91,24 @@ test('--select draws the worst matching connections and says how many matched', 
     const html = readFileSync(out, 'utf8');
     assert.equal(reportData(html).conns.length, 2);
     assert.match(html, /Connections with graphs: the 2 worst matching --select 'handshake=reject or handshake=unreach' \(5 matched\)/);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a truncated capture: the report of the packets before the damage is written, the error said once, exit 1', () => {
+  const { dir, cleanup } = makeTempDir();
+  try {
+    const cut = join(dir, 'cut.pcap');
+    writeFileSync(cut, readFileSync(LOSSY).subarray(0, 150_000));
+    const out = join(dir, 'r.html');
+    const r = runTcpanalyze([cut, '--report', out]);
+    assert.equal(r.status, 1);
+    assert.deepEqual(r.errLines, [
+      `tcpanalyze: ${cut}: packet 175 (offset 148873 = 0x24589): packet data cut short: 1111 of 1514 bytes [PCAP_TRUNCATED_RECORD]`,
+      `tcpanalyze: ${out}: 1 connection with graphs, ${Math.round(readFileSync(out).length / 1024)} KiB`,
+    ]);
+    assert.equal(reportData(readFileSync(out, 'utf8')).conns[0]!.uid, LOSSY_UID);
   } finally {
     cleanup();
   }
