@@ -16,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { FIX, ROOT } from './_fixtures.js';
 import { makeTempDir, runTcpanalyze } from './_capture-helpers.js';
 import { reportData } from './_report-helpers.js';
+import { generateBulk } from '../bench/gen-bulk.js';
 
 const CHROMIUM = process.env['TCPKIT_CHROMIUM'] ?? '/usr/bin/chromium';
 const IN_CI = process.env['CI'] === 'true';
@@ -144,6 +145,50 @@ test('the report and the SVG files in chromium: sections, marks as many as the r
       assert.deepEqual(sProblems, [], f);
       await sp.close();
     }
+  } finally {
+    await browser.close();
+    cleanup();
+  }
+});
+
+test('a decimated connection in chromium: envelopes drawn, every retransmission still a mark, hover on a bucket, no error', { skip, timeout: 120_000 }, async () => {
+  assert.ok(existsSync(CHROMIUM), `CI needs chromium at ${CHROMIUM} (.ci/run installs it)`);
+  const { chromium } = await import('playwright-core');
+  const { dir, cleanup } = makeTempDir();
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const browser = await chromium.launch({ executablePath: CHROMIUM });
+  try {
+    // one bulk transfer of 60,000 packets: three times the segments kept as they are, so decimated
+    const cap = join(dir, 'bulk.pcap');
+    const gen = generateBulk(cap, { packets: 60_000, loss: 0.002, seed: 3 });
+    assert.ok(gen.retransmissions > 5);
+    const html = join(dir, 'report.html');
+    const r = runTcpanalyze([cap, '--report', html, '-q'], { timeoutMs: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const cc = reportData(readFileSync(html, 'utf8')).conns[0]!;
+    assert.ok(cc.decimated, 'the connection is decimated');
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const problems = watch(page);
+    await page.goto(pathToFileURL(html).href);
+    await page.waitForSelector('body[data-ready="yes"]', { timeout: 30_000 });
+    const sec = page.locator(`section.conn[data-uid="${cc.uid}"]`);
+    assert.match((await sec.locator('p.meta').textContent()) ?? '', /^Decimated: [\d,]+ segments; \d+ marked segments drawn one by one, everything else as its envelope in 2,048 buckets of [\d.]+ ms\.$/);
+    // the server's data is shown first (it has the retransmissions)
+    const tseq = sec.locator('svg[data-chart="tseq"]');
+    assert.equal(await tseq.locator('g.layer[data-key="R"] .mark').count(), gen.retransmissions, 'one R per retransmission the generator made');
+    const record = Number(await sec.locator('table.record tr', { has: page.locator('td:text-is("resp_retransmission")') }).locator('td').nth(1).textContent());
+    assert.equal(record, gen.retransmissions);
+    assert.ok((await tseq.locator('g.layer[data-key="seg"] path').count()) > 0, 'the segments\' envelope is drawn');
+    // hover over the middle of the envelope (a straight line: the transfer runs at one rate): a bucket's segments and frames
+    await sec.scrollIntoViewIfNeeded();
+    const seg = (await tseq.locator('g.layer[data-key="seg"]').first().boundingBox())!; // the envelope (drawn first), then the marked segments
+    await page.mouse.move(seg.x + seg.width / 2, seg.y + seg.height / 2);
+    const tip = page.locator('.tip');
+    await tip.waitFor({ state: 'visible' });
+    assert.match((await tip.textContent()) ?? '', /\d+ segments, frames \d+–\d+.*seq \d+ – \d+/);
+    await sec.screenshot({ path: join(ARTIFACTS, 'decimated.png') });
+    assert.deepEqual(problems, []);
   } finally {
     await browser.close();
     cleanup();

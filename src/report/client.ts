@@ -234,7 +234,11 @@ export function tooltipHtml(c: Chart, l: Layer, i: number, flagNames: string[]):
   const u = c.y.unit;
   if (l.kind === 'ibeam') rows.push(`seq ${l.lo![i]}–${l.hi![i]} (${l.hi![i]! - l.lo![i]!} bytes)`);
   else if (l.kind === 'marks' && l.lo && l.y) rows.push(markPosition(l.key, l.lo[i]!, l.y[i]!));
-  else if (l.lo && l.hi) rows.push(`${fmtValue(l.lo[i]!, u)} – ${fmtValue(l.hi[i]!, u)}`);
+  else if (l.lo && l.hi) {
+    // a decimated bucket's range, in the time-sequence graph named by what it is the range of
+    const what: Record<string, string> = { seg: 'seq ', ack: 'ACK ', win: 'ACK + window ', sack: 'SACK edges ' };
+    rows.push(`${c.id === 'tseq' ? (what[l.key] ?? '') : ''}${fmtValue(l.lo[i]!, u)} – ${fmtValue(l.hi[i]!, u)}`);
+  }
   else if (l.y) {
     // what the value is, in the time-sequence graph
     const what: Record<string, string> = { ack: 'ACK ', dup: 'ACK ', Z: 'ACK ', win: 'ACK + window ', R: 'next seq ', O: 'next seq ', P: 'next seq ', fin: 'next seq ', syn: 'seq ', rst: 'seq ' };
