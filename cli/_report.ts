@@ -49,12 +49,13 @@ export interface ReportRun {
 }
 
 const UID_RE = /^C[0-9A-Za-z]{17}$/;
+const STREAM_RE = /^(0|[1-9][0-9]{0,9})$/;
 
-/** --uid values: repeatable, each may list several uids separated by commas. */
+/** --uid values: repeatable, each may list several uids or tcp.stream numbers separated by commas. */
 export function parseUids(values: readonly string[]): string[] {
   const out: string[] = [];
   for (const v of values) for (const u of v.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
-    if (!UID_RE.test(u)) throw new UsageError('USAGE_BAD_UID', `--uid: expected a connection uid (C + 17 letters and digits), got ${JSON.stringify(u)}`);
+    if (!UID_RE.test(u) && !STREAM_RE.test(u)) throw new UsageError('USAGE_BAD_UID', `--uid: expected a connection uid (C + 17 letters and digits) or a tcp.stream number, got ${JSON.stringify(u)}`);
     if (!out.includes(u)) out.push(u);
   }
   return out;
@@ -118,7 +119,7 @@ export async function runReport(o: ReportRun): Promise<number> {
       }
     }
     for (const u of selection.missing()) {
-      warn(`${o.name}: --uid ${u}: no TCP connection with that uid in the input [UID_NOT_FOUND]`);
+      warn(`${o.name}: --uid ${u}: no TCP connection with that ${STREAM_RE.test(u) ? 'tcp.stream number' : 'uid'} in the input [UID_NOT_FOUND]`);
       code = EXIT_DATA;
     }
     const how = selection.explicit ? `named by --uid (${o.uids.length})` : `the ${o.top} worst${o.select !== undefined ? ` matching --select '${o.select}' (${selection.matched} matched)` : ''}, by retransmissions, zero windows, resets and failed handshakes`;

@@ -64,7 +64,7 @@ async function main(): Promise<number> {
     .addOption(new Option('--follow-format <format>', 'with --follow: ascii, hex or raw, as tshark').choices(['ascii', 'hex', 'raw']).default('ascii'))
     .option('--report <file>', 'write a one-page HTML report instead of records: overview, worst connections, distributions, and graphs of the selected connections (docs/graphs.md)')
     .option('--plot <dir>', 'write the selected connections\' graphs as standalone SVG files into DIR: UID-orig|resp-tseq|rtt|tput|inflight.svg')
-    .option('--uid <uids>', 'with --report or --plot: the connections to draw (uids, comma-separated or repeated); one pass, so stdin works as is', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--uid <uids>', 'with --report or --plot: the connections to draw (uids or tcp.stream numbers as Wireshark counts them, comma-separated or repeated); one pass, so stdin works as is', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--select <expr>', "with --report or --plot: draw the worst connections for which this --where predicate holds, e.g. 'orig_retransmission+resp_retransmission>0' (default: the worst of all)")
     .option('--top <n>', 'with --report or --plot: how many of the worst connections to draw', '10')
     .option('--max-buffer <bytes>', 'out-of-order bytes held for reassembly, all connections together (suffixes k, m, g)', '64m')

@@ -64,6 +64,29 @@ test('--plot --uid writes eight standalone SVG files, their R marks as many as t
   }
 });
 
+test('--uid takes tcp.stream numbers, numbered as --follow numbers them', () => {
+  const { dir, cleanup } = makeTempDir();
+  try {
+    const recorded = readdirSync(join(FIX, 'recorded')).filter((f) => f.endsWith('.pcap')).map((f) => join(FIX, 'recorded', f));
+    const out = join(dir, 'r.html');
+    const r = runTcpanalyze([...recorded, '--report', out, '--uid', '16,3', '-q']);
+    assert.equal(r.status, 0, r.stderr);
+    const conns = reportData(readFileSync(out, 'utf8')).conns;
+    assert.deepEqual(conns.map((c) => c.tcpStream), [16, 3]);
+    for (const c of conns) {
+      const f = runTcpanalyze([...recorded, '--follow', String(c.tcpStream)]);
+      const nodes = f.stdout.split('\n').filter((l) => l.startsWith('Node ')).map((l) => l.replace(/^Node \d: /, ''));
+      assert.deepEqual(new Set(nodes), new Set(c.title.split(' → ')), `tcp.stream ${c.tcpStream}`);
+    }
+    assert.equal(conns[0]!.dirs[1]!.marks['R'], 68, 'stream 16 is the lossy IPv4 download');
+    const none = runTcpanalyze([...recorded, '--plot', join(dir, 'svg'), '--uid', '999']);
+    assert.equal(none.status, 1);
+    assert.match(none.stderr, /--uid 999: no TCP connection with that tcp.stream number in the input \[UID_NOT_FOUND\]/);
+  } finally {
+    cleanup();
+  }
+});
+
 test('from stdin: with --uid in one pass, else through a temporary copy for the second pass; the same graphs either way', () => {
   const { dir, cleanup } = makeTempDir();
   try {
@@ -119,7 +142,7 @@ test('usage errors name the conflict; an unknown uid is a data error', () => {
     [['--uid', LOSSY_UID], /--uid and --select choose the connections of --report or --plot/],
     [['--report', 'x.html', '--flags'], /--report and --plot write files of their own: they cannot be combined with --flags/],
     [['--plot', 'd', '--format', 'csv'], /cannot be combined with --format/],
-    [['--report', 'x.html', '--uid', 'nope'], /--uid: expected a connection uid \(C \+ 17 letters and digits\), got "nope"/],
+    [['--report', 'x.html', '--uid', 'nope'], /--uid: expected a connection uid \(C \+ 17 letters and digits\) or a tcp.stream number, got "nope"/],
     [['--report', 'x.html', '--top', '0'], /--top: "0" is not a positive whole number/],
     [['--report', 'x.html', '--uid', LOSSY_UID, '--select', 'rtt_ms>1'], /--select cannot be combined with it/],
     [['--report', 'x.html', '--select', 'no_such_field>1'], /no_such_field/],

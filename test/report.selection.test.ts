@@ -64,3 +64,16 @@ test('named uids are drawn in the order given; one never seen is reported missin
   assert.deepEqual(s.records().map((r) => r['uid']), ['Cb', 'Ca']);
   assert.deepEqual(s.missing(), ['Cz']);
 });
+
+test('tcp.stream numbers name connections too: resolved to their uid at the first segment, kept in the order given', () => {
+  const s = new GraphSelection({ uids: ['4', 'Ca', '7', '2'] });
+  assert.deepEqual(s.namedUids, ['Ca']);
+  assert.deepEqual(s.namedStreams, [4, 7, 2]);
+  s.resolveStream(2, 'Ca'); // named twice: by uid and by number
+  s.resolveStream(4, 'Cd');
+  s.offer(conn('Ca'));
+  s.offer(conn('Cd'));
+  s.offer(conn('Ce'));
+  assert.deepEqual(s.records().map((r) => r['uid']), ['Cd', 'Ca']);
+  assert.deepEqual(s.missing(), ['7']);
+});

@@ -76,6 +76,9 @@ export class GraphCollector {
   constructor(
     private readonly uids: ReadonlySet<string>,
     private readonly logOptions: SegmentLogOptions = {},
+    /** Connections to collect by tcp.stream number (their order among TCP connections, from 0), told to `onStream` with their uid. */
+    private readonly streams: ReadonlySet<number> = new Set(),
+    private readonly onStream: (stream: number, uid: string) => void = () => {},
   ) {}
 
   /** Every requested connection was found and has ended (reading can stop). */
@@ -91,7 +94,9 @@ export class GraphCollector {
       this.lastSerial = c.serial;
       this.tcpStream++;
       const uid = connUid(c);
-      if (!this.uids.has(uid) || this.graphs.has(uid)) return;
+      const byStream = this.streams.has(this.tcpStream);
+      if ((!this.uids.has(uid) && !byStream) || this.graphs.has(uid)) return;
+      if (byStream) this.onStream(this.tcpStream, uid);
       const g: ConnGraphData = {
         uid,
         tcpStream: this.tcpStream,

@@ -61,7 +61,7 @@ export class ReportCollector {
   async run(specs: InputSpec[], again: () => InputSpec[]): Promise<Collected> {
     const sel = this.o.selection;
     const ov = this.overview;
-    const first = sel.explicit ? new GraphCollector(new Set(sel.namedUids), this.o.logOptions) : null;
+    const first = sel.explicit ? new GraphCollector(new Set(sel.namedUids), this.o.logOptions, new Set(sel.namedStreams), (n, uid) => sel.resolveStream(n, uid)) : null;
     const results: AnalyzeResult[] = [];
     results.push(
       await analyzeCaptures(specs, {

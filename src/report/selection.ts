@@ -1,6 +1,6 @@
 /**
  * Which connections get a section with graphs in the report: the ones named
- * by uid (`--uid`), or the `top` worst of those a `--select` predicate
+ * by uid or tcp.stream number (`--uid`), or the `top` worst of those a `--select` predicate
  * accepts (every TCP connection when none is given).
  *
  * "Worst" is one score per connection (docs/graphs.md): its retransmitted
@@ -60,8 +60,10 @@ function compareKeys(a: number[], b: number[]): number {
 }
 
 export class GraphSelection {
-  /** Records of the selected connections (explicit uids: as they end; else the top ones). */
+  /** Records of the selected connections by what named them (a uid or a tcp.stream number), in the order given. */
   private readonly named: Map<string, RecordValues | null> | null;
+  /** uid -> the tcp.stream number that named it (from resolveStream). */
+  private readonly alias = new Map<string, string>();
   private readonly top: TopK<RecordValues> | null;
   /** TCP connections the predicate accepted. */
   matched = 0;
@@ -81,7 +83,19 @@ export class GraphSelection {
 
   /** The uids asked for by name (empty for a predicate selection). */
   get namedUids(): string[] {
-    return this.named !== null ? [...this.named.keys()] : [];
+    return this.named !== null ? [...this.named.keys()].filter((k) => !/^\d+$/.test(k)) : [];
+  }
+
+  /** The tcp.stream numbers asked for (Wireshark's numbering of TCP connections, from 0). */
+  get namedStreams(): number[] {
+    return this.named !== null ? [...this.named.keys()].filter((k) => /^\d+$/.test(k)).map(Number) : [];
+  }
+
+  /** The connection numbered `stream` has this uid (told at its first segment, before its record). */
+  resolveStream(stream: number, uid: string): void {
+    if (this.named === null) return;
+    if (this.named.has(uid)) this.named.delete(String(stream)); // named twice: once is enough
+    else this.alias.set(uid, String(stream));
   }
 
   /** Offers a finished connection's record. */
@@ -89,7 +103,8 @@ export class GraphSelection {
     if (r['proto'] !== 'tcp') return;
     const uid = String(r['uid']);
     if (this.named !== null) {
-      if (this.named.has(uid)) this.named.set(uid, r);
+      const key = this.named.has(uid) ? uid : this.alias.get(uid);
+      if (key !== undefined) this.named.set(key, r);
       return;
     }
     if (this.where !== null && !this.where(r)) return;
@@ -103,7 +118,7 @@ export class GraphSelection {
     return this.top!.values();
   }
 
-  /** Named uids that matched no TCP connection. */
+  /** Named uids and tcp.stream numbers that matched no TCP connection. */
   missing(): string[] {
     return this.named === null ? [] : [...this.named].filter(([, r]) => r === null).map(([u]) => u);
   }
