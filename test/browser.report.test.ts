@@ -62,6 +62,8 @@ test('the report and the SVG files in chromium: sections, marks as many as the r
     await page.goto(pathToFileURL(html).href);
     await page.waitForSelector('body[data-ready="yes"]', { timeout: 30_000 });
     await page.screenshot({ path: join(ARTIFACTS, 'report-top.png') });
+    // the sticky navigation bar would cover the top of the section screenshots below
+    await page.addStyleTag({ content: 'nav{position:static}' });
     for (const id of ['overview', 'worst', 'distributions', 'time', 'talkers', 'transactions', 'connections']) assert.equal(await page.locator(`section#${id}`).count(), 1, `section ${id}`);
     assert.equal(await page.locator('section.conn').count(), data.conns.length);
     assert.equal(await page.locator('section.conn .chart-box svg.chart').count(), data.conns.length * 4, 'four graphs per connection');
@@ -172,6 +174,7 @@ test('a decimated connection in chromium: envelopes drawn, every retransmission 
     const problems = watch(page);
     await page.goto(pathToFileURL(html).href);
     await page.waitForSelector('body[data-ready="yes"]', { timeout: 30_000 });
+    await page.addStyleTag({ content: 'nav{position:static}' });
     const sec = page.locator(`section.conn[data-uid="${cc.uid}"]`);
     assert.match((await sec.locator('p.meta').textContent()) ?? '', /^Decimated: [\d,]+ segments; \d+ marked segments drawn one by one, everything else as its envelope in 2,048 buckets of [\d.]+ ms\.$/);
     // the server's data is shown first (it has the retransmissions)
