@@ -115,7 +115,7 @@ function worstHtml(ov: Overview, linked: (uid: string) => boolean): string {
   for (const [title, key, extra, cells] of lists) {
     const rows = ov.worst[key].values();
     const total = ov.worstCounts[key];
-    out.push(`<div class="worst" data-list="${key}"><h3>${esc(title)} <small>(${fmtNum(total)} connections${total > rows.length ? `, the first ${rows.length} shown` : ''})</small></h3>`);
+    out.push(`<div class="worst" data-list="${key}"><h3>${esc(title)} <small>(${fmtNum(total)} connection${total === 1 ? '' : 's'}${total > rows.length ? `, the first ${rows.length} shown` : ''})</small></h3>`);
     out.push(table([...head, ...extra], rows.map((b) => [...common(b), ...cells(b)])));
     out.push('</div>');
   }
