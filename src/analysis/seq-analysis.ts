@@ -903,6 +903,15 @@ export class SeqAnalysis {
     return (fromA ? this.a : this.b).rttvar;
   }
 
+  /**
+   * tshark's iRTT (tcp.analysis.initial_rtt) in nanoseconds, -1 when tshark
+   * would show none: from the most recent SYN (a re-sent SYN restarts it) to
+   * the first segment after it with ACK and without SYN, from either side.
+   */
+  initialRttNs(): number {
+    return this.firstRttNs !== 0 ? this.firstRttNs : -1;
+  }
+
   /** Smoothed RTT (ms) of the direction with more samples, -1 when none (for rtt_ms). */
   bestSrttMs(): number {
     const a = this.a, b = this.b;

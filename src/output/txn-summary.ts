@@ -13,7 +13,7 @@
  * group's share of its kind's total.
  */
 import type { RecordValues } from '../records/schema.js';
-import { BoundedMap, Values, num } from './_stats.js';
+import { BoundedMap, Values, compareKeys, num } from './_stats.js';
 
 /** Field naming a transaction's outcome, per kind (its values are counted). */
 const OUTCOME: Record<string, (r: RecordValues) => string | null> = {
@@ -122,9 +122,3 @@ export class TxnSummary {
   }
 }
 
-/** Group keys in order: numerically where both are numbers, else as text. */
-export function compareKeys(a: string, b: string): number {
-  const x = Number(a), y = Number(b);
-  if (a !== '' && b !== '' && Number.isFinite(x) && Number.isFinite(y)) return x - y;
-  return a < b ? -1 : a > b ? 1 : 0;
-}

@@ -19,6 +19,8 @@ export interface FieldDef {
   doc: string;
   /** Whose vocabulary the name follows: zeek, tshark, tcptrace, tcpeek, datadog, community-id, goprobe, ja3/ja4 (their authors' specifications), tcpkit. */
   vocab: 'zeek' | 'tshark' | 'tcptrace' | 'tcpeek' | 'datadog' | 'community-id' | 'goprobe' | 'ja3' | 'ja4' | 'tcpkit';
+  /** The only values a string field takes (besides empty and null), for checking `--where` constants. */
+  values?: readonly string[];
 }
 
 export interface RecordSchema {
