@@ -108,6 +108,8 @@ before(() => {
   // x.pcap: HTTP with slow requests (docs/l7.md); logs.jsonl.zst: its records of every kind in one archive
   copyFileSync(cap('l7/zeek__http-docker-http-upgrade.pcap'), join(dir, 'x.pcap'));
   assert.equal(run('tcpanalyze', ['--decode', 'all', join(dir, 'x.pcap'), '-o', join(dir, 'logs.jsonl.zst')]).status, 0);
+  // db.pcap: MySQL statements, one of them failing (the README's database examples)
+  copyFileSync(cap('l7/deepflow__mysql-mysql-error.pcap'), join(dir, 'db.pcap'));
   // tcpdiff's and tcpcheck's inputs (docs/tcpcheck.md): a clean run and a lossy one of the same transfer
   copyFileSync(cap('recorded/http-clean-v4.pcap'), join(dir, 'baseline.pcap'));
   copyFileSync(cap('recorded/http-loss-netem.pcap'), join(dir, 'current.pcap'));

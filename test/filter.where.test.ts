@@ -36,6 +36,11 @@ test('string fields compare with bare words and quoted strings alike', () => {
   );
 });
 
+test("the name of a bool field compared with a string field is a word (tcpeek's handshake values beside Zeek's success field)", () => {
+  const r = rec({ handshake: 'success', success: false });
+  assert.deepEqual(['handshake=success', 'success=handshake', 'handshake!=success', 'success=false', 'success'].map((e) => compileWhere(e)(r)), [true, true, false, true, false]);
+});
+
 test('bare words that are not names (addresses) are strings against string fields', () => {
   const r = rec({ orig_h: '10.0.0.1', resp_h: '2001:db8::1' });
   assert.deepEqual(['orig_h = 10.0.0.1', 'resp_h=2001:db8::1', 'resp_h = ::1', '10.0.0.1 = orig_h', 'orig_h != 10.0.0.2'].map((e) => compileWhere(e)(r)), [true, true, false, true, true]);

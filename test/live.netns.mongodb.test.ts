@@ -256,7 +256,7 @@ test('MongoDB decoded from the real mongodb driver and a fake server equals the 
     assert.ok(m, `no record for ${what}`);
     if (m['state'] === 'no_reply') {
       // sent with moreToCome (endSessions): the driver reports a reply it never got
-      assert.deepEqual([m['database'], m['opcode']], [l.db, 'OP_MSG'], what);
+      assert.deepEqual([m['database'], m['opcode_name']], [l.db, 'OP_MSG'], what);
       continue;
     }
     assert.deepEqual(

@@ -280,6 +280,10 @@ class Parser {
     const op = t.text as CmpOp;
     let lv = this.val(l);
     let rv = this.val(r);
+    // A name of a bool field compared with a string field is a word: tcpeek's `handshake!=success`
+    // keeps its meaning beside Zeek's bool `success` of the mysql and postgresql records.
+    if (rv.k === 'field' && rv.type === 'bool' && staticType(lv) === 'string') rv = { k: 'str', v: rv.name, at: rv.at };
+    if (lv.k === 'field' && lv.type === 'bool' && staticType(rv) === 'string') lv = { k: 'str', v: lv.name, at: lv.at };
     // A bare word is a string when the other side is a string.
     if (lv.k === 'bare' && rv.k === 'bare') this.unknownField(lv);
     if (rv.k === 'bare') rv = staticType(lv) === 'string' ? { k: 'str', v: rv.text, at: rv.at } : this.unknownField(rv);

@@ -22,6 +22,10 @@ const OUTCOME: Record<string, (r: RecordValues) => string | null> = {
   ssl: (r) => (typeof r['last_alert'] === 'string' && r['last_alert'] !== '' ? `alert ${r['last_alert']}` : null),
   redis: (r) => (typeof r['error_prefix'] === 'string' && r['error_prefix'] !== '' ? `error ${r['error_prefix']}` : typeof r['reply_type'] === 'string' ? r['reply_type'] : null),
   mongodb: (r) => (typeof r['error_name'] === 'string' && r['error_name'] !== '' ? r['error_name'] : typeof r['error_code'] === 'number' ? `error ${r['error_code']}` : r['ok'] === 1 || r['ok'] === true ? 'ok' : null),
+  // MySQL: the ERR packet's code and SQL state (1146 42S02), else ok
+  mysql: (r) => (typeof r['error_code'] === 'number' ? `error ${r['error_code']}${typeof r['sql_state'] === 'string' ? ' ' + r['sql_state'] : ''}` : r['success'] === true ? 'ok' : null),
+  // PostgreSQL: the ErrorResponse's SQLSTATE (42P01), else ok
+  postgresql: (r) => (typeof r['sql_state'] === 'string' && r['sql_state'] !== '' ? `error ${r['sql_state']}` : r['success'] === true ? 'ok' : null),
 };
 
 export class TxnTotals {

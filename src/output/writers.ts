@@ -184,6 +184,27 @@ export const MONGODB_TABLE_COLUMNS: readonly Column[] = [
   state(7),
 ];
 
+export const MYSQL_TABLE_COLUMNS: readonly Column[] = [
+  ...TXN_HEAD,
+  field('cmd', 'command', 1, 5, 12),
+  field('arg', 'statement', 1, 12, 48),
+  field('error_code', 'error', 2, 5, 6, { optional: true }),
+  { title: 'rows', priority: 3, min: 4, width: 7, align: 'right', text: (r) => fmtCount(typeof r['result_rows'] === 'number' && r['result_rows'] > 0 ? r['result_rows'] : r['rows']) },
+  latency(2),
+  state(7),
+];
+
+export const POSTGRESQL_TABLE_COLUMNS: readonly Column[] = [
+  ...TXN_HEAD,
+  field('frontend', 'request', 3, 7, 14),
+  field('frontend_arg', 'statement', 1, 12, 48),
+  field('tag', 'tag', 2, 6, 14),
+  field('sql_state', 'sqlstate', 2, 5, 8, { optional: true }),
+  { title: 'rows', priority: 3, min: 4, width: 7, align: 'right', text: (r) => fmtCount(r['rows']) },
+  latency(2),
+  state(7),
+];
+
 const TABLE_COLUMNS = new Map<string, readonly Column[]>([
   ['conn', CONN_TABLE_COLUMNS],
   ['http', HTTP_TABLE_COLUMNS],
@@ -191,6 +212,8 @@ const TABLE_COLUMNS = new Map<string, readonly Column[]>([
   ['ssl', SSL_TABLE_COLUMNS],
   ['redis', REDIS_TABLE_COLUMNS],
   ['mongodb', MONGODB_TABLE_COLUMNS],
+  ['mysql', MYSQL_TABLE_COLUMNS],
+  ['postgresql', POSTGRESQL_TABLE_COLUMNS],
 ]);
 
 const IDENTITY = new Set(['ts', 'uid', 'community_id', 'orig_h', 'orig_p', 'resp_h', 'resp_p']);
