@@ -197,6 +197,9 @@ export function nearestPoint(c: Chart, f: Frame, mx: number, my: number): { laye
   for (const l of c.layers) {
     if (!l.fr) continue;
     const bias = l.kind === 'marks' ? 4 : 0;
+    // a mark is found where its glyph is drawn: a letter above its point, a label below, a tick on it
+    const glyph = l.kind === 'marks' ? (graphStyles()[l.key]?.glyph ?? 'letter') : 'tick';
+    const off = glyph === 'letter' ? -7 : glyph === 'label' ? 8 : 0;
     for (let i = 0; i < l.t.length; i++) {
       const t = l.t[i]!;
       let dx: number;
@@ -209,7 +212,7 @@ export function nearestPoint(c: Chart, f: Frame, mx: number, my: number): { laye
       if (l.y) {
         const v = l.y[i]!;
         if (v === null || v !== v) continue;
-        dy = Math.abs(py(f, v) - my);
+        dy = Math.abs(py(f, v) + off - my);
       } else {
         const a = py(f, l.hi![i]!), b = py(f, l.lo![i]!);
         dy = my < a ? a - my : my > b ? my - b : 0;
