@@ -25,6 +25,7 @@ import { reportHtml } from '../src/report/html.js';
 import { connSvgFiles } from '../src/report/svg-file.js';
 import { UsageError, isToolError, EXIT_DATA, EXIT_OK, type ToolError } from '../src/util/errors.js';
 import { warn } from './_common.js';
+import type { MemoryBudget } from '../src/util/memory-budget.js';
 import type { Progress } from '../src/analysis/pipeline.js';
 
 export interface ReportRun {
@@ -43,6 +44,8 @@ export interface ReportRun {
   closeLingerMs: number;
   synTimeoutMs: number;
   maxFlows: number;
+  /** A fresh memory budget for a pass over the input (--max-memory). */
+  budget?: () => MemoryBudget;
   quiet: boolean;
   onProgress?: (p: Progress) => void;
   interrupted: () => boolean;
@@ -104,6 +107,7 @@ export async function runReport(o: ReportRun): Promise<number> {
         control: { stop: o.interrupted },
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       },
+      ...(o.budget ? { budget: o.budget } : {}),
       ...(o.protocols.length > 0 ? { app: new AppLayer({ protocols: o.protocols, ports: o.decodePorts, maxBuffer: o.maxBuffer, onTransaction: (schema, r) => collector.onTransaction(schema.kind, r) }) } : {}),
     });
     const data = await collector.run(specs(), specs);

@@ -25,6 +25,7 @@ import { connCharts } from '../graphs/series.js';
 import type { ConnCharts } from '../graphs/chart.js';
 import { Overview } from './overview.js';
 import type { GraphSelection } from './selection.js';
+import type { MemoryBudget } from '../util/memory-budget.js';
 
 export interface CollectOptions {
   selection: GraphSelection;
@@ -35,6 +36,8 @@ export interface CollectOptions {
   /** Application decoders for pass 1; their transaction records should go to `onTransaction`. */
   app?: AppLayer;
   logOptions?: SegmentLogOptions;
+  /** A fresh memory budget for each pass (the analysis state's limit, --max-memory). */
+  budget?: () => MemoryBudget;
 }
 
 export interface Collected {
@@ -67,6 +70,9 @@ export class ReportCollector {
       await analyzeCaptures(specs, {
         ...this.o.analyze,
         ...(this.o.app ? { app: this.o.app } : {}),
+        ...(this.o.budget ? { budget: this.o.budget() } : {}),
+        // the graphs read each segment's analysis bits and state from its first packet
+        ...(first ? { segmentFlags: true } : {}),
         onRecord: (r, c) => {
           ov?.addRecord(r);
           sel.offer(r);
@@ -87,6 +93,7 @@ export class ReportCollector {
           ...this.o.analyze,
           // connection accounting only: the collector analyses the selected connections itself
           analysis: 'flows',
+          ...(this.o.budget ? { budget: this.o.budget() } : {}),
           onSegment: c.onSegment,
           onRecord: (r, conn) => c.onRecord(r, conn),
           control: { ...this.o.analyze.control, stop: () => c.complete || (stop?.() ?? false) },
