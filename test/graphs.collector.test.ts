@@ -26,7 +26,7 @@ export async function collectAll(file: string, analysis: 'full' | 'flows' = 'flo
   const records = new Map<string, RecordValues>();
   await analyzeCaptures([{ path: file }], { onRecord: (r) => void (r['proto'] === 'tcp' && records.set(String(r['uid']), r)) });
   const col = new GraphCollector(new Set(records.keys()));
-  await analyzeCaptures([{ path: file }], { analysis, onSegment: col.onSegment, onRecord: (r, c) => col.onRecord(r, c) });
+  await analyzeCaptures([{ path: file }], { analysis, segmentFlags: analysis === 'full', onSegment: col.onSegment, onRecord: (r, c) => col.onRecord(r, c) });
   return { graphs: [...col.graphs.values()], records };
 }
 
