@@ -28,6 +28,10 @@ import { byteSize, durationMs, progressLine } from './_args.js';
 import { MemoryBudget } from '../src/util/memory-budget.js';
 import { analysisBudgetFor } from '../src/analysis/tracker.js';
 import { kindText, openOutput, outputCompression, outputName, type Compression } from './_output.js';
+import { ParquetLineTarget } from '../src/output/parquet-rows.js';
+import { ArchivalRecordView } from '../src/tcpinfo/archival-record.js';
+import { Snapshot } from '../src/tcpinfo/snapshot.js';
+import { decodeArchiveLine } from '../src/tcpinfo/convert.js';
 import { addSelectOptions, selectorFrom, splitFilterArgs, type SelectOptionValues } from './_select.js';
 
 const NAME = 'tcpfilter';
@@ -36,6 +40,7 @@ interface Opts extends SelectOptionValues {
   output?: string;
   write?: string;
   zstd: boolean;
+  format?: 'input' | 'parquet';
   invert: boolean;
   kind: 'auto' | 'records' | 'tcpinfo' | 'capture';
   idleTimeout: string;
@@ -111,6 +116,7 @@ async function main(): Promise<number> {
     .option('-o, --output <file>', 'write to FILE instead of stdout (temporary name, renamed when complete), in the input\'s kind; zstd when it ends in .zst, gzip in .gz; for captures .pcap or .pcapng picks the format; a name of another kind (.csv) is an error')
     .option('-w, --write <file>', 'the same as -o (tcpdump\'s spelling, for captures)')
     .option('-z, --zstd', 'compress the output with zstd', false)
+    .addOption(new Option('-f, --format <format>', "records and tcp-info input: 'input' writes the kept lines as they are; 'parquet' writes them as Parquet (one record kind; tcp-info snapshots in csvtool's columns) (default: parquet when -o ends in .parquet)").choices(['input', 'parquet']))
     .option('-v, --invert', 'keep what does NOT match (as grep -v)', false)
     .addOption(new Option('--kind <kind>', 'input kind (default: decided by the content)').choices(['auto', 'records', 'tcpinfo', 'capture']).default('auto'))
     .option('--idle-timeout <duration>', 'captures: as tcpanalyze, a flow ends after this much capture time without packets', '5m')
@@ -190,6 +196,7 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
   }
   // a tcp-info socket's own side is local, so only records and captures need --local for RX
   if (!o.quiet && kind !== 'tcpinfo') for (const w of selector.warnings()) warn(`${NAME}: warning: ${w}`);
+  const parquet = (o.format ?? (outPath?.endsWith('.parquet') ? 'parquet' : 'input')) === 'parquet';
   let compression: Compression;
   try {
     if (kind !== 'capture') {
@@ -199,10 +206,12 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
         throw new UsageError('USAGE_CONFLICT', `${flag} applies to captures (it shapes how their connections are rebuilt), but the input is ${kind === 'tcpinfo' ? 'a tcp-info archive' : 'tcpkit records'}`);
       }
     }
+    if (parquet && kind === 'capture') throw new UsageError('USAGE_CONFLICT', '--format parquet writes records or tcp-info snapshots; a capture is filtered into a capture (analyse it with tcpanalyze --format parquet)');
     compression = outputCompression(outPath, o.zstd);
-    checkOutputName(outPath, kind);
-    if ((outPath === undefined || outPath === '-') && process.stdout.isTTY === true && (compression !== 'none' || kind === 'capture')) {
-      throw new UsageError('USAGE_BINARY_TO_TERMINAL', `will not write ${kind === 'capture' ? 'a capture' : `${compression} data`} to a terminal; use -o FILE or a pipe`);
+    if (parquet && compression !== 'none') throw new UsageError('USAGE_CONFLICT', `Parquet compresses its own pages: name the output ${outPath} without .gz or .zst, and leave out -z`);
+    if (!parquet) checkOutputName(outPath, kind);
+    if ((outPath === undefined || outPath === '-') && process.stdout.isTTY === true && (compression !== 'none' || kind === 'capture' || parquet)) {
+      throw new UsageError('USAGE_BINARY_TO_TERMINAL', `will not write ${kind === 'capture' ? 'a capture' : parquet ? 'Parquet' : `${compression} data`} to a terminal; use -o FILE or a pipe`);
     }
   } catch (e) {
     await input.window.close().catch(() => {});
@@ -247,11 +256,17 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
         await spooled?.remove();
       }
     } else {
+      let pq: ParquetLineTarget | null = null;
+      if (parquet) {
+        const view = new ArchivalRecordView();
+        const snap = new Snapshot();
+        pq = new ParquetLineTarget((b) => sink.write(b), kind === 'tcpinfo' ? 'tcpinfo' : 'records', (line) => decodeArchiveLine(line, 0, line.length, view, snap));
+      }
       const lf = {
         name: input.name,
         selector,
         invert: o.invert,
-        target: sink,
+        target: pq ?? sink,
         wait: () => sink.ready(),
         stop,
         bad: (e: ToolError) => {
@@ -263,6 +278,7 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
       let res: LineFilterResult;
       try {
         res = kind === 'tcpinfo' ? await filterTcpInfoLines(lines, lf) : await filterRecordLines(lines, lf);
+        pq?.end();
       } finally {
         await input.window.close().catch(() => {});
         if (stdin) process.stdin.destroy();

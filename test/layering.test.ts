@@ -24,6 +24,7 @@ export const LAYERS: Record<string, number> = {
   'src/graphs': 5.5,
   'src/output': 6,
   'src/report': 6.5,
+  'src/query': 6.5,
   'src/live': 7,
   'src/index.ts': 7.5,
   cli: 8,
