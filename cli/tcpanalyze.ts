@@ -40,6 +40,7 @@ import { Fifo } from '../src/util/fifo.js';
 import { RemoteAnalysis, applyAnalysisRow } from '../src/analysis/remote-analysis.js';
 import type { AnalysisWorkerData } from './_analysis-worker.js';
 import type { FileReads, InputSpec } from '../src/io/input.js';
+import { parseUids, runReport } from './_report.js';
 
 const NAME = 'tcpanalyze';
 
@@ -63,6 +64,11 @@ async function main(): Promise<number> {
     .option('--sort <fields>', 'write the records sorted by these fields (comma-separated) when the run ends, instead of as connections end (holds every record in memory)')
     .option('--follow <uid>', 'write one connection\'s reassembled byte streams (a conn uid, or a tcp.stream number as tshark counts them), like tshark -z follow,tcp')
     .addOption(new Option('--follow-format <format>', 'with --follow: ascii, hex or raw, as tshark').choices(['ascii', 'hex', 'raw']).default('ascii'))
+    .option('--report <file>', 'write a one-page HTML report instead of records: overview, worst connections, distributions, and graphs of the selected connections (docs/graphs.md)')
+    .option('--plot <dir>', 'write the selected connections\' graphs as standalone SVG files into DIR: UID-orig|resp-tseq|rtt|tput|inflight.svg')
+    .option('--uid <uids>', 'with --report or --plot: the connections to draw (uids or tcp.stream numbers as Wireshark counts them, comma-separated or repeated); one pass, so stdin works as is', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--select <expr>', "with --report or --plot: draw the worst connections for which this --where predicate holds, e.g. 'orig_retransmission+resp_retransmission>0' (default: the worst of all)")
+    .option('--top <n>', 'with --report or --plot: how many of the worst connections to draw', '10')
     .option('--max-buffer <bytes>', 'out-of-order bytes held for reassembly (--follow, --decode), all connections together (suffixes k, m, g; default: an eighth of the analysis state --max-memory allows, 38 MB of 512m)')
     .option('-o, --output <file>', 'write to FILE instead of stdout (written to a temporary name, renamed when complete); a directory (DIR/) gets one file per record kind: conn.jsonl.zst, http.jsonl.zst, ...')
     .option('--threads <n>', 'threads for records of the full analysis: 2 runs the analysis on a second thread (same output; more CPU time and about 60 MB more memory, faster only where memory bandwidth is not the limit), 1 keeps everything on one; auto = 2 on machines with 4 or more CPUs', '1')
@@ -89,6 +95,8 @@ Examples:
   tcpanalyze --follow CgOPZkHLHPCJTRoZ6R --follow-format hex capture.pcap
   tcpanalyze --decode http,dns,tls capture.pcap -o logs/
   tcpanalyze --decode http --records http --where 'status_code>=500 or latency_ms>50' capture.pcap
+  tcpanalyze --decode all capture.pcap --report report.html
+  tcpanalyze capture.pcap --plot graphs/ --uid CgOPZkHLHPCJTRoZ6R
 Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets before it are still written), 2 usage error.`,
     );
   program.parse(process.argv);
@@ -119,6 +127,11 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     closeLinger: string;
     header: boolean;
     tunnels: boolean;
+    report?: string;
+    plot?: string;
+    uid: string[];
+    select?: string;
+    top: string;
     wide: boolean;
     strict: boolean;
     quiet: boolean;
@@ -157,6 +170,35 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   if (compression !== 'none' && toTerminal) throw new UsageError('USAGE_BINARY_TO_TERMINAL', `will not write ${compression} data to a terminal; use -o FILE or a pipe`);
   if (o.tunnels && view !== 'records') {
     throw new UsageError('USAGE_CONFLICT', '--tunnels adds tunnel records to the records: it cannot be combined with --handshakes, --flags, --format summary or --follow');
+  }
+  const pictures = o.report !== undefined || o.plot !== undefined;
+  if (!pictures && (o.uid.length > 0 || o.select !== undefined)) throw new UsageError('USAGE_CONFLICT', '--uid and --select choose the connections of --report or --plot; give one of them');
+  if (pictures) {
+    const clash = [o.handshakes && '--handshakes', o.flags && '--flags', o.follow !== undefined && '--follow', o.format !== undefined && '--format', o.output !== undefined && '--output', o.records !== undefined && '--records', o.fields !== undefined && '--fields', o.sort !== undefined && '--sort', o.tunnels && '--tunnels', o.where !== undefined && '--where', o.analysis === 'flows' && '--analysis flows'].filter(Boolean);
+    if (clash.length > 0) throw new UsageError('USAGE_CONFLICT', `--report and --plot write files of their own: they cannot be combined with ${clash.join(', ')}`);
+    if (o.uid.length > 0 && o.select !== undefined) throw new UsageError('USAGE_CONFLICT', '--uid names the connections to draw; --select cannot be combined with it');
+    const top = Number(o.top);
+    if (!Number.isInteger(top) || top < 1) throw new UsageError('USAGE_BAD_NUMBER', `--top: "${o.top}" is not a positive whole number`);
+    const progress = process.stderr.isTTY === true && !o.quiet ? progressLine(NAME) : null;
+    let stopped = false;
+    const onSigint = (): void => {
+      if (stopped) process.exit(130);
+      stopped = true;
+    };
+    process.on('SIGINT', onSigint);
+    if (files.includes('-')) readsStdin = true;
+    try {
+      return await runReport({
+        name: NAME, version: packageVersion(), files, report: o.report, plot: o.plot, uids: parseUids(o.uid), select: o.select, top,
+        protocols, decodePorts, maxBuffer, idleTimeoutMs, closeLingerMs, synTimeoutMs, maxFlows, quiet: o.quiet,
+        budget: () => new MemoryBudget(analysisBudgetFor(maxMemory)),
+        ...(progress ? { onProgress: progress.update } : {}),
+        interrupted: () => stopped,
+      });
+    } finally {
+      progress?.clear();
+      process.off('SIGINT', onSigint);
+    }
   }
 
   // every option is checked before anything is created
@@ -313,10 +355,10 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
       ...(view === 'flags'
         ? {
             segmentFlags: true,
-            onSegment: (c, fromA, pv, frame, bits) => {
+            onSegment: (c, fromA, pv, frame, bits, d) => {
               if (bits !== 0) {
                 const sa = (c.aux as ConnAnalysis).seq;
-                sink!.write(flagsLine(c, fromA, pv, frame, bits, 0, sa.dupAckNum));
+                sink!.write(flagsLine(c, fromA, pv, frame, bits, d.payloadLen, sa.dupAckNum));
               }
             },
           }

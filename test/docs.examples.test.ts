@@ -121,11 +121,11 @@ before(() => {
 });
 after(() => cleanup());
 
-/** Files an example writes: its redirections and -o/-w targets. */
+/** Files an example writes: its redirections and -o/-w targets (and tcpanalyze's --report file and --plot directory). */
 function outputsOf(line: string): string[] {
   // quoted arguments ('status_code>=500') hold no redirections
   line = line.replace(/'[^']*'|"[^"]*"/g, "''");
-  return [...line.matchAll(/(?:>\s*|(?:^|\s)-[ow]\s+)([\w./-]+)/g)].map((m) => m[1]!).filter((f) => f !== '/dev/null');
+  return [...line.matchAll(/(?:>\s*|(?:^|\s)(?:-[ow]|--report|--plot)\s+)([\w./-]+)/g)].map((m) => m[1]!).filter((f) => f !== '/dev/null');
 }
 
 test('the README, docs/ and --help examples were found', () => {

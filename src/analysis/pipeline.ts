@@ -6,6 +6,7 @@
 import { openInput, type InputSpec, type OpenedInput } from '../io/input.js';
 import { openCapture, drivePackets, type DriveControl } from '../capture/open.js';
 import type { CaptureReader, PacketView } from '../capture/packet.js';
+import type { Decoded } from '../decode/decoded.js';
 import type { Conn } from '../tcp/conn.js';
 import { LINKTYPE_NAMES } from '../capture/packet.js';
 import type { RecordValues } from '../records/schema.js';
@@ -29,8 +30,8 @@ export interface AnalyzeOptions {
   budget?: MemoryBudget;
   /** Called with each handshake verdict as it is decided. */
   onHandshake?: (c: Conn) => void;
-  /** Called for every TCP segment with its analysis flags (0 unless `segmentFlags`). */
-  onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number) => void;
+  /** Called for every TCP segment with its analysis flags (0 unless `segmentFlags`) and the decoded segment (valid only during the call; see TrackerOptions.onSegment). */
+  onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number, d: Decoded) => void;
   /** onSegment reads the analysis flags or state of each segment (see TrackerOptions.segmentFlags). */
   segmentFlags?: boolean;
   /** Called with each finished flow's record (and the flow, valid only during the call). */

@@ -898,6 +898,32 @@ export class SeqAnalysis {
   }
 
   /**
+   * The window of a segment from A (`fromA`) or B in bytes, as tshark's
+   * tcp.window_size: a SYN's window is never scaled; later ones are shifted
+   * by the sender's window scale once both SYNs were seen with the option,
+   * and left as they are when scaling is off or was not seen (tshark's
+   * "unknown" scale factor).
+   */
+  scaledWindow(fromA: boolean, window: number, tcpFlags: number): number {
+    const sh = (fromA ? this.a : this.b).winScale;
+    return tcpFlags & SYN || sh < 0 ? window : window * POW2[sh]!;
+  }
+
+  /** RTT samples counted so far for the data A (`fromA`) or B sent (tshark's ack_rtt, Karn's rule applied). */
+  rttSamples(fromA: boolean): number {
+    return (fromA ? this.a : this.b).rttN;
+  }
+
+  /** Smoothed RTT and RTT variation (RFC 6298, ms) of the data A or B sent; 0 before the first sample. */
+  srttMs(fromA: boolean): number {
+    return (fromA ? this.a : this.b).srtt;
+  }
+
+  rttvarMs(fromA: boolean): number {
+    return (fromA ? this.a : this.b).rttvar;
+  }
+
+  /**
    * tshark's iRTT (tcp.analysis.initial_rtt) in nanoseconds, -1 when tshark
    * would show none: from the most recent SYN (a re-sent SYN restarts it) to
    * the first segment after it with ACK and without SYN, from either side.

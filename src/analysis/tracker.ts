@@ -74,8 +74,12 @@ export interface TrackerOptions {
    * reporting to onHandshake). Ignored with analysis 'flows'.
    */
   analyzer?: FlowAnalysis;
-  /** Called for every TCP segment with its analysis flags (for --flags). */
-  onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number) => void;
+  /**
+   * Called for every TCP segment after its analysis, with its analysis flags
+   * (for --flags and the graphs) and the decoded segment (the tracker's own
+   * Decoded: valid only during the call).
+   */
+  onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number, d: Decoded) => void;
   /**
    * onSegment reads the analysis flags (or the analysis state) of every
    * segment: every flow then gets its full analysis state from its first
@@ -674,7 +678,7 @@ export class ConnTracker {
     if (c.embryonic && (this.eager || len > 0 || (!fromA && (flags & RST) === 0) || c.ha.pkts + c.hb.pkts > EMBRYO_PACKETS)) this.graduate(c);
     const frame = this.stats.packets;
     const segFlags = this.an !== null ? this.an.tcp(c, fromA, d, pv, frame) : 0;
-    if (this.opts.onSegment) this.opts.onSegment(c, fromA, pv, frame, segFlags);
+    if (this.opts.onSegment) this.opts.onSegment(c, fromA, pv, frame, segFlags, d);
     if (this.app !== null) this.app.tcp(c, fromA, d, pv);
     if (!c.inClosing) {
       // the close is complete (Zeek's close_complete): a RST, both FINs, or a
