@@ -14,6 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileSource } from '../src/io/sources.js';
 import { ByteWindow } from '../src/io/window.js';
+import { analyzeCaptures } from '../src/analysis/pipeline.js';
+import type { RecordValues } from '../src/records/schema.js';
+import { generateCapture } from '../bench/gen-capture.js';
 
 /** Records: 4-byte length, then `length` bytes, each byte (offset * 7) & 255 of its own input offset. */
 function makeFile(sizes: number[]): Buffer {
@@ -82,6 +85,26 @@ test('ByteWindow reading ahead: records larger than the front gap and than the w
     writeFileSync(path, makeFile(sizes));
     const r = await walk(path, 1 << 22);
     assert.deepEqual(r.sizes, sizes);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the full analysis of a capture read ahead (front reads) equals the same capture read on demand', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tcpkit-window-'));
+  try {
+    // ~10 MB of small packets: the 4 MB window turns over a few times
+    const path = join(dir, 'small.pcap');
+    await generateCapture(path, { packets: 60_000, seed: 3, mix: 'small', quiet: true });
+    const records = async (fileReads: 'ahead' | 'on-demand'): Promise<string[]> => {
+      const recs: RecordValues[] = [];
+      await analyzeCaptures([{ path, fileReads }], { onRecord: (r) => recs.push(r) });
+      return recs.map((r) => JSON.stringify(r));
+    };
+    const ahead = await records('ahead');
+    const onDemand = await records('on-demand');
+    assert.ok(ahead.length > 300, `${ahead.length} records`);
+    assert.deepEqual(ahead, onDemand);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
