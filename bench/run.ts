@@ -2,7 +2,10 @@
 /**
  * Benchmark: tcpanalyze vs tcptrace vs tshark on a generated busy-server capture.
  *
- *   npm run bench -- [--packets N] [--seed S] [--runs N] [--no-tshark] [--no-tcptrace]
+ * Two captures (mixes): bulk (~880 B per packet) and small packets (~165 B,
+ * request/response services); --mix bulk|small|both selects.
+ *
+ *   npm run bench -- [--mix M] [--packets N] [--seed S] [--runs N] [--tshark-runs N] [--no-tshark] [--no-tcptrace]
  *                    [--no-memory] [--memory-runs N] [--regen]
  *                    [--tcpanalyze-cmd 'shell command with FILE']
  *
