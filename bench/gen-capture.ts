@@ -60,6 +60,12 @@ export interface GenOptions {
   startTime: number;
   /** Print a summary to stderr. */
   quiet: boolean;
+  /**
+   * Traffic mix: 'bulk' (the default: keep-alive sessions with responses up to
+   * 500 KB, ~880 B per packet) or 'small' (request/response services: many
+   * exchanges of 50-500 bytes per connection, pure ACKs, ~165 B per packet).
+   */
+  mix: 'bulk' | 'small';
 }
 
 export const DEFAULT_PACKETS = 1_500_000;
@@ -77,7 +83,23 @@ export const DEFAULT_OPTIONS: GenOptions = {
   serverPort: 8443,
   startTime: 1_710_252_000, // 2024-03-12 14:00:00 UTC
   quiet: false,
+  mix: 'bulk',
 };
+
+/** Defaults of the small-packet mix (`--mix small`): 1.6 M packets, ~14 500 connections. */
+export const SMALL_PACKETS = 1_600_000;
+/** Small mix: mean number of request/response exchanges per connection beyond the first. */
+const SMALL_EXCHANGES = 38;
+/** Small mix: median server think time, µs (above 40 ms the server sends a delayed pure ACK first). */
+const SMALL_THINK_MEDIAN = 30_000;
+/** Small mix: mean client pause between a response and the next request, µs. */
+const SMALL_CLIENT_GAP = 6_000;
+
+/** A request or response size of the small mix: 50-500 bytes, 50·10^(u²) (most are short; mean ~140). */
+function smallSize(rng: Rng): number {
+  const u = rng.next();
+  return Math.round(50 * Math.pow(10, u * u));
+}
 
 export interface GenStats {
   packets: number;
@@ -682,6 +704,7 @@ class Builder {
 
   responseBytes(): number {
     const rng = this.rng;
+    if (this.opt.mix === 'small') return smallSize(rng);
     const u = rng.next();
     if (u < 0.35) return rng.int(180, 1400);
     if (u < 0.77) return Math.min(30_000, Math.round(rng.logNormal(7_000, 0.8)) + 1500);
@@ -704,7 +727,8 @@ class Builder {
     } while (DISSECTOR_PORTS.has(cport));
     const mssOpt = v6 ? 1440 : 1460;
     this.mss = mssOpt - 12; // timestamps option on every segment
-    this.r = rng.logUniform(2_000, 200_000);
+    // Small mix: services inside a data centre or region (0.3-60 ms RTT).
+    this.r = opt.mix === 'small' ? rng.logUniform(300, 60_000) : rng.logUniform(2_000, 200_000);
     this.d = this.r / 2;
     const d = this.d;
     const r = this.r;
@@ -731,25 +755,26 @@ class Builder {
     // Requests and responses; tc is the client's clock when it sends the next request.
     let tc = t2 - d + rng.int(20, 300);
     let serverDone = t2;
-    const exchanges = 1 + Math.floor(rng.exp(1.4));
+    const small = opt.mix === 'small';
+    const exchanges = 1 + Math.floor(rng.exp(small ? SMALL_EXCHANGES : 1.4));
     for (let e = 0; e < exchanges; e++) {
       let tReq: number;
-      if (rng.chance(opt.upload)) {
+      if (!small && rng.chance(opt.upload)) {
         this.transfer(false, tc, rng.int(3_000, 40_000));
         tReq = this.xRecvDone;
       } else {
-        const len = rng.int(100, 600);
+        const len = small ? smallSize(rng) : rng.int(100, 600);
         tReq = tc + d;
         this.emit(tReq, C2S, PSH | ACK, this.cSeq, this.sSeq, len, this.cWin, OPT_TS, tc);
         this.cSeq = (this.cSeq + len) >>> 0;
-        const p0 = rng.logNormal(1_500, 1.3);
+        const p0 = small ? rng.logNormal(SMALL_THINK_MEDIAN, 1.0) : rng.logNormal(1_500, 1.3);
         const p = Math.min(300_000, Math.max(50, p0));
         if (p > 40_000) this.emit(tReq + 40_000, S2C, ACK, this.sSeq, this.cSeq, 0, this.sWin, OPT_TS, tReq + 40_000);
         tReq += p;
       }
       this.transfer(true, tReq, e === 0 ? firstResponse : this.responseBytes());
       serverDone = this.xSenderDone;
-      tc = this.xRecvDone + (e + 1 < exchanges ? rng.exp(250_000) + 200 : 0);
+      tc = this.xRecvDone + (e + 1 < exchanges ? rng.exp(small ? SMALL_CLIENT_GAP : 250_000) + 200 : 0);
     }
 
     // Teardown.
@@ -1116,6 +1141,7 @@ function put32(o: Buffer, p: number, v: number): void {
 
 /** Mean packets per connection, used to turn the packet rate into an arrival rate. */
 const PACKETS_PER_CONN = 75;
+const PACKETS_PER_CONN_SMALL = 145;
 
 export async function generateCapture(outPath: string, options: Partial<GenOptions> = {}): Promise<GenStats> {
   const opt: GenOptions = { ...DEFAULT_OPTIONS, ...options };
@@ -1147,7 +1173,8 @@ export async function generateCapture(outPath: string, options: Partial<GenOptio
   };
   const builder = new Builder(rng, opt);
 
-  const expectedConns = Math.max(100, Math.ceil(opt.packets / PACKETS_PER_CONN));
+  const perConn = opt.mix === 'small' ? PACKETS_PER_CONN_SMALL : PACKETS_PER_CONN;
+  const expectedConns = Math.max(100, Math.ceil(opt.packets / perConn));
   const clients: Client[] = [];
   const nClients = Math.max(50, Math.ceil(expectedConns / 8));
   const seen = new Set<string>();
@@ -1158,7 +1185,7 @@ export async function generateCapture(outPath: string, options: Partial<GenOptio
     seen.add(key);
     clients.push(c);
   }
-  const arrivalMean = 1e6 / (opt.rate / PACKETS_PER_CONN); // µs between connection arrivals
+  const arrivalMean = 1e6 / (opt.rate / perConn); // µs between connection arrivals
 
   // Regular files are written to OUT.tmp and renamed when complete; anything
   // else (/dev/null, a FIFO, "-" for stdout) is written in place.
@@ -1319,6 +1346,7 @@ function usage(): string {
   --scale K    multiply the packet count by K (e.g. 10 for the memory-flatness check)
   --seed S     PRNG seed (default ${DEFAULT_OPTIONS.seed}); output is deterministic per seed
   --rate PPS   packets per second of capture time (default ${DEFAULT_OPTIONS.rate})
+  --mix M      bulk (default) or small (request/response services, ~165 B per packet; default ${SMALL_PACKETS} packets)
   --meta       also write OUT.pcap.meta.json (generator version, options, statistics)`;
 }
 
@@ -1338,6 +1366,7 @@ async function main(argv: string[]): Promise<number> {
         wrap: { type: 'string' },
         rst: { type: 'string' },
         port: { type: 'string' },
+        mix: { type: 'string' },
         meta: { type: 'boolean' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -1363,8 +1392,14 @@ async function main(argv: string[]): Promise<number> {
     return x;
   };
   const out = parsed.positionals[0]!;
+  if (v.mix !== undefined && v.mix !== 'bulk' && v.mix !== 'small') {
+    process.stderr.write(`gen-capture: --mix is bulk or small, not ${v.mix}\n${usage()}\n`);
+    return 2;
+  }
+  const mix = v.mix === 'small' ? 'small' : 'bulk';
   const opts: Partial<GenOptions> = {
-    packets: Math.round(num(v.packets, 'packets', DEFAULT_PACKETS) * num(v.scale, 'scale', 1)),
+    mix,
+    packets: Math.round(num(v.packets, 'packets', mix === 'small' ? SMALL_PACKETS : DEFAULT_PACKETS) * num(v.scale, 'scale', 1)),
     seed: num(v.seed, 'seed', DEFAULT_OPTIONS.seed),
     rate: num(v.rate, 'rate', DEFAULT_OPTIONS.rate),
     ipv6: num(v.ipv6, 'ipv6', DEFAULT_OPTIONS.ipv6),

@@ -2,7 +2,10 @@
 /**
  * Benchmark: tcpanalyze vs tcptrace vs tshark on a generated busy-server capture.
  *
- *   npm run bench -- [--packets N] [--seed S] [--runs N] [--no-tshark] [--no-tcptrace]
+ * Two captures (mixes): bulk (~880 B per packet) and small packets (~165 B,
+ * request/response services); --mix bulk|small|both selects.
+ *
+ *   npm run bench -- [--mix M] [--packets N] [--seed S] [--runs N] [--tshark-runs N] [--no-tshark] [--no-tcptrace]
  *                    [--no-memory] [--memory-runs N] [--regen]
  *                    [--tcpanalyze-cmd 'shell command with FILE']
  *
@@ -12,7 +15,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, readSync, closeSync, sta
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_OPTIONS, DEFAULT_PACKETS, GEN_VERSION, formatStats, type GenStats } from './gen-capture.js';
+import { DEFAULT_OPTIONS, DEFAULT_PACKETS, GEN_VERSION, SMALL_PACKETS, formatStats, type GenStats } from './gen-capture.js';
 import { runL7Bench } from './l7.js';
 import { runQueryBench } from './query.js';
 import { REPO_ROOT, firstLine, fmtNum, measure, median, runInherit, shellQuote, table, which, type Measured } from './_util.js';
@@ -39,6 +42,11 @@ const GOAL_SPEEDUP_VS_TCPTRACE = 2;
 const GOAL_FLOWS_PEAK_RSS_MB = 150;
 const GOAL_PEAK_RSS_MB = 200;
 const GOAL_RSS_GROWTH = 0.2;
+/** Small-packet mix (issue 23): the full analysis at least 1.5x tcptrace and 20x tshark; flows 3x tcptrace. */
+const GOAL_SMALL_SPEEDUP_VS_TCPTRACE = 1.5;
+const GOAL_SMALL_SPEEDUP_VS_TSHARK = 20;
+
+type Mix = 'bulk' | 'small';
 const MEMORY_SCALE = 10;
 
 interface Tool {
@@ -77,7 +85,10 @@ interface CaptureInfo {
 
 function usage(): string {
   return `usage: node dist/bench/run.js [options]
-  --packets N            capture size in packets (default ${DEFAULT_PACKETS})
+  --mix M                bulk, small or both (default both): the bulk capture (~880 B per packet) and/or
+                         the small-packet one (request/response services, ~165 B per packet)
+  --packets N            capture size in packets (default ${DEFAULT_PACKETS} bulk, ${SMALL_PACKETS} small)
+  --tshark-runs N        timed tshark runs per mix (default: --runs; tshark takes 15-30 s a run)
   --seed S               generator seed (default ${DEFAULT_OPTIONS.seed})
   --runs N               timed runs per tool; the median is reported (default 5: the machine's speed drifts by ±10-20 % within minutes)
   --no-tshark            skip tshark (slowest tool, ~40 s per run at 1.5 M packets)
@@ -95,7 +106,9 @@ function usage(): string {
 }
 
 function parse(): {
-  packets: number;
+  mixes: Mix[];
+  packets: number | undefined;
+  tsharkRuns: number;
   seed: number;
   runs: number;
   tshark: boolean;
@@ -112,6 +125,8 @@ function parse(): {
     args: process.argv.slice(2),
     options: {
       packets: { type: 'string' },
+      mix: { type: 'string' },
+      'tshark-runs': { type: 'string' },
       seed: { type: 'string' },
       runs: { type: 'string' },
       'no-tshark': { type: 'boolean' },
@@ -141,10 +156,18 @@ function parse(): {
     }
     return x;
   };
+  const mix = v.mix ?? 'both';
+  if (mix !== 'bulk' && mix !== 'small' && mix !== 'both') {
+    process.stderr.write(`run: --mix is bulk, small or both, not ${mix}\n${usage()}\n`);
+    process.exit(2);
+  }
+  const runs = int(v.runs, 'runs', 5, 1);
   return {
-    packets: int(v.packets, 'packets', DEFAULT_PACKETS, 1000),
+    mixes: mix === 'both' ? ['bulk', 'small'] : [mix],
+    packets: v.packets === undefined ? undefined : int(v.packets, 'packets', DEFAULT_PACKETS, 1000),
+    tsharkRuns: Math.min(runs, int(v['tshark-runs'], 'tshark-runs', runs, 1)),
     seed: int(v.seed, 'seed', DEFAULT_OPTIONS.seed, 0),
-    runs: int(v.runs, 'runs', 5, 1),
+    runs,
     tshark: !v['no-tshark'],
     tcptrace: !v['no-tcptrace'],
     memory: !v['no-memory'],
@@ -158,8 +181,8 @@ function parse(): {
 }
 
 /** Path of the cached capture for these parameters. */
-function capturePath(packets: number, seed: number): string {
-  return join(OUT_DIR, `bench-${packets}${seed === DEFAULT_OPTIONS.seed ? '' : `-s${seed}`}.pcap`);
+function capturePath(packets: number, seed: number, mix: Mix): string {
+  return join(OUT_DIR, `bench-${mix === 'small' ? 'small-' : ''}${packets}${seed === DEFAULT_OPTIONS.seed ? '' : `-s${seed}`}.pcap`);
 }
 
 interface Meta {
@@ -177,12 +200,13 @@ function readMeta(path: string): Meta | null {
 }
 
 /** Generates the capture unless a matching one (same generator version, options and size) exists. */
-async function ensureCapture(packets: number, seed: number, regen: boolean): Promise<CaptureInfo> {
-  const path = capturePath(packets, seed);
-  const want = { ...DEFAULT_OPTIONS, packets, seed };
+async function ensureCapture(packets: number, seed: number, regen: boolean, mix: Mix = 'bulk'): Promise<CaptureInfo> {
+  const path = capturePath(packets, seed, mix);
+  const want = { ...DEFAULT_OPTIONS, packets, seed, mix };
   const matches = (m: Meta | null): m is Meta => {
     if (!m || m.genVersion !== GEN_VERSION || !existsSync(path)) return false;
-    for (const [k, val] of Object.entries(want)) if (k !== 'quiet' && m.options[k] !== val) return false;
+    // captures written before the small mix existed carry no `mix`: they are bulk
+    for (const [k, val] of Object.entries(want)) if (k !== 'quiet' && (m.options[k] ?? (k === 'mix' ? 'bulk' : undefined)) !== val) return false;
     return statSync(path).size === m.stats.bytes;
   };
   let meta = readMeta(path);
@@ -196,7 +220,7 @@ async function ensureCapture(packets: number, seed: number, regen: boolean): Pro
   const free = fsStat.bavail * fsStat.bsize;
   if (free < need * 1.1) throw new Error(`not enough disk space for ${rel(path)}: need ~${fmtNum(need / 1e9, 1)} GB, ${fmtNum(free / 1e9, 1)} GB free`);
   console.log(`capture: generating ${rel(path)} (${fmtNum(packets)} packets, seed ${seed}) ...`);
-  const code = await runInherit(process.execPath, [GEN_JS, '--packets', String(packets), '--seed', String(seed), '--meta', path]);
+  const code = await runInherit(process.execPath, [GEN_JS, '--mix', mix, '--packets', String(packets), '--seed', String(seed), '--meta', path]);
   if (code !== 0) throw new Error(`gen-capture failed with exit status ${code}`);
   meta = readMeta(path);
   if (!matches(meta)) throw new Error(`gen-capture did not produce a consistent ${rel(path)} + .meta.json`);
@@ -319,7 +343,49 @@ async function main(): Promise<void> {
     if (!t.available) console.log(`${t.name}: ${t.name === 'tcpanalyze' ? 'NOT AVAILABLE' : 'not installed'} - ${t.why}`);
   }
 
-  const cap = await ensureCapture(opts.packets, opts.seed, opts.regen);
+  const goals: Goal[] = [];
+  const mixJson: Record<string, unknown>[] = [];
+  let bulkCapture: string | null = null;
+  for (const mix of opts.mixes) {
+    const r = await benchMix(mix, opts, tools);
+    goals.push(...r.goals);
+    mixJson.push(r.json);
+    if (mix === 'bulk') bulkCapture = r.capture;
+  }
+  if (opts.l7 && opts.tcpanalyzeCmd === undefined) {
+    goals.push(...(await runL7Bench({ packets: opts.l7Packets, runs: opts.runs, memory: opts.memory, regen: opts.regen, outDir: OUT_DIR, timeBin: TIME_BIN, nodeFlags: shebangFlags(TCPANALYZE_JS) })));
+  }
+  if (opts.query && opts.tcpanalyzeCmd === undefined && bulkCapture !== null) goals.push(...(await runQueryBench({ capture: bulkCapture, outDir: OUT_DIR, copies: 4 })));
+  console.log('\nGoals:');
+  for (const g of goals) console.log(`${g.status}  ${g.goal}: ${g.detail}`);
+  if (opts.tcpanalyzeCmd !== undefined) console.log('(tcpanalyze was a stand-in command: --tcpanalyze-cmd)');
+
+  const jsonPath = join(OUT_DIR, 'results.json');
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memGiB: totalmem() / 2 ** 30, node: process.version };
+  writeFileSync(
+    jsonPath,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        machine,
+        options: opts,
+        mixes: mixJson,
+        goals,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  console.log(`\nwrote ${rel(jsonPath)}`);
+}
+
+type Goal = { goal: string; status: 'PASS' | 'FAIL' | 'SKIP'; detail: string };
+
+/** Times every tool on one mix's capture (plus the memory-flatness runs on the bulk mix) and prints its table and goals. */
+async function benchMix(mix: Mix, opts: ReturnType<typeof parse>, tools: Tool[]): Promise<{ goals: Goal[]; json: Record<string, unknown>; capture: string }> {
+  const packets = opts.packets ?? (mix === 'small' ? SMALL_PACKETS : DEFAULT_PACKETS);
+  console.log(`\n=== ${mix === 'small' ? 'small-packet mix (request/response services)' : 'bulk mix (keep-alive sessions, large responses)'} ===`);
+  const cap = await ensureCapture(packets, opts.seed, opts.regen, mix);
   if (cap.reused) {
     const lines = formatStats(cap.stats).split('\n').filter((l) => !l.startsWith('generated in'));
     console.log(lines.map((l) => `  ${l}`).join('\n'));
@@ -335,6 +401,7 @@ async function main(): Promise<void> {
   for (let round = 0; round < opts.runs; round++) {
     for (let j = 0; j < active.length; j++) {
       const tool = active[(round + j) % active.length]!;
+      if (tool.name === 'tshark' && round >= opts.tsharkRuns) continue;
       loads.push(loadavg()[0]!);
       const m = await measure(TIME_BIN, tool.argv(cap.path), OUT_DIR);
       runs.get(tool.name)!.push(m);
@@ -362,11 +429,12 @@ async function main(): Promise<void> {
   let memoryNote = '';
   const memoryTools = tools.filter((t) => (t.name === 'tcpanalyze' || t.name === 'tcpa-flows') && good(byName.get(t.name)));
   if (!opts.memory) memoryNote = 'skipped (--no-memory)';
+  else if (mix === 'small') memoryNote = 'not run on the small-packet mix (the bulk mix checks it)';
   else if (memoryTools.length === 0) memoryNote = 'skipped (tcpanalyze not available or failed)';
   else {
     console.log('');
     try {
-      const big = await ensureCapture(opts.packets * MEMORY_SCALE, opts.seed, opts.regen);
+      const big = await ensureCapture(packets * MEMORY_SCALE, opts.seed, opts.regen, mix);
       bigCapture = big;
       const w = warmCache(big.path);
       console.log(`page cache warmed (${fmtNum(big.bytes / 1e6 / w)} MB/s read)`);
@@ -410,7 +478,7 @@ async function main(): Promise<void> {
       ratio(r, tsh),
     ];
   });
-  console.log(`\nResults (median of ${opts.runs} run(s); speed ratios = this tool's packets/s over the other's, same session):\n`);
+  console.log(`\nResults, ${mix} mix (median of ${opts.runs} run(s), tshark ${opts.tsharkRuns}; speed ratios = this tool's packets/s over the other's, same session):\n`);
   console.log(table(['tool', 'packets', 'file MB', 'wall s', 'packets/s', 'MB/s', 'peak RSS MB', 'cpu s', 'vs tcptrace', 'vs tshark'], rows));
   for (const r of results) console.log(`  ${r.name.padEnd(10)} ${r.available ? r.command : r.why}${r.version ? `   [${r.version}]` : ''}`);
 
@@ -445,11 +513,18 @@ async function main(): Promise<void> {
   }
 
   // Goals.
-  const goals: { goal: string; status: 'PASS' | 'FAIL' | 'SKIP'; detail: string }[] = [];
+  const goals: Goal[] = [];
+  const speedGoal = mix === 'small' ? GOAL_SMALL_SPEEDUP_VS_TCPTRACE : GOAL_SPEEDUP_VS_TCPTRACE;
   if (good(tcpa) && good(tcpt)) {
     const sp = tcpt.medianWall / tcpa.medianWall;
-    goals.push({ goal: `tcpanalyze >= ${GOAL_SPEEDUP_VS_TCPTRACE}x tcptrace -n -l -r speed`, status: sp >= GOAL_SPEEDUP_VS_TCPTRACE ? 'PASS' : 'FAIL', detail: `${sp.toFixed(2)}x (${fmtNum(tcpa.pps)} vs ${fmtNum(tcpt.pps)} packets/s, ratio of median walls${ratioNotes(tcpa, tcpt)})` });
-  } else goals.push({ goal: `tcpanalyze >= ${GOAL_SPEEDUP_VS_TCPTRACE}x tcptrace -n -l -r speed`, status: 'SKIP', detail: !good(tcpa) ? 'tcpanalyze not measured' : 'tcptrace not measured' });
+    goals.push({ goal: `tcpanalyze >= ${speedGoal}x tcptrace -n -l -r speed`, status: sp >= speedGoal ? 'PASS' : 'FAIL', detail: `${sp.toFixed(2)}x (${fmtNum(tcpa.pps)} vs ${fmtNum(tcpt.pps)} packets/s, ratio of median walls${ratioNotes(tcpa, tcpt)})` });
+  } else goals.push({ goal: `tcpanalyze >= ${speedGoal}x tcptrace -n -l -r speed`, status: 'SKIP', detail: !good(tcpa) ? 'tcpanalyze not measured' : 'tcptrace not measured' });
+  if (mix === 'small') {
+    if (good(tcpa) && good(tsh)) {
+      const sp = tsh.medianWall / tcpa.medianWall;
+      goals.push({ goal: `tcpanalyze >= ${GOAL_SMALL_SPEEDUP_VS_TSHARK}x tshark speed`, status: sp >= GOAL_SMALL_SPEEDUP_VS_TSHARK ? 'PASS' : 'FAIL', detail: `${sp.toFixed(2)}x (${fmtNum(tcpa.pps)} vs ${fmtNum(tsh.pps)} packets/s)` });
+    } else goals.push({ goal: `tcpanalyze >= ${GOAL_SMALL_SPEEDUP_VS_TSHARK}x tshark speed`, status: 'SKIP', detail: !good(tcpa) ? 'tcpanalyze not measured' : 'tshark not measured' });
+  }
   const flows = byName.get('tcpa-flows');
   if (good(flows) && good(tcpt)) {
     const sp = tcpt.medianWall / flows.medianWall;
@@ -476,44 +551,31 @@ async function main(): Promise<void> {
     goals.push({ goal, status: peak < limitMB ? 'PASS' : 'FAIL', detail: `${fmtNum(one.medianRssMB, 1)} MB at 1x${m ? `, ${fmtNum(m.medianRssMB, 1)} MB at ${MEMORY_SCALE}x` : ''}` });
   };
   peakGoal('tcpa-flows', 'tcpanalyze --analysis flows', GOAL_FLOWS_PEAK_RSS_MB);
-  growthGoal('tcpa-flows', 'tcpanalyze --analysis flows');
+  if (mix === 'bulk') growthGoal('tcpa-flows', 'tcpanalyze --analysis flows');
   peakGoal('tcpanalyze', 'tcpanalyze', GOAL_PEAK_RSS_MB);
-  growthGoal('tcpanalyze', 'tcpanalyze');
-  if (opts.l7 && opts.tcpanalyzeCmd === undefined) {
-    goals.push(...(await runL7Bench({ packets: opts.l7Packets, runs: opts.runs, memory: opts.memory, regen: opts.regen, outDir: OUT_DIR, timeBin: TIME_BIN, nodeFlags: shebangFlags(TCPANALYZE_JS) })));
-  }
-  if (opts.query && opts.tcpanalyzeCmd === undefined) goals.push(...(await runQueryBench({ capture: cap.path, outDir: OUT_DIR, copies: 4 })));
-  console.log('\nGoals:');
-  for (const g of goals) console.log(`${g.status}  ${g.goal}: ${g.detail}`);
-  if (opts.tcpanalyzeCmd !== undefined) console.log('(tcpanalyze was a stand-in command: --tcpanalyze-cmd)');
-
-  const jsonPath = join(OUT_DIR, 'results.json');
-  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memGiB: totalmem() / 2 ** 30, node: process.version };
-  writeFileSync(
-    jsonPath,
-    JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        machine,
-        options: opts,
-        loadAverages: loads,
-        capture: { path: rel(cap.path), packets: cap.packets, bytes: cap.bytes, genVersion: GEN_VERSION, stats: cap.stats },
-        tools: results.map((r) => ({ ...r, runs: r.runs.map(({ stderrTail, ...m }) => ({ ...m, ...(m.code !== 0 ? { stderrTail } : {}) })) })),
-        memory:
-          bigCapture !== null
-            ? {
-                capture: { path: rel(bigCapture.path), packets: bigCapture.packets, bytes: bigCapture.bytes },
-                tools: memory.map((m) => ({ ...m, runs: m.runs.map(({ stderrTail, ...r }) => ({ ...r, ...(r.code !== 0 ? { stderrTail } : {}) })) })),
-                ...(memoryNote ? { note: memoryNote } : {}),
-              }
-            : { skipped: memoryNote },
-        goals,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  console.log(`\nwrote ${rel(jsonPath)}`);
+  if (mix === 'bulk') growthGoal('tcpanalyze', 'tcpanalyze');
+  const perConn = (r: ToolResult | undefined): string => (good(r) ? `${fmtNum((r.medianWall / cap.stats.connections) * 1e6, 1)} µs` : '-');
+  const perPkt = (r: ToolResult | undefined): string => (good(r) ? `${fmtNum((r.medianWall / cap.packets) * 1e9)} ns` : '-');
+  console.log(`\nPer packet / per connection (${fmtNum(cap.packets)} packets, ${fmtNum(cap.stats.connections)} connections, median wall): ${results.filter(good).map((r) => `${r.name} ${perPkt(r)} / ${perConn(r)}`).join('; ')}`);
+  for (const g of goals) g.goal = `[${mix}] ${g.goal}`;
+  return {
+    goals,
+    capture: cap.path,
+    json: {
+      mix,
+      loadAverages: loads,
+      capture: { path: rel(cap.path), packets: cap.packets, bytes: cap.bytes, genVersion: GEN_VERSION, stats: cap.stats },
+      tools: results.map((r) => ({ ...r, runs: r.runs.map(({ stderrTail, ...m }) => ({ ...m, ...(m.code !== 0 ? { stderrTail } : {}) })) })),
+      memory:
+        bigCapture !== null
+          ? {
+              capture: { path: rel(bigCapture.path), packets: bigCapture.packets, bytes: bigCapture.bytes },
+              tools: memory.map((m) => ({ ...m, runs: m.runs.map(({ stderrTail, ...r }) => ({ ...r, ...(r.code !== 0 ? { stderrTail } : {}) })) })),
+              ...(memoryNote ? { note: memoryNote } : {}),
+            }
+          : { skipped: memoryNote },
+    },
+  };
 }
 
 main().catch((e: unknown) => {
