@@ -16,8 +16,22 @@ import { TextSink } from '../src/io/sink.js';
 import { CsvWriter, MixedTableWriter, NdjsonWriter, TableWriter, fieldColumns, tableColumns, type RecordWriter } from '../src/output/writers.js';
 import { UsageError } from '../src/util/errors.js';
 import { openOutput, type Output } from './_output.js';
+import { ParquetWriter } from '../src/output/parquet.js';
+import { recordTable } from '../src/records/ddl.js';
 
-export type RecordFormat = 'ndjson' | 'csv' | 'table' | 'archive';
+/**
+ * Parquet of one kind (--format parquet, -o FILE.parquet, -o DIR/ with
+ * --format parquet): streamed a row group at a time, types from the schema,
+ * the kind and the archive metadata in the file's key/value metadata.
+ */
+function parquetWriter(sink: TextSink, schema: RecordSchema, meta: ((kind: string) => string) | undefined): RecordWriter {
+  const metadata: Record<string, string> = { 'tcpkit.kind': schema.kind };
+  if (meta) metadata['tcpkit'] = meta(schema.kind).trim();
+  const w = new ParquetWriter((b) => sink.write(b), recordTable(schema).columns, { metadata });
+  return { write: (r) => w.write(r), end: () => w.end() };
+}
+
+export type RecordFormat = 'ndjson' | 'csv' | 'table' | 'archive' | 'parquet';
 
 /** `-o` names a directory: it ends with a slash or is an existing directory. */
 export function isDirectoryOutput(path: string | undefined): boolean {
@@ -35,7 +49,7 @@ export function isDirectoryOutput(path: string | undefined): boolean {
  * the run produces (conn plus each decoded protocol's kinds); all of them
  * by default. CSV to one destination takes one kind.
  */
-export function chooseKinds(available: readonly RecordSchema[], records: string | undefined, csvToOne: boolean): RecordSchema[] {
+export function chooseKinds(available: readonly RecordSchema[], records: string | undefined, csvToOne: boolean, format = 'CSV'): RecordSchema[] {
   let chosen: RecordSchema[];
   if (records === undefined || records.trim() === 'all') chosen = [...available];
   else {
@@ -52,7 +66,7 @@ export function chooseKinds(available: readonly RecordSchema[], records: string 
     if (chosen.length === 0) throw new UsageError('USAGE_BAD_RECORD_KIND', '--records: no record kind named');
   }
   if (csvToOne && chosen.length > 1) {
-    throw new UsageError('USAGE_CSV_ONE_KIND', `CSV holds one record kind and this run writes ${chosen.map((x) => x.kind).join(', ')}: choose one with --records, or write one file per kind with -o DIR/`);
+    throw new UsageError('USAGE_CSV_ONE_KIND', `${format} holds one record kind and this run writes ${chosen.map((x) => x.kind).join(', ')}: choose one with --records, or write one file per kind with -o DIR/`);
   }
   return chosen;
 }
@@ -143,6 +157,10 @@ export class RecordOutput {
       const csv: RecordWriter = new CsvWriter(sink, o.kinds[0]!, o.header);
       w = (_s, r) => csv.write(r);
       writer = csv;
+    } else if (o.format === 'parquet') {
+      const pq = parquetWriter(sink, o.kinds[0]!, o.meta);
+      w = (_s, r) => pq.write(r);
+      writer = pq;
     } else if (o.format === 'table') {
       const cols = o.fieldsChosen ? fieldColumns : tableColumns;
       if (o.kinds.length === 1) {
@@ -166,7 +184,7 @@ export class RecordOutput {
 
   /** A directory: one file per kind, named after it. */
   static async directory(dir: string, o: RecordOutputOptions): Promise<RecordOutput> {
-    if (o.format === 'table') throw new UsageError('USAGE_CONFLICT', '-o DIR/ writes files: choose --format ndjson, csv or archive (the default), not table');
+    if (o.format === 'table') throw new UsageError('USAGE_CONFLICT', '-o DIR/ writes files: choose --format ndjson, csv, parquet or archive (the default), not table');
     if (!existsSync(dir)) {
       try {
         mkdirSync(dir, { recursive: true });
@@ -174,7 +192,7 @@ export class RecordOutput {
         throw new UsageError('OUTPUT_OPEN_FAILED', `cannot create the directory: ${(e as Error).message}`, { file: dir });
       }
     }
-    const ext = o.format === 'csv' ? '.csv' : o.format === 'ndjson' ? '.jsonl' : '.jsonl.zst';
+    const ext = o.format === 'csv' ? '.csv' : o.format === 'parquet' ? '.parquet' : o.format === 'ndjson' ? '.jsonl' : '.jsonl.zst';
     const dests: Dest[] = [];
     const byKind = new Map<string, Dest>();
     for (const s of o.kinds) {
@@ -182,6 +200,7 @@ export class RecordOutput {
       const sink = new TextSink(out.stream, undefined, out.copiesWrites);
       let writer: RecordWriter;
       if (o.format === 'csv') writer = new CsvWriter(sink, s, o.header);
+      else if (o.format === 'parquet') writer = parquetWriter(sink, s, o.meta);
       else {
         if (o.meta && ext.endsWith('.zst')) sink.write(o.meta(s.kind));
         writer = new NdjsonWriter(sink, s);

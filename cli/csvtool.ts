@@ -167,6 +167,8 @@ async function main(): Promise<number> {
     .option('--skip-bad', 'skip lines that cannot be decoded, count them on stderr and exit 0 (without it: stop at the first bad line, exit 1)', false)
     .addOption(new Option('--kind <kind>', 'input kind: auto (decided by the first line), tcpinfo or tcpkit').choices(['auto', 'tcpinfo', 'tcpkit']).default('auto'))
     .option('--no-header', 'leave out the CSV header line (default: header on)')
+    .addOption(new Option('-f, --format <format>', "output format: csv, or parquet (typed columns, zstd; tcp-info snapshots in csvtool's columns plus the archive's UUID, metadata lines left out) (default: parquet when -o ends in .parquet)").choices(['csv', 'parquet']))
+    .option('-o, --output <file>', 'write to FILE instead of stdout (temporary name, renamed when complete)')
     .option('--records <kind>', 'tcpkit records of several kinds (tcpanalyze --decode): convert those of this kind (conn, http, ...) and skip the others')
     .addHelpText(
       'after',
@@ -180,7 +182,9 @@ Exit status: 0 ok, 1 data error (rows before the bad line are kept), 2 usage err
 Differences from m-lab's Go csvtool: docs/csvtool.md.`,
     );
   program.parse(process.argv);
-  const o = program.opts<{ skipBad: boolean; kind: 'auto' | 'tcpinfo' | 'tcpkit'; header: boolean; records?: string }>();
+  const o = program.opts<{ skipBad: boolean; kind: 'auto' | 'tcpinfo' | 'tcpkit'; header: boolean; records?: string; format?: 'csv' | 'parquet'; output?: string }>();
+  const format = o.format ?? (o.output?.endsWith('.parquet') ? 'parquet' : 'csv');
+  if (format === 'parquet' && o.output === undefined && process.stdout.isTTY === true) throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write Parquet to a terminal; use -o FILE.parquet or a pipe');
   const file = program.args[0];
   const input = await openArchive(file, process.stdin);
   const lines = new LineReader(input.window);
@@ -193,12 +197,24 @@ Differences from m-lab's Go csvtool: docs/csvtool.md.`,
         lines.unread();
       }
     }
+    // -o: loaded only then (most runs write to stdout)
+    const out = o.output !== undefined ? await (await import('./_output.js')).openOutput(o.output) : null;
+    const sink = out ? new TextSink(out.stream, undefined, out.copiesWrites) : new TextSink(process.stdout, undefined, true);
+    if (format === 'parquet') {
+      const { toParquet } = await import('./_csvtool-parquet.js');
+      const r = await toParquet(lines, sink, input.name, kind, { skipBad: o.skipBad, records: o.records });
+      await out?.commit(true);
+      if (r.skipped > 0) warn(`${NAME}: ${input.name}: ${r.skipped} of ${r.lines} lines skipped; the first: ${r.first!.describe()}`);
+      return EXIT_OK;
+    }
     if (kind === 'tcpkit') {
-      const c = await recordsToCsv(lines, new TextSink(process.stdout, undefined, true), input.name, o.header, o.skipBad, o.records);
+      const c = await recordsToCsv(lines, sink, input.name, o.header, o.skipBad, o.records);
+      await out?.commit(true);
       if (c.skipped > 0) warn(`${NAME}: ${input.name}: ${describeSkipped({ lines: c.lines, rows: 0, skipped: c.skipped, skippedByCode: c.byCode, firstSkipped: c.first, outputClosed: false })}`);
       return EXIT_OK;
     }
-    const r = await archiveToCsv(lines, new TextSink(process.stdout, undefined, true), { name: input.name, skipBad: o.skipBad, header: o.header });
+    const r = await archiveToCsv(lines, sink, { name: input.name, skipBad: o.skipBad, header: o.header });
+    await out?.commit(true);
     if (r.skipped > 0) warn(`${NAME}: ${input.name}: ${describeSkipped(r)}`);
     return EXIT_OK;
   } finally {

@@ -43,7 +43,7 @@ const NAME = 'tcpanalyze';
 async function main(): Promise<number> {
   const program = makeProgram(NAME, 'Rebuild every TCP connection (and UDP/ICMP flow) of packet captures and write one record per connection.')
     .argument('[files...]', 'pcap or pcapng captures, plain, gzip or zstd (detected by content); several are merged by timestamp; none or - reads stdin')
-    .addOption(new Option('-f, --format <format>', 'output format: ndjson, csv, table, summary (tcpeek handshake totals as JSON), or archive (zstd NDJSON with a first metadata line) (default: table on a terminal, else ndjson; archive when -o ends in .zst)').choices(['ndjson', 'csv', 'table', 'summary', 'archive']))
+    .addOption(new Option('-f, --format <format>', 'output format: ndjson, csv, table, summary (tcpeek handshake totals as JSON), archive (zstd NDJSON with a first metadata line), or parquet (one kind per file, zstd; with -o) (default: table on a terminal, else ndjson; archive when -o ends in .zst; parquet when it ends in .parquet)').choices(['ndjson', 'csv', 'table', 'summary', 'archive', 'parquet']))
     .option('-z, --zstd', 'compress the output with zstd (implied by --format archive and by -o FILE.zst)', false)
     .option('--handshakes', 'print one tcpeek-style line per handshake (time, timestamp, source, destination, result, dup SYN, dup SYN/ACK) instead of records', false)
     .option('--flags', 'print one line per TCP segment with tshark analysis flags (frame, time, direction, length, classes) instead of records', false)
@@ -88,7 +88,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     );
   program.parse(process.argv);
   const o = program.opts<{
-    format?: 'ndjson' | 'csv' | 'table' | 'summary' | 'archive';
+    format?: 'ndjson' | 'csv' | 'table' | 'summary' | 'archive' | 'parquet';
     zstd: boolean;
     handshakes: boolean;
     flags: boolean;
@@ -144,11 +144,13 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   if (!Number.isInteger(maxFlows) || maxFlows < 1) throw new UsageError('USAGE_BAD_NUMBER', `--max-flows: "${o.maxFlows}" is not a positive whole number`);
   const toTerminal = !o.output && process.stdout.isTTY === true;
   const dirOut = isDirectoryOutput(o.output);
-  const format = o.format ?? (dirOut || o.output?.endsWith('.zst') ? 'archive' : toTerminal ? 'table' : 'ndjson');
+  const format = o.format ?? (o.output?.endsWith('.parquet') ? 'parquet' : dirOut || o.output?.endsWith('.zst') ? 'archive' : toTerminal ? 'table' : 'ndjson');
+  if (format === 'parquet' && !o.output && process.stdout.isTTY === true) throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write Parquet to a terminal; use -o FILE.parquet or a pipe');
+  if (format === 'parquet' && (o.handshakes || o.flags || o.follow !== undefined)) throw new UsageError('USAGE_CONFLICT', '--format parquet writes records; --handshakes, --flags and --follow write text');
   if (o.tunnels && (o.handshakes || o.flags || o.follow !== undefined || o.format === 'summary')) {
     throw new UsageError('USAGE_CONFLICT', '--tunnels adds tunnel records to the records: it cannot be combined with --handshakes, --flags, --format summary or --follow');
   }
-  const zstd = o.zstd || format === 'archive' || (o.output?.endsWith('.zst') ?? false);
+  const zstd = format !== 'parquet' && (o.zstd || format === 'archive' || (o.output?.endsWith('.zst') ?? false));
   if (zstd && !o.output && process.stdout.isTTY === true) throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write zstd data to a terminal; use -o FILE or a pipe');
 
   // every option is checked before anything is created
@@ -158,7 +160,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   const recordSelector = o.where !== undefined || o.excludeFile !== undefined ? selectorFrom({ filter: [], where: o.where, excludeFile: o.excludeFile }) : null;
   const view = o.handshakes ? 'handshakes' : o.flags ? 'flags' : format === 'summary' ? 'summary' : 'records';
   const toDir = view === 'records' && o.follow === undefined && dirOut;
-  const kinds = selectFields(chooseKinds([CONN_SCHEMA, ...protocols.flatMap((p) => p.schemas), ...(o.tunnels ? [TUNNEL_SCHEMA] : [])], o.records, format === 'csv' && !toDir), o.fields);
+  const kinds = selectFields(chooseKinds([CONN_SCHEMA, ...protocols.flatMap((p) => p.schemas), ...(o.tunnels ? [TUNNEL_SCHEMA] : [])], o.records, (format === 'csv' || format === 'parquet') && !toDir, format === 'parquet' ? 'Parquet' : 'CSV'), o.fields);
   const sort = o.sort !== undefined ? o.sort.split(',').map((f) => f.trim()).filter((f) => f !== '') : undefined;
   for (const f of sort ?? []) if (!kinds.some((k) => k.fields.some((x) => x.name === f))) throw new UsageError('USAGE_BAD_FIELD', `--sort: "${f}" is not a field of the records written`);
   const archiveMeta = (kind: string): string =>

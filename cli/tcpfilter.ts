@@ -25,6 +25,10 @@ import { EXIT_DATA, EXIT_OK, ToolError, UsageError, isToolError } from '../src/u
 import { makeProgram, runMain, warn } from './_common.js';
 import { durationMs, progressLine } from './_args.js';
 import { openOutput } from './_output.js';
+import { ParquetLineTarget } from '../src/output/parquet-rows.js';
+import { ArchivalRecordView } from '../src/tcpinfo/archival-record.js';
+import { Snapshot } from '../src/tcpinfo/snapshot.js';
+import { decodeArchiveLine } from '../src/tcpinfo/convert.js';
 import { addSelectOptions, selectorFrom, splitFilterArgs, type SelectOptionValues } from './_select.js';
 
 const NAME = 'tcpfilter';
@@ -33,6 +37,7 @@ interface Opts extends SelectOptionValues {
   output?: string;
   write?: string;
   zstd: boolean;
+  format?: 'input' | 'parquet';
   invert: boolean;
   kind: 'auto' | 'records' | 'tcpinfo' | 'capture';
   idleTimeout: string;
@@ -90,6 +95,7 @@ async function main(): Promise<number> {
     .option('-o, --output <file>', 'write to FILE instead of stdout (temporary name, renamed when complete); zstd when it ends in .zst; for captures .pcap or .pcapng picks the format')
     .option('-w, --write <file>', 'the same as -o (tcpdump\'s spelling, for captures)')
     .option('-z, --zstd', 'compress the output with zstd', false)
+    .addOption(new Option('-f, --format <format>', "records and tcp-info input: 'input' writes the kept lines as they are; 'parquet' writes them as Parquet (one record kind; tcp-info snapshots in csvtool's columns) (default: parquet when -o ends in .parquet)").choices(['input', 'parquet']))
     .option('-v, --invert', 'keep what does NOT match (as grep -v)', false)
     .addOption(new Option('--kind <kind>', 'input kind (default: decided by the content)').choices(['auto', 'records', 'tcpinfo', 'capture']).default('auto'))
     .option('--idle-timeout <duration>', 'captures: as tcpanalyze, a flow ends after this much capture time without packets', '5m')
@@ -141,7 +147,16 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
   }
   // a tcp-info socket's own side is local, so only records and captures need --local for RX
   if (!o.quiet && kind !== 'tcpinfo') for (const w of selector.warnings()) warn(`${NAME}: warning: ${w}`);
-  const zstd = o.zstd || (outPath?.endsWith('.zst') ?? false);
+  const parquet = (o.format ?? (outPath?.endsWith('.parquet') ? 'parquet' : 'input')) === 'parquet';
+  if (parquet && kind === 'capture') {
+    await input.window.close().catch(() => {});
+    throw new UsageError('USAGE_CONFLICT', '--format parquet writes records or tcp-info snapshots; a capture is filtered into a capture (analyse it with tcpanalyze --format parquet)');
+  }
+  const zstd = !parquet && (o.zstd || (outPath?.endsWith('.zst') ?? false));
+  if (parquet && outPath === undefined && process.stdout.isTTY === true) {
+    await input.window.close().catch(() => {});
+    throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write Parquet to a terminal; use -o FILE.parquet or a pipe');
+  }
   if (outPath === undefined && process.stdout.isTTY === true && (zstd || kind === 'capture')) {
     await input.window.close().catch(() => {});
     throw new UsageError('USAGE_BINARY_TO_TERMINAL', `will not write ${kind === 'capture' ? 'a capture' : 'zstd data'} to a terminal; use -o FILE or a pipe`);
@@ -192,11 +207,17 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
         await spooled?.remove();
       }
     } else {
+      let pq: ParquetLineTarget | null = null;
+      if (parquet) {
+        const view = new ArchivalRecordView();
+        const snap = new Snapshot();
+        pq = new ParquetLineTarget((b) => sink.write(b), kind === 'tcpinfo' ? 'tcpinfo' : 'records', (line) => decodeArchiveLine(line, 0, line.length, view, snap));
+      }
       const lf = {
         name: input.name,
         selector,
         invert: o.invert,
-        target: sink,
+        target: pq ?? sink,
         wait: () => sink.ready(),
         stop,
         bad: (e: ToolError) => {
@@ -208,6 +229,7 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
       let res: LineFilterResult;
       try {
         res = kind === 'tcpinfo' ? await filterTcpInfoLines(lines, lf) : await filterRecordLines(lines, lf);
+        pq?.end();
       } finally {
         await input.window.close().catch(() => {});
         if (stdin) process.stdin.destroy();

@@ -20,7 +20,8 @@ await build({
   outdir: 'dist/cli',
   allowOverwrite: true,
   bundle: true,
-  external: Object.keys(pkg.dependencies ?? {}).filter((d) => d !== 'commander'),
+  // optional dependencies (DuckDB) stay outside too: loaded with import() only by the code that needs them
+  external: [...Object.keys(pkg.dependencies ?? {}).filter((d) => d !== 'commander'), ...Object.keys(pkg.optionalDependencies ?? {})],
   banner: { js: "import { createRequire as __tcpkitCreateRequire } from 'node:module';\nconst require = __tcpkitCreateRequire(import.meta.url);" },
   platform: 'node',
   format: 'esm',

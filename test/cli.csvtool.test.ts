@@ -150,22 +150,29 @@ stdout, byte-identical to m-lab's Go csvtool; also tcpkit NDJSON records
 (tcpanalyze output) to CSV. The first line decides which kind the input is.
 
 Arguments:
-  file              archive or NDJSON file, plain or zstd/gzip (detected by
-                    content); none or - reads stdin
+  file                   archive or NDJSON file, plain or zstd/gzip (detected by
+                         content); none or - reads stdin
 
 Options:
-  -V, --version     print the version and exit
-  --skip-bad        skip lines that cannot be decoded, count them on stderr and
-                    exit 0 (without it: stop at the first bad line, exit 1)
-                    (default: false)
-  --kind <kind>     input kind: auto (decided by the first line), tcpinfo or
-                    tcpkit (choices: "auto", "tcpinfo", "tcpkit", default:
-                    "auto")
-  --no-header       leave out the CSV header line (default: header on)
-  --records <kind>  tcpkit records of several kinds (tcpanalyze --decode):
-                    convert those of this kind (conn, http, ...) and skip the
-                    others
-  -h, --help        print this help and exit
+  -V, --version          print the version and exit
+  --skip-bad             skip lines that cannot be decoded, count them on stderr
+                         and exit 0 (without it: stop at the first bad line,
+                         exit 1) (default: false)
+  --kind <kind>          input kind: auto (decided by the first line), tcpinfo
+                         or tcpkit (choices: "auto", "tcpinfo", "tcpkit",
+                         default: "auto")
+  --no-header            leave out the CSV header line (default: header on)
+  -f, --format <format>  output format: csv, or parquet (typed columns, zstd;
+                         tcp-info snapshots in csvtool's columns plus the
+                         archive's UUID, metadata lines left out) (default:
+                         parquet when -o ends in .parquet) (choices: "csv",
+                         "parquet")
+  -o, --output <file>    write to FILE instead of stdout (temporary name,
+                         renamed when complete)
+  --records <kind>       tcpkit records of several kinds (tcpanalyze --decode):
+                         convert those of this kind (conn, http, ...) and skip
+                         the others
+  -h, --help             print this help and exit
 
 Examples:
   csvtool ndt-jdczh_1553815964_00000000000003E8.00183.jsonl.zst > snapshots.csv

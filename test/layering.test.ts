@@ -22,6 +22,7 @@ export const LAYERS: Record<string, number> = {
   'src/tcp': 4,
   'src/analysis': 5,
   'src/output': 6,
+  'src/query': 6.5,
   'src/live': 7,
   'src/index.ts': 7.5,
   cli: 8,

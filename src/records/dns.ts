@@ -10,9 +10,7 @@
 import type { FieldDef, RecordSchema } from './schema.js';
 import { identityFields } from './transaction.js';
 
-const f = (name: string, type: FieldDef['type'], vocab: FieldDef['vocab'], doc: string): FieldDef => ({ name, type, vocab, doc });
-/** A list field and what its elements are. */
-const l = (name: string, items: NonNullable<FieldDef['items']>, vocab: FieldDef['vocab'], doc: string): FieldDef => ({ name, type: 'list', items, vocab, doc });
+const f = (name: string, type: FieldDef['type'], vocab: FieldDef['vocab'], doc: string, items?: FieldDef['items']): FieldDef => (items ? { name, type, vocab, doc, items } : { name, type, vocab, doc });
 
 /** Values of the `state` field. */
 export const DNS_STATES = ['complete', 'incomplete', 'unanswered', 'orphan', 'invalid'] as const;
@@ -34,8 +32,8 @@ export const DNS_FIELDS: readonly FieldDef[] = [
   f('RD', 'bool', 'zeek', 'Recursion Desired bit of the query (of the response for a response without a query).'),
   f('RA', 'bool', 'zeek', 'Recursion Available bit of the response (false without one). Zeek sets it only from responses with answer records.'),
   f('Z', 'int', 'zeek', 'The query\'s three bits between RA and RCODE as one number (Z, AD, CD: 1 = CD, 2 = AD), as Zeek; of the response for a response without a query.'),
-  l('answers', 'string', 'zeek', 'The answer section\'s records as Zeek writes them: addresses for A and AAAA, the name for CNAME, NS, PTR, MX (exchange), SRV (target) and SOA (primary server), "TXT <bytes> <text>" per string for TXT, "RRSIG <type covered> <signer>", "DS <alg> <digest type>", "DNSKEY <alg>", "NSEC <owner> <next>", "NSEC3", "NAPTR ...", and "<unknown type=N>" for other types (Zeek logs nothing for some of those: HINFO, CAA, TKEY, SVCB, HTTPS). Null when there are none. A zone transfer (AXFR, IXFR) over TCP answered in several messages is one record: the answers of all its messages, the first 1000 listed.'),
-  l('TTLs', 'int', 'zeek', 'TTL in seconds of each entry of answers, in the same order (the 32-bit value as sent).'),
+  f('answers', 'list', 'zeek', 'The answer section\'s records as Zeek writes them: addresses for A and AAAA, the name for CNAME, NS, PTR, MX (exchange), SRV (target) and SOA (primary server), "TXT <bytes> <text>" per string for TXT, "RRSIG <type covered> <signer>", "DS <alg> <digest type>", "DNSKEY <alg>", "NSEC <owner> <next>", "NSEC3", "NAPTR ...", and "<unknown type=N>" for other types (Zeek logs nothing for some of those: HINFO, CAA, TKEY, SVCB, HTTPS). Null when there are none. A zone transfer (AXFR, IXFR) over TCP answered in several messages is one record: the answers of all its messages, the first 1000 listed.'),
+  f('TTLs', 'list', 'zeek', 'TTL in seconds of each entry of answers, in the same order (the 32-bit value as sent).', 'int'),
   f('rejected', 'bool', 'zeek', 'Zeek\'s "the server rejected the query": a response with a question and no record in any section, or with a non-zero rcode and no question.'),
   f('opcode', 'int', 'zeek', 'OPCODE of the query (0 query, 4 notify, 5 update, ...).'),
   f('opcode_name', 'string', 'zeek', 'Zeek\'s name of opcode: query, iquery, server-status, notify, dynamic-update, dso ("opcode-N" when unknown).'),

@@ -19,7 +19,7 @@ export interface FieldDef {
   doc: string;
   /** Whose vocabulary the name follows: zeek, tshark, tcptrace, tcpeek, datadog, community-id, goprobe, ja3/ja4 (their authors' specifications), tcpkit. */
   vocab: 'zeek' | 'tshark' | 'tcptrace' | 'tcpeek' | 'datadog' | 'community-id' | 'goprobe' | 'ja3' | 'ja4' | 'tcpkit';
-  /** `list` fields: what the elements are (the typed table columns need it: Array(String) or Array(Int64)). */
+  /** Element type of a `list` field (default string): what typed stores (DuckDB, Parquet, BigQuery) hold. */
   items?: 'string' | 'int';
 }
 

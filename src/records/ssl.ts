@@ -11,9 +11,7 @@
 import type { FieldDef, RecordSchema } from './schema.js';
 import { identityFields } from './transaction.js';
 
-const f = (name: string, type: FieldDef['type'], vocab: FieldDef['vocab'], doc: string): FieldDef => ({ name, type, vocab, doc });
-/** A list field and what its elements are. */
-const l = (name: string, items: NonNullable<FieldDef['items']>, vocab: FieldDef['vocab'], doc: string): FieldDef => ({ name, type: 'list', items, vocab, doc });
+const f = (name: string, type: FieldDef['type'], vocab: FieldDef['vocab'], doc: string, items?: FieldDef['items']): FieldDef => (items ? { name, type, vocab, doc, items } : { name, type, vocab, doc });
 
 /** Values of the `state` field. */
 export const SSL_STATES = ['complete', 'incomplete', 'unanswered', 'alert', 'invalid'] as const;
@@ -31,22 +29,22 @@ export const SSL_FIELDS: readonly FieldDef[] = [
   f('ssl_history', 'string', 'zeek', 'Zeek\'s handshake history, one letter per message, the client\'s in upper case, up to the handshake\'s end (when established; Zeek\'s letters): c client_hello, s server_hello, j hello_retry_request, x certificate, k server_key_exchange, r certificate_request, n server_hello_done, y certificate_verify, g client_key_exchange, f finished, t new_session_ticket, u certificate_status, h hello_request, v hello_verify_request, e end_of_early_data, o encrypted_extensions, w certificate_url, a supplemental_data, p key_update, m message_hash, z other, i change_cipher_spec, l alert, b heartbeat. At most 100 letters.'),
   f('server_version', 'int', 'zeek', 'Legacy version number of the ServerHello (ssl-log-ext; 771 = 0x0303).'),
   f('client_version', 'int', 'zeek', 'Legacy version number of the ClientHello (ssl-log-ext).'),
-  l('client_ciphers', 'int', 'zeek', 'Cipher suite numbers the client offered, in order, GREASE values included (ssl-log-ext).'),
-  l('ssl_client_exts', 'int', 'zeek', 'Extension type numbers of the ClientHello, in order, GREASE included (ssl-log-ext; Zeek appends those of a second ClientHello too, tcpkit keeps the first).'),
-  l('ssl_server_exts', 'int', 'zeek', 'Extension type numbers of the ServerHello, in order (ssl-log-ext).'),
+  f('client_ciphers', 'list', 'zeek', 'Cipher suite numbers the client offered, in order, GREASE values included (ssl-log-ext).', 'int'),
+  f('ssl_client_exts', 'list', 'zeek', 'Extension type numbers of the ClientHello, in order, GREASE included (ssl-log-ext; Zeek appends those of a second ClientHello too, tcpkit keeps the first).', 'int'),
+  f('ssl_server_exts', 'list', 'zeek', 'Extension type numbers of the ServerHello, in order (ssl-log-ext).', 'int'),
   f('ticket_lifetime_hint', 'int', 'zeek', 'Lifetime hint (seconds) of a plaintext NewSessionTicket (TLS 1.2 and before; ssl-log-ext).'),
   f('dh_param_size', 'int', 'zeek', 'Bits of the server\'s public value (Ys) in a finite-field DHE ServerKeyExchange (ssl-log-ext).'),
-  l('point_formats', 'int', 'zeek', 'EC point formats of the ClientHello (ssl-log-ext).'),
-  l('client_curves', 'int', 'zeek', 'Supported groups of the ClientHello, in order, GREASE included (ssl-log-ext).'),
-  l('orig_alpn', 'string', 'zeek', 'ALPN protocols the client offered, in order (ssl-log-ext).'),
-  l('client_supported_versions', 'int', 'zeek', 'Versions of the ClientHello\'s supported_versions extension, GREASE included (ssl-log-ext).'),
+  f('point_formats', 'list', 'zeek', 'EC point formats of the ClientHello (ssl-log-ext).', 'int'),
+  f('client_curves', 'list', 'zeek', 'Supported groups of the ClientHello, in order, GREASE included (ssl-log-ext).', 'int'),
+  f('orig_alpn', 'list', 'zeek', 'ALPN protocols the client offered, in order (ssl-log-ext).'),
+  f('client_supported_versions', 'list', 'zeek', 'Versions of the ClientHello\'s supported_versions extension, GREASE included (ssl-log-ext).', 'int'),
   f('server_supported_version', 'int', 'zeek', 'Version of the ServerHello\'s supported_versions extension (ssl-log-ext).'),
-  l('psk_key_exchange_modes', 'int', 'zeek', 'PSK key exchange modes the client offered (ssl-log-ext).'),
-  l('client_key_share_groups', 'int', 'zeek', 'Groups of the ClientHello\'s key_share entries (ssl-log-ext).'),
+  f('psk_key_exchange_modes', 'list', 'zeek', 'PSK key exchange modes the client offered (ssl-log-ext).', 'int'),
+  f('client_key_share_groups', 'list', 'zeek', 'Groups of the ClientHello\'s key_share entries (ssl-log-ext).', 'int'),
   f('server_key_share_group', 'int', 'zeek', 'Group of the ServerHello\'s key_share (or the HelloRetryRequest\'s selected group; ssl-log-ext).'),
-  l('client_comp_methods', 'int', 'zeek', 'Compression methods the client offered (ssl-log-ext).'),
-  l('sigalgs', 'int', 'zeek', 'Low byte (signature) of each signature_algorithms entry of the ClientHello, in order (ssl-log-ext).'),
-  l('hashalgs', 'int', 'zeek', 'High byte (hash) of each signature_algorithms entry of the ClientHello, in order (ssl-log-ext).'),
+  f('client_comp_methods', 'list', 'zeek', 'Compression methods the client offered (ssl-log-ext).', 'int'),
+  f('sigalgs', 'list', 'zeek', 'Low byte (signature) of each signature_algorithms entry of the ClientHello, in order (ssl-log-ext).', 'int'),
+  f('hashalgs', 'list', 'zeek', 'High byte (hash) of each signature_algorithms entry of the ClientHello, in order (ssl-log-ext).', 'int'),
   f('ech_kdf_id', 'int', 'zeek', 'HPKE KDF id of the ClientHello\'s encrypted_client_hello extension (ssl-log-ext).'),
   f('ech_aead_id', 'int', 'zeek', 'HPKE AEAD id of the ClientHello\'s encrypted_client_hello extension (ssl-log-ext).'),
   f('ja3', 'string', 'ja3', 'JA3 of the (first) ClientHello: MD5 of "version,ciphers,extensions,groups,point formats" in decimal, GREASE removed (salesforce/ja3).'),
