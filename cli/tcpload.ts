@@ -71,7 +71,7 @@ function positiveInt(text: string, flag: string, min = 1): number {
 
 async function main(): Promise<number> {
   const program = makeProgram(NAME, 'Load tcpkit records (or captures, analysed on the fly) into ClickHouse over its HTTP interface, in batches, resumably.')
-    .argument('<url>', 'clickhouse://[USER[:PASSWORD]@]HOST[:8123]/DATABASE[.TABLE] (clickhouses:// for HTTPS): DATABASE.TABLE takes one record kind; DATABASE alone, one table per kind named after it (conn, http, dns, ...)')
+    .argument('<url>', 'clickhouse://[USER[:PASSWORD]@]HOST[:8123]/DATABASE[.TABLE] (clickhouses:// for HTTPS): DATABASE.TABLE takes one record kind; DATABASE alone, one table per kind named as tcpquery names its views (conns, http, dns, ...)')
     .argument('[files...]', 'tcpkit records (NDJSON, plain, gzip or zstd archives) or pcap/pcapng captures (analysed as tcpanalyze does, several merged by time); none or - reads stdin')
     .option('--create', 'create the database and tables from the record schemas (ReplacingMergeTree keyed by each record\'s identity) when missing, and add columns the schema has and the table lacks; with no files, only create', false)
     .option('--cluster <name>', 'load into Distributed tables over this cluster (a remote_servers entry): each kind\'s table is the Distributed one, over <table>_local on every shard; --create makes both on the server named (run it once per shard)')

@@ -11,6 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { request } from 'node:http';
 import { delimiter, join } from 'node:path';
 
 function which(cmd: string): string | null {
@@ -92,6 +93,23 @@ const USERS_XML = `<?xml version="1.0"?>
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * One HTTP request on a new connection (no keep-alive: a pooled connection
+ * the server closed while a test waited would fail the next request).
+ */
+function post(port: number, path: string, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: path === '/ping' ? 'GET' : 'POST', agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(path === '/ping' ? undefined : body);
+  });
+}
+
 export class ClickHouseServer {
   private child: ChildProcess | null = null;
   private exited: Promise<void> = Promise.resolve();
@@ -126,8 +144,7 @@ export class ClickHouseServer {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`clickhouse-server exited with ${child.exitCode} at start (see ${this.dir}/err.log)`);
       try {
-        const r = await fetch(`http://127.0.0.1:${this.ports.http}/ping`);
-        if (r.ok) return;
+        if ((await post(this.ports.http, '/ping', '')).status === 200) return;
       } catch {
         /* not up yet */
       }
@@ -151,10 +168,9 @@ export class ClickHouseServer {
 
   /** Runs SQL; returns the response text (throws with the server's message). */
   async query(sql: string): Promise<string> {
-    const r = await fetch(`http://127.0.0.1:${this.ports.http}/`, { method: 'POST', body: sql });
-    const text = await r.text();
-    if (!r.ok) throw new Error(`${sql.slice(0, 80)}: ${text.trim()}`);
-    return text;
+    const r = await post(this.ports.http, '/', sql);
+    if (r.status !== 200) throw new Error(`${sql.slice(0, 80)}: ${r.text.trim()}`);
+    return r.text;
   }
 
   /** Rows of a query as objects (JSONEachRow; 64-bit integers arrive as strings). */

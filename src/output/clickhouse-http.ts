@@ -2,9 +2,8 @@
  * ClickHouse's HTTP interface, with Node's own http module: queries in the
  * request body, inserts as `INSERT ... FORMAT TabSeparated` in the URL with
  * the rows as the body, one keep-alive connection. No client library: the
- * HTTP interface is two request shapes, and `@clickhouse/client` (1.23; it
- * states support for ClickHouse 24.8+ only) adds nothing tcpload uses
- * (measured in bench/clickhouse.ts: the same rows/s).
+ * HTTP interface is two request shapes, and `@clickhouse/client` (1.23)
+ * states support for ClickHouse 24.8 and later only.
  *
  * Errors say whether trying again can help (`retryable`): the server gone
  * (refused, reset, timed out, a 502-504 from a proxy) or a ClickHouse

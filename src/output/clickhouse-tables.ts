@@ -2,12 +2,14 @@
  * The tables tcpload writes to, found or created on the server.
  *
  * Names: with `clickhouse://host/db.table` one kind goes to `table`; with
- * `clickhouse://host/db` each kind goes to a table named after it (conn,
- * http, dns, ...). On a cluster (`cluster` set) that name is the Distributed
+ * `clickhouse://host/db` each kind goes to a table named as tcpquery names
+ * its view (conns, flows, tunnels, http, dns, ssl, ...), so one query runs
+ * unchanged on both. On a cluster (`cluster` set) that name is the Distributed
  * table and each shard holds `<name>_local`, so queries read the same names
  * on one server and on a cluster.
  */
 import type { RecordSchema } from '../records/schema.js';
+import { recordTable, tableName } from '../records/ddl.js';
 import { SOURCE_COLUMN, chIdent, chString, clickhouseColumns, clickhouseCreateDistributed, clickhouseCreateTable } from '../records/ddl-clickhouse.js';
 import { ToolError } from '../util/errors.js';
 import type { ClickHouseHttp, ClickHouseTarget } from './clickhouse-http.js';
@@ -26,7 +28,7 @@ export interface TableSetup {
 
 /** The table a kind's records go to (database-qualified), and on a cluster its shards' local table. */
 export function tableNames(target: ClickHouseTarget, kind: string, cluster: string | null): { insert: string; local: string } {
-  const name = target.table ?? kind;
+  const name = target.table ?? tableName(kind);
   return { insert: `${target.database}.${name}`, local: `${target.database}.${cluster !== null ? name + '_local' : name}` };
 }
 
@@ -49,9 +51,10 @@ export async function prepareTables(http: ClickHouseHttp, target: ClickHouseTarg
   const out: KindTable[] = [];
   for (const schema of kinds) {
     const names = tableNames(target, schema.kind, s.cluster);
+    const def = recordTable(schema);
     if (s.create) {
-      await s.attempt(() => http.query(clickhouseCreateTable(schema, { table: names.local })), `creating ${names.local}`);
-      if (s.cluster !== null) await s.attempt(() => http.query(clickhouseCreateDistributed(schema, { table: names.insert, cluster: s.cluster!, local: names.local })), `creating ${names.insert}`);
+      await s.attempt(() => http.query(clickhouseCreateTable(def, { table: names.local })), `creating ${names.local}`);
+      if (s.cluster !== null) await s.attempt(() => http.query(clickhouseCreateDistributed(def, { table: names.insert, cluster: s.cluster!, local: names.local })), `creating ${names.insert}`);
     }
     // every table tcpload writes through: the local one, and the Distributed one over it
     const tables = s.cluster !== null ? [names.local, names.insert] : [names.insert];
@@ -61,7 +64,7 @@ export async function prepareTables(http: ClickHouseHttp, target: ClickHouseTarg
       if (cols.size === 0) {
         throw new ToolError('LOAD_NO_TABLE', `table ${t} does not exist on ${target.host}:${target.port}${s.create ? '' : ' (add --create to create it from the schema)'}`);
       }
-      const missing = clickhouseColumns(schema).filter((c) => c.materialized === undefined && !cols.has(c.name));
+      const missing = clickhouseColumns(def).filter((c) => c.materialized === undefined && !cols.has(c.name));
       if (missing.length > 0 && s.create) {
         const alter = `ALTER TABLE ${t} ${missing.map((c) => `ADD COLUMN ${chIdent(c.name)} ${c.type}`).join(', ')}`;
         await s.attempt(() => http.query(alter), `adding columns to ${t}`);
