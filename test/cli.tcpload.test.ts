@@ -18,7 +18,8 @@ import { ClickHouseServer, clickhouseSkip, freePort } from './_clickhouse.js';
 import { kindOf, nanos, rawValue, runAsync, sleep, sumInt, sumNanos } from './_load-helpers.js';
 import { generateCapture } from '../bench/gen-capture.js';
 import { SCHEMAS, type FieldDef, type RecordSchema } from '../src/records/index.js';
-import { tableName } from '../src/records/ddl.js';
+import { renderDdl, tableName } from '../src/records/ddl.js';
+import { queryTables } from '../src/query/engine.js';
 
 const L7 = join(ROOT, 'fixtures', 'pcaps', 'l7');
 /** Decoded captures from a few months (each month is a partition: an INSERT writes a part per partition). */
@@ -277,4 +278,21 @@ test('usage and server errors: one line each, exit 2 for usage, 1 for the server
   assert.equal(errLines.length, 3, down.stderr);
   assert.match(errLines[0]!, /^tcpload: reading the columns of x\.conns: cannot reach the server: connect ECONNREFUSED 127\.0\.0\.1:\d+; retrying in [\d.]+ s \(attempt 2 of 3\)$/);
   assert.match(errLines[2]!, /^tcpload: reading the columns of x\.conns: cannot reach the server: connect ECONNREFUSED 127\.0\.0\.1:\d+ \(gave up after 3 attempts\) \[CLICKHOUSE_UNREACHABLE\]$/);
+});
+
+test("tcpquery's clickhouse dialect is the table tcpload creates, and every kind's statement (tcp-info's too) runs on the server", { skip: clickhouseSkip }, async () => {
+  await server!.query('CREATE DATABASE IF NOT EXISTS ddl');
+  for (const t of queryTables()) {
+    await server!.query(renderDdl(t, 'clickhouse', { table: `ddl.${t.table}` }));
+    const cols = await server!.rows(`SELECT name, type FROM system.columns WHERE database = 'ddl' AND table = '${t.table}'`);
+    for (const c of t.columns) assert.ok(cols.some((x) => x['name'] === c.name), `${t.kind}: column ${c.name}`);
+  }
+  // the same statement tcpload --create ran for conns (t1, created by the first test)
+  const created = await scalar("SELECT engine_full FROM system.tables WHERE database = 't1' AND name = 'conns'");
+  const printed = await scalar("SELECT engine_full FROM system.tables WHERE database = 'ddl' AND name = 'conns'");
+  assert.equal(printed, created);
+  assert.match(created, /^ReplacingMergeTree\(_version\) PARTITION BY toYYYYMM\(toDate\(toDateTime\(toUInt32\(ts\)\)\)\) ORDER BY \(toDate\(toDateTime\(toUInt32\(ts\)\)\), uid\)/);
+  const a = await server!.rows("SELECT name, type FROM system.columns WHERE database = 't1' AND table = 'conns'");
+  const b = await server!.rows("SELECT name, type FROM system.columns WHERE database = 'ddl' AND table = 'conns'");
+  assert.deepEqual(b, a);
 });
