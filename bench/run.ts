@@ -481,7 +481,7 @@ async function main(): Promise<void> {
     goals.push(...(await runL7Bench({ packets: opts.l7Packets, runs: opts.runs, memory: opts.memory, regen: opts.regen, outDir: OUT_DIR, timeBin: TIME_BIN, nodeFlags: shebangFlags(TCPANALYZE_JS) })));
   }
   if (opts.query && opts.tcpanalyzeCmd === undefined) goals.push(...(await runQueryBench({ capture: cap.path, outDir: OUT_DIR, copies: 4 })));
-  if (opts.clickhouse && opts.tcpanalyzeCmd === undefined) goals.push(...(await runClickHouseBench({ capture: cap.path, outDir: OUT_DIR, runs: Math.min(opts.runs, 3) })));
+  if (opts.clickhouse && opts.tcpanalyzeCmd === undefined) goals.push(...(await runClickHouseBench({ capture: cap.path, outDir: OUT_DIR, runs: opts.runs })));
   console.log('\nGoals:');
   for (const g of goals) console.log(`${g.status}  ${g.goal}: ${g.detail}`);
   if (opts.tcpanalyzeCmd !== undefined) console.log('(tcpanalyze was a stand-in command: --tcpanalyze-cmd)');
