@@ -296,3 +296,18 @@ test("tcpquery's clickhouse dialect is the table tcpload creates, and every kind
   const b = await server!.rows("SELECT name, type FROM system.columns WHERE database = 'ddl' AND table = 'conns'");
   assert.deepEqual(b, a);
 });
+
+test('the count check fails (exit 1, both numbers) when the table holds other rows under an input\'s name, and keeps the state file for a rerun', { skip: clickhouseSkip }, async () => {
+  const conns = lines.filter((l) => kindOf(l) === 'conn');
+  const input = join(dir, 'renamed.ndjson');
+  const state = join(dir, 'renamed.state.json');
+  writeFileSync(input, conns.slice(0, 40).join('\n') + '\n');
+  assert.equal(run('tcpload', ['--create', '-q', url('t8'), input], { cwd: dir }).status, 0);
+  // another file under the same name: its 30 records are there, and so are the first file's 40
+  writeFileSync(input, conns.slice(100, 130).join('\n') + '\n');
+  const r = run('tcpload', ['--state', state, url('t8'), input], { cwd: dir });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stdout, /^count: t8\.conns: 70 rows where 30 were expected: 40 more \(rows of an earlier load from an input of the same name\?\)$/m);
+  assert.match(r.stderr, new RegExp(`what was committed is recorded in ${state.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}; the same command resumes`));
+  assert.ok(existsSync(state), 'the state file stays when the check fails');
+});
