@@ -28,7 +28,8 @@ import { formatAddr } from '../src/util/ip.js';
 import type { Conn } from '../src/tcp/conn.js';
 import { FLAGS_HEADER, flagsLine } from '../src/output/flags.js';
 import type { ConnAnalysis } from '../src/analysis/conn-analysis.js';
-import { followConnection } from '../src/analysis/follow.js';
+import { FollowMarks, followConnection } from '../src/analysis/follow.js';
+import { transactionLabel } from '../src/output/txn-label.js';
 import { openOutput } from './_output.js';
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
@@ -132,8 +133,8 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   for (const name of decodePorts.keys()) {
     if (!protocols.some((p) => p.name === name)) throw new UsageError('USAGE_CONFLICT', `--decode-port ${name}:...: ${name} is not decoded; add it to --decode`);
   }
-  if (protocols.length > 0 && (o.handshakes || o.flags || o.format === 'summary' || o.follow !== undefined)) {
-    throw new UsageError('USAGE_CONFLICT', '--decode writes transaction records; it cannot be combined with --handshakes, --flags, --format summary or --follow');
+  if (protocols.length > 0 && (o.handshakes || o.flags || o.format === 'summary')) {
+    throw new UsageError('USAGE_CONFLICT', '--decode writes transaction records; it cannot be combined with --handshakes, --flags or --format summary (with --follow it marks where each transaction starts)');
   }
   if (o.records !== undefined && (o.handshakes || o.flags || o.format === 'summary' || o.follow !== undefined)) {
     throw new UsageError('USAGE_CONFLICT', '--records selects record kinds; --handshakes, --flags, --format summary and --follow write no records');
@@ -189,8 +190,16 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   const writeConn = (r: RecordValues): void => {
     if (wantsConn && (recordSelector === null || recordSelector.accepts(r))) recOut!.write(CONN_SCHEMA, r);
   };
+  const followMarks = o.follow !== undefined && protocols.length > 0 ? new FollowMarks() : null;
   const app =
-    protocols.length > 0
+    followMarks !== null
+      ? new AppLayer({
+          protocols,
+          ports: decodePorts,
+          maxBuffer,
+          onTransaction: (schema, r) => followMarks.add(r['uid'], r['ts'], (n) => transactionLabel(schema.kind, n, r)),
+        })
+      : protocols.length > 0
       ? new AppLayer({
           protocols,
           ports: decodePorts,
@@ -228,6 +237,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
       idleTimeoutMs,
       closeLingerMs,
       control: { stop: () => fsink.closed, wait: () => (fsink.closed ? null : fsink.ready()) },
+      ...(app !== null && followMarks !== null ? { app, marks: followMarks } : {}),
     });
     await fsink.flush();
     if (fsink.error) throw fsink.error;
@@ -241,6 +251,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
       warn(`${NAME}: --follow ${o.follow}: no TCP connection with that uid or stream number in the input [FOLLOW_NOT_FOUND]`);
       return EXIT_DATA;
     }
+    if (res.unmarked > 0) warn(`${NAME}: --follow: the connection's text passed 64 MiB before it ended; ${res.unmarked} transactions after that are not marked (${res.marked} are)`);
     if (o.stats && !o.quiet) {
       for (const [i, st] of res.streams.entries()) warn(`${NAME}: node ${i}: ${JSON.stringify(st)}`);
       warn(`${NAME}: reassembly pool: ${JSON.stringify(res.pool)}`);

@@ -115,3 +115,28 @@ test('every conn record counts the transactions and failures of its uid', () => 
   assert.ok(conns.length >= 49);
   for (const c of conns) assert.deepEqual([c['transactions'], c['failed_transactions']], count.get(String(c['uid'])) ?? [0, 0], String(c['uid']));
 });
+
+test('--follow with --decode marks where each transaction starts; without the marks the text is the plain follow text', () => {
+  const PIPELINED = join(L7, 'zeek__http-pipelined-requests.pcap');
+  const recs = parse(run('tcpanalyze', ['--decode', 'http', '--records', 'http', '--format', 'ndjson', PIPELINED]).stdout);
+  const uid = String(recs[0]!['uid']);
+  const mine = recs.filter((r) => r['uid'] === uid).sort((a, b) => Number(a['ts']) - Number(b['ts']));
+  assert.ok(mine.length >= 3, 'a connection with several requests');
+  const marked = run('tcpanalyze', ['--decode', 'http', '--follow', uid, PIPELINED]);
+  const plain = run('tcpanalyze', ['--follow', uid, PIPELINED]);
+  assert.equal(marked.status, 0, marked.stderr);
+  const MARK = /^\[http (\d+): (.*)\]$/;
+  const lines = marked.stdout.split('\n');
+  assert.equal(lines.filter((l) => !MARK.test(l)).join('\n'), plain.stdout, 'the marks are the only difference');
+  const marks = lines.map((l, i) => [l.match(MARK), i] as const).filter(([m]) => m !== null);
+  assert.equal(marks.length, mine.length, 'one mark per transaction');
+  marks.forEach(([m, i], k) => {
+    const r = mine[k]!;
+    assert.equal(Number(m![1]), k + 1, 'numbered in start order');
+    assert.match(m![2]!, new RegExp(`^${String(r['method'])} ${String(r['host'])}${String(r['uri']).replace(/[.?*+()[\]]/g, '\\$&')} -> ${String(r['status_code'])}`));
+    assert.match(m![2]!, new RegExp(`latency ${String(r['latency_ms'])} ms`));
+    // the next chunk is the client's (no tab), and its bytes start with the request line
+    assert.match(lines[i + 1]!, /^\d+$/, 'a client chunk follows the mark');
+    assert.ok(lines[i + 2]!.startsWith(`${String(r['method'])} `), `chunk after mark ${k + 1} starts with the request: ${lines[i + 2]}`);
+  });
+});

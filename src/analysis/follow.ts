@@ -37,9 +37,45 @@ import { formatAddr } from '../util/ip.js';
 import { communityId } from './community-id.js';
 import { stableUid } from './uid.js';
 import { analyzeCaptures, type AnalyzeResult } from './pipeline.js';
+import type { AppLayer } from './app-layer.js';
 import { FOLLOW_FORMATS, FOLLOW_SEPARATOR, followHeader, followNode, formatChunk, gapMarker, type FollowFormat } from './follow-format.js';
 
+/** A transaction's start, to be marked in the followed text: its time and one line about it. */
+export interface FollowMark {
+  sec: number;
+  nsec: number;
+  /** The mark's line given its number among the connection's transactions in start order (from 1). */
+  text: (n: number) => string;
+}
+
+/**
+ * Transaction marks for --follow with --decode: the caller adds every
+ * transaction record's mark (from the AppLayer it passed in the options);
+ * those of the followed connection are kept.
+ */
+export class FollowMarks {
+  uid: string | null = null;
+  readonly list: FollowMark[] = [];
+  add(uid: unknown, ts: unknown, text: (n: number) => string): void {
+    if (uid !== this.uid || typeof ts !== 'string') return;
+    const dot = ts.indexOf('.');
+    const sec = Number(dot < 0 ? ts : ts.slice(0, dot));
+    const nsec = dot < 0 ? 0 : Number(ts.slice(dot + 1).padEnd(9, '0').slice(0, 9));
+    this.list.push({ sec, nsec, text });
+  }
+}
+
 export interface FollowOptions {
+  /**
+   * Decoders run on the followed connection (the pipeline's `app`), and
+   * `marks` collects their transactions: each is marked, as one line, before
+   * the first chunk at or after its start. The connection's text is held
+   * until it ends (up to `maxMarkedText`, default 64 MiB; past that the rest
+   * is written unmarked).
+   */
+  app?: AppLayer;
+  marks?: FollowMarks;
+  maxMarkedText?: number;
   /** Bytes of out-of-order data held for both directions together (--max-buffer); default 64 MiB. */
   maxBuffer?: number;
   /** Bytes of out-of-order data held per direction; default 4 MiB. */
@@ -64,6 +100,9 @@ export interface FollowResult {
   streams: [StreamStats, StreamStats];
   pool: PagePoolStats;
   analysis: AnalyzeResult;
+  /** Transactions marked, and those not marked because the held text passed maxMarkedText. */
+  marked: number;
+  unmarked: number;
 }
 
 const UID_RE = /^C[0-9A-Za-z]{17}$/;
@@ -223,7 +262,10 @@ export async function followConnection(
   validate(format);
   const sel = parseFollowSelector(uid);
   const pool = new PagePool(opts.maxBuffer !== undefined ? { maxBytes: opts.maxBuffer } : {});
-  const dirs = [new _FollowDirection(pool, opts, false, format, write), new _FollowDirection(pool, opts, true, format, write)] as const;
+  const marks = opts.marks;
+  const held = marks !== undefined ? new _MarkedText(write, marks, opts.maxMarkedText ?? 64 * 1024 * 1024) : null;
+  const chunkOut = held !== null ? (t: string): void => held.chunk(t) : write;
+  const dirs = [new _FollowDirection(pool, opts, false, format, chunkOut), new _FollowDirection(pool, opts, true, format, chunkOut)] as const;
   const d = new Decoded();
   let lastSerial = 0;
   let tcpStream = -1;
@@ -246,12 +288,14 @@ export async function followConnection(
       if (wantUid && u !== sel.uid) return;
       target = c.serial;
       targetUid = u;
+      if (marks !== undefined) marks.uid = u;
       targetStream = tcpStream;
       nodes = [followNode(formatAddr(c.ipVersion, c.a0, c.a1, c.a2, c.a3), c.aPort, c.ipVersion), followNode(formatAddr(c.ipVersion, c.b0, c.b1, c.b2, c.b3), c.bPort, c.ipVersion)];
       write(followHeader(format, `tcp.stream eq ${tcpStream}`, nodes[0], nodes[1]));
     }
     if (done) return;
     if (decodePacket(pv, d) !== Outcome.OK || d.proto !== IPPROTO_TCP) return;
+    if (held !== null) held.at(pv.sec, pv.nsec);
     segment(fromA ? dirs[0] : dirs[1], fromA ? dirs[1] : dirs[0], d, pv);
   };
 
@@ -279,11 +323,13 @@ export async function followConnection(
     ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
     ...(opts.closeLingerMs !== undefined ? { closeLingerMs: opts.closeLingerMs } : {}),
     onSegment,
+    ...(opts.app ? { app: opts.app } : {}),
     onRecord: (r) => {
       if (done || targetUid === null || r['uid'] !== targetUid) return;
       done = true;
       dirs[0].flush();
       dirs[1].flush();
+      held?.end();
       write(FOLLOW_SEPARATOR);
     },
     control: {
@@ -299,5 +345,76 @@ export async function followConnection(
     streams: [dirs[0].re.stats, dirs[1].re.stats],
     pool: pool.stats,
     analysis,
+    marked: held?.marked ?? 0,
+    unmarked: held?.unmarked ?? 0,
   };
+}
+
+/**
+ * The followed text held with each chunk's packet time until the connection
+ * ends, then written with the transaction marks inserted: a mark goes before
+ * the first chunk whose packet is at or after the transaction's start (marks
+ * after the last chunk go at the end). Past `max` characters the held text
+ * is written with the marks known so far and the rest passes through.
+ */
+class _MarkedText {
+  private texts: string[] = [];
+  private secs: number[] = [];
+  private nsecs: number[] = [];
+  private size = 0;
+  private sec = 0;
+  private nsec = 0;
+  private passing = false;
+  marked = 0;
+  unmarked = 0;
+
+  constructor(
+    private readonly write: (text: string) => void,
+    private readonly marks: FollowMarks,
+    private readonly max: number,
+  ) {}
+
+  /** The time of the packet whose bytes the next chunks are. */
+  at(sec: number, nsec: number): void {
+    this.sec = sec;
+    this.nsec = nsec;
+  }
+
+  chunk(t: string): void {
+    if (this.passing) return this.write(t);
+    this.texts.push(t);
+    this.secs.push(this.sec);
+    this.nsecs.push(this.nsec);
+    this.size += t.length;
+    if (this.size > this.max) {
+      this.release();
+      this.passing = true;
+    }
+  }
+
+  end(): void {
+    if (this.passing) this.unmarked += this.marks.list.length;
+    else this.release();
+    this.marks.list.length = 0;
+  }
+
+  private release(): void {
+    const m = this.marks.list.slice().sort((a, b) => a.sec - b.sec || a.nsec - b.nsec);
+    this.marks.list.length = 0;
+    let k = 0;
+    const mark = (): void => {
+      this.write(m[k]!.text(this.marked + k + 1) + '\n');
+      k++;
+    };
+    for (let i = 0; i < this.texts.length; i++) {
+      const sec = this.secs[i]!, nsec = this.nsecs[i]!;
+      while (k < m.length && (m[k]!.sec < sec || (m[k]!.sec === sec && m[k]!.nsec <= nsec))) mark();
+      this.write(this.texts[i]!);
+    }
+    while (k < m.length) mark();
+    this.marked += m.length;
+    this.texts = [];
+    this.secs = [];
+    this.nsecs = [];
+  }
 }

@@ -20,6 +20,8 @@ const OUTCOME: Record<string, (r: RecordValues) => string | null> = {
   http: (r) => (typeof r['status_code'] === 'number' ? `${Math.floor(r['status_code'] / 100)}xx` : null),
   dns: (r) => (typeof r['rcode_name'] === 'string' ? r['rcode_name'] : null),
   ssl: (r) => (typeof r['last_alert'] === 'string' && r['last_alert'] !== '' ? `alert ${r['last_alert']}` : null),
+  redis: (r) => (typeof r['error_prefix'] === 'string' && r['error_prefix'] !== '' ? `error ${r['error_prefix']}` : typeof r['reply_type'] === 'string' ? r['reply_type'] : null),
+  mongodb: (r) => (typeof r['error_name'] === 'string' && r['error_name'] !== '' ? r['error_name'] : typeof r['error_code'] === 'number' ? `error ${r['error_code']}` : r['ok'] === 1 || r['ok'] === true ? 'ok' : null),
 };
 
 export class TxnTotals {

@@ -8,12 +8,16 @@ import { UsageError } from '../util/errors.js';
 import type { ProtocolDef } from './decoder.js';
 import { DNS } from './dns.js';
 import { HTTP } from './http.js';
+import { MONGODB } from './mongodb.js';
+import { REDIS } from './redis.js';
 import { TLS } from './tls.js';
 
 export const PROTOCOLS: readonly ProtocolDef[] = [
   TLS,
   HTTP,
   DNS,
+  REDIS,
+  MONGODB,
 ];
 
 /** A protocol by name or alias (case-insensitive). */

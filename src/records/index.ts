@@ -6,6 +6,8 @@ import { HTTP_SCHEMA } from './http.js';
 import { DNS_SCHEMA } from './dns.js';
 import { SSL_SCHEMA } from './ssl.js';
 import { TUNNEL_SCHEMA } from './tunnel.js';
+import { REDIS_SCHEMA } from './redis.js';
+import { MONGODB_SCHEMA } from './mongodb.js';
 
 export { CONN_SCHEMA } from './conn.js';
 export { FLOW_SCHEMA } from './flow.js';
@@ -13,6 +15,8 @@ export { HTTP_SCHEMA } from './http.js';
 export { DNS_SCHEMA } from './dns.js';
 export { SSL_SCHEMA } from './ssl.js';
 export { TUNNEL_SCHEMA } from './tunnel.js';
+export { REDIS_SCHEMA } from './redis.js';
+export { MONGODB_SCHEMA } from './mongodb.js';
 export * from './schema.js';
 
 /** Every record kind tcpkit writes: connections and flows, then the application transactions. */
@@ -23,6 +27,8 @@ export const SCHEMAS: ReadonlyMap<string, RecordSchema> = new Map([
   [DNS_SCHEMA.kind, DNS_SCHEMA],
   [SSL_SCHEMA.kind, SSL_SCHEMA],
   [TUNNEL_SCHEMA.kind, TUNNEL_SCHEMA],
+  [REDIS_SCHEMA.kind, REDIS_SCHEMA],
+  [MONGODB_SCHEMA.kind, MONGODB_SCHEMA],
 ]);
 
 /**
