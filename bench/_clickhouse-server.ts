@@ -78,7 +78,10 @@ ${remote}</yandex>
 const USERS_XML = `<?xml version="1.0"?>
 <yandex>
   <profiles><default><max_memory_usage>8000000000</max_memory_usage><max_block_size>8192</max_block_size><max_threads>2</max_threads></default></profiles>
-  <users><default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+  <users>
+    <default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default>
+    <loader><password>s3cret:pw</password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></loader>
+  </users>
   <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
 </yandex>
 `;
@@ -101,6 +104,9 @@ function post(port: number, path: string, body: string): Promise<{ status: numbe
     req.end(path === '/ping' ? undefined : body);
   });
 }
+
+/** A user with a password (the tests' authentication cases). */
+export const LOADER_USER = { name: 'loader', password: 's3cret:pw' };
 
 export class ClickHouseServer {
   private child: ChildProcess | null = null;

@@ -7,7 +7,7 @@
  */
 import { CLICKHOUSE_SERVER } from '../bench/_clickhouse-server.js';
 
-export { CLICKHOUSE_SERVER, ClickHouseServer, allocPorts, freePort, type ServerPorts } from '../bench/_clickhouse-server.js';
+export { CLICKHOUSE_SERVER, ClickHouseServer, LOADER_USER, allocPorts, freePort, type ServerPorts } from '../bench/_clickhouse-server.js';
 
 /** Why the ClickHouse tests cannot run, or false. */
 export const clickhouseSkip: string | false =

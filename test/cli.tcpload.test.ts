@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './_fixtures.js';
 import { run } from './_cli.js';
-import { ClickHouseServer, clickhouseSkip, freePort } from './_clickhouse.js';
+import { ClickHouseServer, LOADER_USER, clickhouseSkip, freePort } from './_clickhouse.js';
 import { kindOf, nanos, rawValue, runAsync, sleep, sumInt, sumNanos } from './_load-helpers.js';
 import { generateCapture } from '../bench/gen-capture.js';
 import { SCHEMAS, type FieldDef, type RecordSchema } from '../src/records/index.js';
@@ -310,4 +310,24 @@ test('the count check fails (exit 1, both numbers) when the table holds other ro
   assert.match(r.stdout, /^count: t8\.conns: 70 rows where 30 were expected: 40 more \(rows of an earlier load from an input of the same name\?\)$/m);
   assert.match(r.stderr, new RegExp(`what was committed is recorded in ${state.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}; the same command resumes`));
   assert.ok(existsSync(state), 'the state file stays when the check fails');
+});
+
+test('a user and password from the URL or the environment; a wrong password is one line (exit 1), and the password is never printed', { skip: clickhouseSkip }, async () => {
+  const conns = lines.filter((l) => kindOf(l) === 'conn').slice(0, 20);
+  const input = join(dir, 'auth.ndjson');
+  writeFileSync(input, conns.join('\n') + '\n');
+  const host = `127.0.0.1:${server!.ports.http}`;
+  const enc = encodeURIComponent(LOADER_USER.password);
+  const ok = run('tcpload', ['--create', `clickhouse://${LOADER_USER.name}:${enc}@${host}/t9`, input], { cwd: dir });
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /^count: t9\.conns: 20 rows, as expected$/m);
+  const { spawnSync } = await import('node:child_process');
+  const { bin } = await import('./_cli.js');
+  const viaEnv = spawnSync(process.execPath, [bin('tcpload'), `clickhouse://${host}/t9`, input], { cwd: dir, encoding: 'utf8', env: { ...process.env, CLICKHOUSE_USER: LOADER_USER.name, CLICKHOUSE_PASSWORD: LOADER_USER.password } });
+  assert.equal(viaEnv.status, 0, viaEnv.stderr);
+  const wrong = run('tcpload', [`clickhouse://${LOADER_USER.name}:nope@${host}/t9`, input], { cwd: dir });
+  assert.equal(wrong.status, 1);
+  assert.equal(wrong.errLines.length, 1, wrong.stderr);
+  assert.match(wrong.errLines[0]!, /^tcpload: reading the columns of t9\.conns: the server answered: .*[Pp]assword.* \(code 19[23]\) \[CLICKHOUSE_AUTH\]$/);
+  for (const r of [ok, viaEnv, wrong]) assert.ok(!(r.stdout + r.stderr).includes(LOADER_USER.password) && !(r.stdout + r.stderr).includes('nope'), 'no password in the output');
 });
