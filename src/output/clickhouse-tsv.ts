@@ -274,6 +274,13 @@ export class TsvEncoder {
     }
   }
 
+  /** The number text of column `name` in the line last given to jsonLine() (null when absent, null or not a number). */
+  lineNumber(name: string): string | null {
+    const i = this.index.get(name);
+    if (i === undefined || this.kind[i] !== V_NUMBER || this.lastBuf === null) return null;
+    return this.lastBuf.toString('latin1', this.vs[i]!, this.ve[i]!);
+  }
+
   /** The string value of column `name` in the line last given to jsonLine() (null when absent, null or not a string). */
   lineText(name: string): string | null {
     const i = this.index.get(name);
