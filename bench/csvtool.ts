@@ -26,7 +26,7 @@ import { loadavg, cpus } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { gunzipSync } from 'node:zlib';
-import { decompress, CompressStream } from 'zstd-napi';
+import { createZstdCompress, zstdDecompressBuffer } from '../src/io/zstd.js';
 import { ArchivalRecordView } from '../src/tcpinfo/archival-record.js';
 import { Snapshot } from '../src/tcpinfo/snapshot.js';
 import { CsvRowWriter } from '../src/tcpinfo/csv.js';
@@ -61,11 +61,11 @@ function untar(tar: Buffer): Buffer[] {
 }
 
 /** One copy of the corpus: every conformance archive, decompressed, in a fixed order. */
-function corpus(): Buffer {
+async function corpus(): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for (const f of readdirSync(join(FIX, 'repo')).sort()) if (f.endsWith('.jsonl.zst')) parts.push(decompress(readFileSync(join(FIX, 'repo', f))));
+  for (const f of readdirSync(join(FIX, 'repo')).sort()) if (f.endsWith('.jsonl.zst')) parts.push(await zstdDecompressBuffer(readFileSync(join(FIX, 'repo', f))));
   const tgz = readdirSync(join(FIX, 'etl')).find((f) => f.endsWith('.tgz'))!;
-  for (const z of untar(gunzipSync(readFileSync(join(FIX, 'etl', tgz))))) if (z.length > 0) parts.push(decompress(z));
+  for (const z of untar(gunzipSync(readFileSync(join(FIX, 'etl', tgz))))) if (z.length > 0) parts.push(await zstdDecompressBuffer(z));
   return Buffer.concat(parts);
 }
 
@@ -84,7 +84,7 @@ async function writeRepeated(path: string, copy: Buffer, reps: number): Promise<
 
 async function writeZstd(path: string, copy: Buffer, reps: number): Promise<void> {
   const ws = createWriteStream(path);
-  const z = new CompressStream({ compressionLevel: 3, checksumFlag: true });
+  const z = createZstdCompress({ level: 3, checksum: true });
   z.pipe(ws);
   for (let i = 0; i < reps; i++) if (!z.write(copy)) await once(z, 'drain');
   z.end();
@@ -141,7 +141,7 @@ function fmt(n: number, d = 0): string {
 
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
-  const copy = corpus();
+  const copy = await corpus();
   const linesPerCopy = countLines(copy);
   const quarter = Math.max(1, Math.round(REPS / 4));
   const inputs = [

@@ -4,7 +4,8 @@
  * and without `--decode all`, rounds interleaved; the packets/s kept with
  * decoding (goal: at least 70 %), peak RSS (goal: under 200 MB, and flat
  * when the file grows ten times); then each decoder's micro-benchmark
- * (bench/l7-http.ts, l7-dns.ts, l7-tls.ts, l7-redis.ts, l7-mongodb.ts) in MB/s of stream bytes.
+ * (bench/l7-http.ts, l7-dns.ts, l7-tls.ts, l7-redis.ts, l7-mongodb.ts, l7-mysql.ts,
+ * l7-postgresql.ts) in MB/s of stream bytes.
  */
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -115,7 +116,7 @@ export async function runL7Bench(o: L7Options): Promise<L7Goal[]> {
   const peak = Math.max(mr(dec), Number.isFinite(bigRss) ? bigRss : 0);
   goals.push({ goal: `--decode all peak RSS < ${GOAL_L7_RSS_MB} MB`, status: peak < GOAL_L7_RSS_MB ? 'PASS' : 'FAIL', detail: `${fmtNum(mr(dec), 1)} MB at 1x${Number.isFinite(bigRss) ? `, ${fmtNum(bigRss, 1)} MB at 10x` : ''}` });
   console.log('\nDecoder micro-benchmarks (stream bytes through one decoder, no capture or output):');
-  for (const s of ['l7-http.js', 'l7-dns.js', 'l7-tls.js', 'l7-redis.js', 'l7-mongodb.js']) console.log(micro(s).split('\n').map((l) => `  ${l}`).join('\n'));
+  for (const s of ['l7-http.js', 'l7-dns.js', 'l7-tls.js', 'l7-redis.js', 'l7-mongodb.js', 'l7-mysql.js', 'l7-postgresql.js']) console.log(micro(s).split('\n').map((l) => `  ${l}`).join('\n'));
   return goals;
 }
 

@@ -11,8 +11,9 @@
  * - EPIPE on stdout (the reader went away, `| head`) ends the process with 0.
  */
 import { readFileSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { Command, CommanderError } from 'commander';
-import { EXIT_DATA, EXIT_OK, EXIT_USAGE, isToolError } from '../src/util/errors.js';
+import { EXIT_DATA, EXIT_OK, EXIT_USAGE, UsageError, isToolError } from '../src/util/errors.js';
 
 /** Version from package.json (dist/cli/_common.js -> ../../package.json). */
 export function packageVersion(): string {
@@ -38,6 +39,40 @@ export function makeProgram(name: string, description: string): Command {
       outputError: (s, write) => write(s.startsWith('error:') ? `${name}: ${s}` : s),
     });
   return program;
+}
+
+/**
+ * Reading stdin at a terminal: with no file given, a usage error that says
+ * what to give (nobody types a capture); with an explicit `-`, a note on
+ * stderr that the command waits for input there.
+ */
+export function checkTerminalInput(name: string, files: readonly string[], what: string, example: string): void {
+  const implicit = files.length === 0;
+  if (!implicit && !files.includes('-')) return;
+  if (!isatty(0)) return;
+  if (implicit) throw new UsageError('USAGE_NO_INPUT', `no input: give ${what} as an argument or on a pipe (${example})`);
+  warn(`${name}: reading ${what} from the terminal: end it with Ctrl-D, stop with Ctrl-C`);
+}
+
+/** The error a read gets when the signal handler closed stdin under it. */
+export function isPrematureClose(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException | null)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
+/**
+ * Lets a signal that arrived with the end of stdin run its handler first:
+ * Ctrl-C on `sleep 30 | cmd` ends the pipe (sleep dies) in the same instant,
+ * and the end of input may be seen before the signal. Used only when stdin
+ * ended with no data, to tell an interrupt from an empty input.
+ */
+export async function letSignalsArrive(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/** The width of the terminal stdout shows (80 when it does not say). */
+export function terminalWidth(): number {
+  const c = process.stdout.columns;
+  return typeof c === 'number' && c > 0 ? c : 80;
 }
 
 /** Writes one line to stderr. */

@@ -1,15 +1,17 @@
 /**
  * Output destinations for the commands: stdout, or a file written under a
  * temporary name and renamed into place only when the command completes
- * (src/io/atomic.ts), so an interrupted run never leaves a half file. With
- * `zstd`, the text is compressed on the way (zstd-napi streams); a failed
- * compressor is an error, not a log line.
+ * (src/io/atomic.ts), so an interrupted run never leaves a half file. The
+ * text may be compressed on the way (gzip, or zstd); a failed compressor is
+ * an error, not a log line. `outputName()` reads what a file name asks for
+ * (`conns.csv.gz`: CSV, gzip), so the commands can follow it or reject a
+ * contradiction.
  */
-import { unlinkSync } from 'node:fs';
+import { createWriteStream, statSync, unlinkSync } from 'node:fs';
 import { once } from 'node:events';
-import type { Writable } from 'node:stream';
-import { createRequire } from 'node:module';
-import type { CompressStream } from 'zstd-napi';
+import type { Transform, Writable } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import { createZstdCompress } from '../src/io/zstd.js';
 import { AtomicFile } from '../src/io/atomic.js';
 import { ToolError, UsageError } from '../src/util/errors.js';
 
@@ -26,8 +28,70 @@ export interface Output {
   commit(keep: boolean): Promise<void>;
 }
 
-export async function openOutput(path: string | undefined, opts: { zstd?: boolean } = {}): Promise<Output> {
+export type Compression = 'none' | 'gzip' | 'zstd';
+
+/** What an output file's name says: its compression and the kind of content before it. */
+export interface OutputName {
+  compression: Compression;
+  /** null when the extension says nothing tcpkit writes (no extension, .out, ...). */
+  kind: 'csv' | 'ndjson' | 'json' | 'pcap' | 'pcapng' | 'parquet' | 'text' | null;
+  /** The extensions that decided it, for messages: ".csv.gz". */
+  ext: string;
+}
+
+const KIND_BY_EXT: Record<string, OutputName['kind']> = {
+  csv: 'csv',
+  ndjson: 'ndjson',
+  jsonl: 'ndjson',
+  json: 'json',
+  pcap: 'pcap',
+  cap: 'pcap',
+  pcapng: 'pcapng',
+  parquet: 'parquet',
+  txt: 'text',
+  text: 'text',
+  log: 'text',
+};
+
+/** Reads `conns.csv.gz` as CSV, gzip-compressed; `-` and no name say nothing. */
+export function outputName(path: string | undefined): OutputName {
+  if (path === undefined || path === '-') return { compression: 'none', kind: null, ext: '' };
+  const base = path.slice(path.lastIndexOf('/') + 1).toLowerCase();
+  const parts = base.split('.');
+  let ext = '';
+  let compression: Compression = 'none';
+  const last = parts.length > 1 ? parts[parts.length - 1]! : '';
+  if (last === 'gz' || last === 'zst') {
+    compression = last === 'gz' ? 'gzip' : 'zstd';
+    ext = '.' + last;
+    parts.pop();
+  }
+  const inner = parts.length > 1 ? parts[parts.length - 1]! : '';
+  const kind = KIND_BY_EXT[inner] ?? null;
+  if (kind !== null) ext = '.' + inner + ext;
+  return { compression, kind, ext };
+}
+
+/** Describes a kind for messages. */
+export function kindText(k: NonNullable<OutputName['kind']>): string {
+  return { csv: 'CSV', ndjson: 'NDJSON', json: 'JSON', pcap: 'a pcap capture', pcapng: 'a pcapng capture', parquet: 'Parquet', text: 'text' }[k];
+}
+
+/**
+ * The compression of an output: the name's (.gz, .zst), or zstd with `-z`;
+ * `-z` with a .gz name is a contradiction (usage error).
+ */
+export function outputCompression(path: string | undefined, zstdFlag: boolean): Compression {
+  const n = outputName(path);
+  if (zstdFlag && n.compression === 'gzip') throw new UsageError('USAGE_CONFLICT', `-z (zstd) contradicts the output name ${path} (gzip): give one of them`);
+  if (n.kind === 'parquet') throw new UsageError('USAGE_BAD_OUTPUT', `${path}: Parquet output is not supported; name the file .ndjson, .csv or .jsonl.zst`);
+  return zstdFlag ? 'zstd' : n.compression;
+}
+
+export async function openOutput(path: string | undefined, opts: { zstd?: boolean; compression?: Compression } = {}): Promise<Output> {
+  const compression: Compression = opts.compression ?? (opts.zstd ? 'zstd' : 'none');
   const toStdout = path === undefined || path === '-';
+  if (!toStdout && isSpecialFile(path)) return openSpecial(path, compression);
   let file: AtomicFile | null = null;
   if (!toStdout) {
     try {
@@ -52,41 +116,84 @@ export async function openOutput(path: string | undefined, opts: { zstd?: boolea
       if (keep) await f.commit();
       else await f.abort();
     };
-    if (!opts.zstd) return { stream: f.stream, copiesWrites: true, commit: async (keep) => finishFile(keep) };
-    const z = compressor(path);
+    if (compression === 'none') return { stream: f.stream, copiesWrites: true, commit: async (keep) => finishFile(keep) };
+    const z = compressor(compression, path);
     z.pipe(f.stream, { end: false });
     return {
       stream: z,
       copiesWrites: false,
       commit: async (keep) => {
-        await endCompressor(z, path);
+        await endCompressor(z);
         await finishFile(keep);
       },
     };
   }
-  if (!opts.zstd) return { stream: process.stdout, copiesWrites: true, commit: async () => {} };
-  const z = compressor('<stdout>');
+  if (compression === 'none') return { stream: process.stdout, copiesWrites: true, commit: async () => {} };
+  const z = compressor(compression, '<stdout>');
   z.pipe(process.stdout, { end: false });
-  return { stream: z, copiesWrites: false, commit: async () => endCompressor(z, '<stdout>') };
+  return { stream: z, copiesWrites: false, commit: async () => endCompressor(z) };
 }
 
-function compressor(name: string): CompressStream {
-  // loaded here, not at start-up: most runs write no zstd output
-  const zstd = createRequire(import.meta.url)('zstd-napi') as typeof import('zstd-napi');
-  const z = new zstd.CompressStream();
+/** A path that exists and is neither a regular file nor a directory: /dev/null, a FIFO, /dev/stdout. */
+function isSpecialFile(path: string): boolean {
+  try {
+    const st = statSync(path);
+    return !st.isFile() && !st.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes straight into a device or a FIFO: a temporary name renamed over it
+ * would replace /dev/null with a regular file.
+ */
+async function openSpecial(path: string, compression: Compression): Promise<Output> {
+  const target = createWriteStream(path, { flags: 'w' });
+  let failure: Error | null = null;
+  target.on('error', (e: Error) => {
+    failure ??= e;
+  });
+  try {
+    await once(target, 'open');
+  } catch (e) {
+    throw new UsageError('OUTPUT_OPEN_FAILED', `cannot write: ${(e as Error).message}`, { file: path });
+  }
+  const close = async (): Promise<void> => {
+    if (!target.writableEnded) {
+      target.end();
+      await Promise.race([once(target, 'close'), once(target, 'error')]).catch(() => {});
+    }
+    if (failure !== null) throw new ToolError('OUTPUT_WRITE_FAILED', `cannot write: ${(failure as Error).message}`, { file: path });
+  };
+  if (compression === 'none') return { stream: target, copiesWrites: false, commit: close };
+  const z = compressor(compression, path);
+  z.pipe(target, { end: false });
+  return {
+    stream: z,
+    copiesWrites: false,
+    commit: async () => {
+      await endCompressor(z);
+      await close();
+    },
+  };
+}
+
+type Compressor = Transform & { failure?: ToolError };
+
+function compressor(kind: 'gzip' | 'zstd', name: string): Compressor {
+  let z: Compressor;
+  z = kind === 'gzip' ? createGzip() : createZstdCompress({ level: 3 });
   z.on('error', (e: Error) => {
-    (z as unknown as { failure?: ToolError }).failure = new ToolError('ZSTD_WRITE_FAILED', `zstd compression failed: ${e.message}`, { file: name });
+    z.failure = new ToolError(kind === 'gzip' ? 'GZIP_WRITE_FAILED' : 'ZSTD_WRITE_FAILED', `${kind} compression failed: ${e.message}`, { file: name });
   });
   return z;
 }
 
-async function endCompressor(z: CompressStream, name: string): Promise<void> {
-  const failure = (): ToolError | undefined => (z as unknown as { failure?: ToolError }).failure;
-  if (!failure()) {
+async function endCompressor(z: Compressor): Promise<void> {
+  if (!z.failure) {
     z.end();
     await Promise.race([once(z, 'end'), once(z, 'error')]).catch(() => {});
   }
-  const f = failure();
-  if (f) throw f;
-  void name;
+  if (z.failure) throw z.failure;
 }

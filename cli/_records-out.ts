@@ -13,9 +13,9 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RecordSchema, RecordValues } from '../src/records/index.js';
 import { TextSink } from '../src/io/sink.js';
-import { CsvWriter, MixedTableWriter, NdjsonWriter, TableWriter, fieldColumns, tableColumns, type RecordWriter } from '../src/output/writers.js';
+import { CsvWriter, MixedTableWriter, NdjsonWriter, TableWriter, fieldColumns, tableColumns, type RecordWriter, type TableWriterOptions } from '../src/output/writers.js';
 import { UsageError } from '../src/util/errors.js';
-import { openOutput, type Output } from './_output.js';
+import { openOutput, type Compression, type Output } from './_output.js';
 import { ParquetWriter } from '../src/output/parquet.js';
 import { recordTable } from '../src/records/ddl.js';
 
@@ -117,6 +117,10 @@ export interface RecordOutputOptions {
   kinds: readonly RecordSchema[];
   /** `--fields` cut the kinds: a table shows exactly their fields. */
   fieldsChosen?: boolean;
+  /** Compression of a single destination (gzip or zstd from the -o name); else `zstd` says. */
+  compression?: Compression;
+  /** A table's terminal width and --wide. */
+  table?: TableWriterOptions;
   /** `--sort`: hold every record and write them sorted by these fields when the run ends. */
   sort?: readonly string[];
   format: RecordFormat;
@@ -149,7 +153,7 @@ export class RecordOutput {
 
   /** One destination: stdout or a file (`path`), the kinds interleaved. */
   static async single(path: string | undefined, o: RecordOutputOptions): Promise<RecordOutput> {
-    const out = await openOutput(path, { zstd: o.zstd });
+    const out = await openOutput(path, o.compression !== undefined ? { compression: o.compression } : { zstd: o.zstd });
     const sink = new TextSink(out.stream, undefined, out.copiesWrites);
     let w: (schema: RecordSchema, r: RecordValues) => void;
     let writer: { end(): void };
@@ -164,11 +168,11 @@ export class RecordOutput {
     } else if (o.format === 'table') {
       const cols = o.fieldsChosen ? fieldColumns : tableColumns;
       if (o.kinds.length === 1) {
-        const t = new TableWriter(sink, cols(o.kinds[0]!));
+        const t = new TableWriter(sink, cols(o.kinds[0]!), o.table);
         w = (_s, r) => t.write(r);
         writer = t;
       } else {
-        const t = new MixedTableWriter(sink, cols);
+        const t = new MixedTableWriter(sink, cols, o.table);
         w = (s, r) => t.write(s, r);
         writer = t;
       }

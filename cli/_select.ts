@@ -22,9 +22,14 @@ export function addSelectOptions(cmd: Command): Command {
     .option('--exclude-file <file>', 'DataDog-style exclusion list (JSON): {"source_excludes": {CIDR|"*": ["80", "80-443", "TCP 443", "UDP *", "*"]}, "dest_excludes": {...}}, or one such map for both ends');
 }
 
-/** A tcpeek filter given as an argument: `[name]:RX|TX@...` or `RX|TX@...`, unless a file of that name exists. */
+/**
+ * A tcpeek filter given as an argument: anything with an "@" before its first
+ * "/" (`[name]:RX|TX@...`, also a mistyped one such as `web:TXX@%:443`, so
+ * the filter parser names the mistake), unless a file of that name exists.
+ */
 export function looksLikeFilter(arg: string): boolean {
-  return /^([A-Za-z0-9_.-]*:)?(RX|TX)@/.test(arg) && !existsSync(arg);
+  const at = arg.indexOf('@');
+  return at >= 0 && !arg.slice(0, at).includes('/') && !existsSync(arg);
 }
 
 /** Splits command arguments into tcpeek filters and input files. */

@@ -7,14 +7,16 @@
  * record schema's header. The first line decides which kind the input is.
  */
 import { Option } from 'commander';
-import { LineReader } from '../src/io/lines.js';
+import type { LineReader } from '../src/io/lines.js';
 import { TextSink } from '../src/io/sink.js';
 import { ToolError, UsageError, EXIT_OK } from '../src/util/errors.js';
 import { archiveToCsv, describeSkipped, openArchive } from '../src/tcpinfo/convert.js';
+import { CSV_HEADER } from '../src/tcpinfo/csv.js';
 import { detectLineKind, type LineKind } from '../src/tcpinfo/detect.js';
+import { refuseWrongInput } from './_input-kind.js';
 import { J_ARRAY, J_NULL, J_OBJECT, J_STRING, J_TRUE, J_FALSE, parseGoJson, rawText, unquoteGo, GoJsonError, type JNode } from '../src/tcpinfo/go-json.js';
 import type { RecordSchema } from '../src/records/index.js';
-import { makeProgram, runMain, warn } from './_common.js';
+import { checkTerminalInput, isPrematureClose, letSignalsArrive, makeProgram, runMain, warn } from './_common.js';
 
 const NAME = 'csvtool';
 
@@ -110,28 +112,39 @@ interface SkipCount {
   first: ToolError | null;
 }
 
-async function recordsToCsv(lines: LineReader, sink: TextSink, name: string, header: boolean, skipBad: boolean, only: string | undefined): Promise<SkipCount> {
+async function recordsToCsv(lines: LineReader, sink: TextSink, name: string, header: boolean, skipBad: boolean, only: string | undefined, headerWithoutRows: () => boolean = () => true): Promise<SkipCount> {
   let renderer: RecordCsvRenderer | null = null;
+  let headerDue = header;
   const deps = await loadTcpkitDeps();
   if (only !== undefined && !deps.schemas.has(only)) throw new UsageError('USAGE_BAD_RECORD_KIND', `--records: unknown record kind "${only}" (known: ${[...deps.schemas.keys()].join(', ')})`);
   const count: SkipCount = { skipped: 0, lines: 0, byCode: {}, first: null };
+  const schemaOf = (kind: string): CsvSchema => {
+    const schema = schemaFor(deps, kind);
+    if (schema === undefined) throw new ToolError('CSVTOOL_UNKNOWN_RECORD_KIND', `unknown record kind "${kind}" (known: ${[...deps.schemas.keys()].join(', ')})`);
+    return schema;
+  };
+  // --records KIND: the header is that kind's, whatever else the input holds
+  if (only !== undefined) renderer = new RecordCsvRenderer(schemaOf(only), deps.stringify);
   for (;;) {
     while (lines.nextBuffered()) {
       count.lines++;
       try {
         const values = recordValues(lines.buf, lines.start, lines.end);
-        if (values === null) continue;
+        if (values === null) {
+          // an archive's metadata line names its record kind: the header is known before any record
+          const kind = archiveRecordKind(lines.buf, lines.start, lines.end);
+          if (renderer === null && kind !== null && schemaFor(deps, kind) !== undefined) renderer = new RecordCsvRenderer(schemaOf(kind), deps.stringify);
+          continue;
+        }
         const kind = values.get('record')!;
         if (only !== undefined && kind !== only) continue;
-        if (renderer === null) {
-          const schema = schemaFor(deps, kind);
-          if (schema === undefined) {
-            throw new ToolError('CSVTOOL_UNKNOWN_RECORD_KIND', `unknown record kind "${kind}" (known: ${[...deps.schemas.keys()].join(', ')})`);
-          }
-          renderer = new RecordCsvRenderer(schema, deps.stringify);
-          if (header) sink.write(renderer.header());
-        } else if (kind !== renderer.schema.kind) {
+        if (renderer === null) renderer = new RecordCsvRenderer(schemaOf(kind), deps.stringify);
+        else if (kind !== renderer.schema.kind) {
           throw new ToolError('CSVTOOL_MIXED_RECORD_KINDS', `a "${kind}" record after "${renderer.schema.kind}" records: one CSV holds one record kind (choose one with --records ${renderer.schema.kind})`);
+        }
+        if (headerDue) {
+          headerDue = false;
+          sink.write(renderer.header());
         }
         if (sink.write(renderer.row(values))) await sink.ready();
         if (sink.closed) return count;
@@ -149,8 +162,20 @@ async function recordsToCsv(lines: LineReader, sink: TextSink, name: string, hea
     }
     if (!(await lines.fill())) break;
   }
+  // records of a known kind but no rows (an archive of nothing): the header alone
+  if (headerDue && renderer !== null && headerWithoutRows()) sink.write(renderer.header());
   await sink.flush();
   return count;
+}
+
+/** The record kind a tcpkit archive's metadata line names ({"tcpkit":{"record":"conn",...}}), or null. */
+function archiveRecordKind(b: Buffer, start: number, end: number): string | null {
+  try {
+    const v = JSON.parse(b.toString('utf8', start, end)) as { tcpkit?: { record?: unknown } };
+    return typeof v.tcpkit?.record === 'string' ? v.tcpkit.record : null;
+  } catch {
+    return null;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -186,13 +211,36 @@ Differences from m-lab's Go csvtool: docs/csvtool.md.`,
   const format = o.format ?? (o.output?.endsWith('.parquet') ? 'parquet' : 'csv');
   if (format === 'parquet' && o.output === undefined && process.stdout.isTTY === true) throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write Parquet to a terminal; use -o FILE.parquet or a pipe');
   const file = program.args[0];
-  const input = await openArchive(file, process.stdin);
-  const lines = new LineReader(input.window);
+  checkTerminalInput(NAME, program.args, 'a tcp-info archive or tcpkit records', 'csvtool archive.jsonl.zst, or tcpanalyze capture.pcap | csvtool');
+  const fromStdin = file === undefined || file === '-';
+  let interrupted = false;
+  if (fromStdin) {
+    // Ctrl-C stops reading a pipe: the rows so far are written, exit 0 (a second one exits at once)
+    process.on('SIGINT', () => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      process.stdin.destroy();
+    });
+  }
+  let input;
   try {
+    input = await openArchive(file, process.stdin);
+  } catch (e) {
+    if (interrupted && isPrematureClose(e)) return EXIT_OK; // before stdin sent a byte: a quiet exit
+    throw e;
+  }
+  try {
+    // a capture, CSV or a summary is refused at once, with the command that reads it
+    const { kind: content, lines } = await refuseWrongInput(input, ['records', 'tcpinfo', 'json', 'text', 'empty'], 'a tcp-info archive or tcpkit records', {
+      capture: 'run tcpanalyze on it first (tcpanalyze FILE | csvtool)',
+      'records-csv': 'it is already CSV (csvtool converts tcpkit NDJSON records and tcp-info archives to CSV)',
+      'tcpinfo-csv': 'it is already CSV (csvtool converts the archive itself: JSONL, plain or zstd)',
+      csv: 'csvtool converts tcp-info archives and tcpkit NDJSON records to CSV',
+    });
     let kind: LineKind | 'auto' = o.kind;
     if (kind === 'auto') {
       kind = 'tcpinfo';
-      if (await lines.next()) {
+      if (content !== 'empty' && (await lines.next())) {
         if (detectLineKind(lines.buf, lines.start, lines.end) === 'tcpkit') kind = 'tcpkit';
         lines.unread();
       }
@@ -208,19 +256,30 @@ Differences from m-lab's Go csvtool: docs/csvtool.md.`,
       return EXIT_OK;
     }
     if (kind === 'tcpkit') {
-      const c = await recordsToCsv(lines, sink, input.name, o.header, o.skipBad, o.records);
+      const c = await recordsToCsv(lines, sink, input.name, o.header, o.skipBad, o.records, () => !interrupted);
       await out?.commit(true);
       if (c.skipped > 0) warn(`${NAME}: ${input.name}: ${describeSkipped({ lines: c.lines, rows: 0, skipped: c.skipped, skippedByCode: c.byCode, firstSkipped: c.first, outputClosed: false })}`);
       return EXIT_OK;
     }
-    const r = await archiveToCsv(lines, sink, { name: input.name, skipBad: o.skipBad, header: o.header });
+    // on stdin the header of a row-less input waits for a Ctrl-C that ended the pipe with it
+    const r = await archiveToCsv(lines, sink, { name: input.name, skipBad: o.skipBad, header: o.header, headerWithoutRows: () => !fromStdin });
+    if (r.rows === 0 && o.header && fromStdin && !r.outputClosed) {
+      if (!interrupted) await letSignalsArrive();
+      if (!interrupted) {
+        sink.write(CSV_HEADER);
+        await sink.flush();
+      }
+    }
     await out?.commit(true);
     if (r.skipped > 0) warn(`${NAME}: ${input.name}: ${describeSkipped(r)}`);
     return EXIT_OK;
+  } catch (e) {
+    if (interrupted && isPrematureClose(e)) return EXIT_OK;
+    throw e;
   } finally {
     await input.window.close().catch(() => {});
     // After an error the writer of a pipe may still be running (`tail -f x | csvtool`): stop reading stdin so we exit now.
-    if (file === undefined || file === '-') process.stdin.destroy();
+    if (fromStdin) process.stdin.destroy();
   }
 }
 

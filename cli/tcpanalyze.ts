@@ -19,7 +19,7 @@ import { AppLayer } from '../src/analysis/app-layer.js';
 import { PROTOCOLS, parseDecodeList, parseDecodePorts } from '../src/protocols/registry.js';
 import { RecordOutput, chooseKinds, isDirectoryOutput, selectFields, type RecordFormat } from './_records-out.js';
 import { UsageError, isToolError, formatWhere, EXIT_DATA, EXIT_OK, type ToolError } from '../src/util/errors.js';
-import { makeProgram, packageVersion, runMain, warn } from './_common.js';
+import { checkTerminalInput, isPrematureClose, letSignalsArrive, makeProgram, terminalWidth, packageVersion, runMain, warn } from './_common.js';
 import { byteSize, durationMs, progressLine } from './_args.js';
 import { HANDSHAKE_HEADER, countHandshake, emptyCounts, handshakeLine, summaryJson, type FilterCounts } from '../src/output/tcpeek.js';
 import { parseFilters, parseLocal } from '../src/filter/index.js';
@@ -30,7 +30,7 @@ import { FLAGS_HEADER, flagsLine } from '../src/output/flags.js';
 import type { ConnAnalysis } from '../src/analysis/conn-analysis.js';
 import { FollowMarks, followConnection } from '../src/analysis/follow.js';
 import { transactionLabel } from '../src/output/txn-label.js';
-import { openOutput } from './_output.js';
+import { kindText, openOutput, outputCompression, outputName, type Compression, type OutputName } from './_output.js';
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { createSharedRing } from '../src/io/shared-ring.js';
@@ -44,8 +44,8 @@ const NAME = 'tcpanalyze';
 async function main(): Promise<number> {
   const program = makeProgram(NAME, 'Rebuild every TCP connection (and UDP/ICMP flow) of packet captures and write one record per connection.')
     .argument('[files...]', 'pcap or pcapng captures, plain, gzip or zstd (detected by content); several are merged by timestamp; none or - reads stdin')
-    .addOption(new Option('-f, --format <format>', 'output format: ndjson, csv, table, summary (tcpeek handshake totals as JSON), archive (zstd NDJSON with a first metadata line), or parquet (one kind per file, zstd; with -o) (default: table on a terminal, else ndjson; archive when -o ends in .zst; parquet when it ends in .parquet)').choices(['ndjson', 'csv', 'table', 'summary', 'archive', 'parquet']))
-    .option('-z, --zstd', 'compress the output with zstd (implied by --format archive and by -o FILE.zst)', false)
+    .addOption(new Option('-f, --format <format>', 'output format: ndjson, csv, table, summary (tcpeek handshake totals as JSON), archive (zstd NDJSON with a first metadata line), or parquet (one kind per file, zstd when Node has it, else gzip) (default: what the -o name says (.csv, .ndjson/.jsonl/.json, .txt for a table; .jsonl.zst is an archive; .parquet), else table on a terminal and ndjson elsewhere; a name that contradicts --format is an error)').choices(['ndjson', 'csv', 'table', 'summary', 'archive', 'parquet']))
+    .option('-z, --zstd', 'compress the output with zstd (implied by --format archive and by -o FILE.zst; -o FILE.gz compresses with gzip)', false)
     .option('--handshakes', 'print one tcpeek-style line per handshake (time, timestamp, source, destination, result, dup SYN, dup SYN/ACK) instead of records', false)
     .option('--flags', 'print one line per TCP segment with tshark analysis flags (frame, time, direction, length, classes) instead of records', false)
     .addOption(new Option('--analysis <level>', 'full: tshark analysis flags, RTT, Zeek state and history, handshake verdicts; flows: connection accounting only (packets, bytes, options, Community ID), about 2.5x faster, the analysis fields stay empty').choices(['full', 'flows']).default('full'))
@@ -68,6 +68,7 @@ async function main(): Promise<number> {
     .option('--idle-timeout <duration>', 'write a flow after this much capture time without packets', '5m')
     .option('--close-linger <duration>', "after its close (FIN/FIN, a RST, or a FIN the peer never answered), a connection takes packets for this long (capture time: final ACKs, retransmitted FINs); the next packet starts a new connection (Zeek's tcp_close_delay)", '5s')
     .option('--tunnels', "NDJSON: after the conn records, one tunnel record per tunnel the packets came through (Zeek's tunnel.log; docs/encapsulation.md)", false)
+    .option('--wide', 'the table with every column at full width, nothing shortened (implies --format table; without it the table fits the terminal, the least important columns left out)', false)
     .option('--no-header', 'CSV: leave out the header line')
     .option('--strict', 'treat any packet that could not be analysed as a data error (exit 1)', false)
     .option('-q, --quiet', 'no warnings or statistics on stderr', false)
@@ -84,7 +85,7 @@ Examples:
   tcpanalyze capture.pcap -o conns.jsonl.zst && csvtool conns.jsonl.zst > conns.csv
   tcpanalyze --follow CgOPZkHLHPCJTRoZ6R --follow-format hex capture.pcap
   tcpanalyze --decode http,dns,tls capture.pcap -o logs/
-  tcpanalyze --decode http --records http --where 'status_code>=500' capture.pcap
+  tcpanalyze --decode http --records http --where 'status_code>=500 or latency_ms>50' capture.pcap
 Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets before it are still written), 2 usage error.`,
     );
   program.parse(process.argv);
@@ -114,19 +115,18 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     closeLinger: string;
     header: boolean;
     tunnels: boolean;
+    wide: boolean;
     strict: boolean;
     quiet: boolean;
     stats: boolean;
   }>();
+  checkTerminalInput(NAME, program.args, 'a pcap or pcapng capture', 'tcpanalyze capture.pcap, or tcpdump -w - | tcpanalyze -');
   const files = program.args.length === 0 ? ['-'] : program.args;
   if (files.filter((f) => f === '-').length > 1) throw new UsageError('USAGE_STDIN_TWICE', 'stdin (-) can be given only once');
   const idleTimeoutMs = durationMs(o.idleTimeout, '--idle-timeout');
   const closeLingerMs = durationMs(o.closeLinger, '--close-linger');
   const synTimeoutMs = durationMs(o.synTimeout, '--syn-timeout');
-  if (o.handshakes && o.flags) throw new UsageError('USAGE_CONFLICT', '--handshakes and --flags cannot be combined');
-  if (o.analysis === 'flows' && (o.handshakes || o.flags || o.format === 'summary')) {
-    throw new UsageError('USAGE_CONFLICT', '--analysis flows has no handshake verdicts or segment flags; use --analysis full with --handshakes, --flags or --format summary');
-  }
+  const view = checkModes(o, (k) => program.getOptionValueSource(k) === 'cli');
   const maxBuffer = byteSize(o.maxBuffer, '--max-buffer');
   const protocols = o.decode !== undefined ? parseDecodeList(o.decode) : [];
   const decodePorts = parseDecodePorts(o.decodePort);
@@ -143,24 +143,21 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   if (!Number.isInteger(threads) || threads < 1) throw new UsageError('USAGE_BAD_NUMBER', `--threads: "${o.threads}" is not auto or a positive whole number`);
   const maxFlows = Number(o.maxFlows);
   if (!Number.isInteger(maxFlows) || maxFlows < 1) throw new UsageError('USAGE_BAD_NUMBER', `--max-flows: "${o.maxFlows}" is not a positive whole number`);
-  const toTerminal = !o.output && process.stdout.isTTY === true;
+  const toTerminal = (o.output === undefined || o.output === '-') && process.stdout.isTTY === true;
   const dirOut = isDirectoryOutput(o.output);
-  const format = o.format ?? (o.output?.endsWith('.parquet') ? 'parquet' : dirOut || o.output?.endsWith('.zst') ? 'archive' : toTerminal ? 'table' : 'ndjson');
-  if (format === 'parquet' && !o.output && process.stdout.isTTY === true) throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write Parquet to a terminal; use -o FILE.parquet or a pipe');
-  if (format === 'parquet' && (o.handshakes || o.flags || o.follow !== undefined)) throw new UsageError('USAGE_CONFLICT', '--format parquet writes records; --handshakes, --flags and --follow write text');
-  if (o.tunnels && (o.handshakes || o.flags || o.follow !== undefined || o.format === 'summary')) {
+  const { format, compression } = outputFormat(o, view, toTerminal, dirOut);
+  if (compression !== 'none' && toTerminal) throw new UsageError('USAGE_BINARY_TO_TERMINAL', `will not write ${compression} data to a terminal; use -o FILE or a pipe`);
+  if (o.tunnels && view !== 'records') {
     throw new UsageError('USAGE_CONFLICT', '--tunnels adds tunnel records to the records: it cannot be combined with --handshakes, --flags, --format summary or --follow');
   }
-  const zstd = format !== 'parquet' && (o.zstd || format === 'archive' || (o.output?.endsWith('.zst') ?? false));
-  if (zstd && !o.output && process.stdout.isTTY === true) throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write zstd data to a terminal; use -o FILE or a pipe');
+  if (format === 'parquet' && toTerminal) throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write Parquet to a terminal; use -o FILE.parquet or a pipe');
 
   // every option is checked before anything is created
   const filterSet = parseFilters(o.filter);
   const local = o.local !== undefined ? parseLocal(o.local) : null;
   // --where and --exclude-file select the records written (-F is tcpeek's, for --handshakes and summary)
   const recordSelector = o.where !== undefined || o.excludeFile !== undefined ? selectorFrom({ filter: [], where: o.where, excludeFile: o.excludeFile }) : null;
-  const view = o.handshakes ? 'handshakes' : o.flags ? 'flags' : format === 'summary' ? 'summary' : 'records';
-  const toDir = view === 'records' && o.follow === undefined && dirOut;
+  const toDir = view === 'records' && dirOut;
   const kinds = selectFields(chooseKinds([CONN_SCHEMA, ...protocols.flatMap((p) => p.schemas), ...(o.tunnels ? [TUNNEL_SCHEMA] : [])], o.records, (format === 'csv' || format === 'parquet') && !toDir, format === 'parquet' ? 'Parquet' : 'CSV'), o.fields);
   const sort = o.sort !== undefined ? o.sort.split(',').map((f) => f.trim()).filter((f) => f !== '') : undefined;
   for (const f of sort ?? []) if (!kinds.some((k) => k.fields.some((x) => x.name === f))) throw new UsageError('USAGE_BAD_FIELD', `--sort: "${f}" is not a field of the records written`);
@@ -177,16 +174,16 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     }) + '\n';
   // records go to a RecordOutput (one destination, or one file per kind); the other views write text to `sink`
   const recOut =
-    view === 'records' && o.follow === undefined
+    view === 'records'
       ? toDir
         ? await RecordOutput.directory(o.output!, { kinds, format: format as RecordFormat, header: o.header, zstd: false, meta: archiveMeta, ...(sort ? { sort } : {}) })
-        : await RecordOutput.single(o.output, { kinds, format: format as RecordFormat, header: o.header, zstd, meta: archiveMeta, fieldsChosen: o.fields !== undefined, ...(sort ? { sort } : {}) })
+        : await RecordOutput.single(o.output, { kinds, format: format as RecordFormat, header: o.header, zstd: compression === 'zstd', compression, meta: archiveMeta, fieldsChosen: o.fields !== undefined, table: { width: toTerminal ? terminalWidth() : Infinity, wide: o.wide }, ...(sort ? { sort } : {}) })
       : null;
-  const out = recOut === null ? await openOutput(o.output, { zstd }) : null;
+  const out = recOut === null ? await openOutput(o.output, { compression }) : null;
   const sink = out !== null ? new TextSink(out.stream, undefined, out.copiesWrites) : null;
   const wantsConn = recOut === null || recOut.wants('conn');
   // records of the full analysis: the analysis runs on a second thread, which writes them (not with --decode: transactions are written on this thread as they finish)
-  const twoThreads = threads >= 2 && view === 'records' && o.analysis !== 'flows' && o.follow === undefined && protocols.length === 0;
+  const twoThreads = threads >= 2 && view === 'records' && o.analysis !== 'flows' && protocols.length === 0;
   const writeConn = (r: RecordValues): void => {
     if (wantsConn && (recordSelector === null || recordSelector.accepts(r))) recOut!.write(CONN_SCHEMA, r);
   };
@@ -230,7 +227,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   let interrupted = false;
   // Progress on stderr, only when it is a terminal (and not --quiet): bytes read, packets/s, open flows.
   const progress = process.stderr.isTTY === true && !o.quiet ? progressLine(NAME) : null;
-  if (o.follow !== undefined) {
+  if (view === 'follow' && o.follow !== undefined) {
     const fsink = sink!;
     const res = await followConnection(files.map((f) => inputSpec(f, 'ahead')), o.follow, o.followFormat, (t) => fsink.write(String(t)), {
       maxBuffer,
@@ -318,11 +315,27 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
       },
     },
   );
+  } catch (e) {
+    // Ctrl-C before stdin sent a byte: nothing to write, a quiet normal exit
+    const emptyStdin = isToolError(e) && e.code === 'CAPTURE_EMPTY' && e.context.file === '<stdin>';
+    if (emptyStdin && !interrupted) await letSignalsArrive();
+    if (!(interrupted && (isPrematureClose(e) || emptyStdin))) throw e;
+    res = null;
   } finally {
     // the analysis thread writes the last records once it has every event
     if (analysisThread) await analysisThread.finish();
   }
   progress?.clear();
+  if (res === null) {
+    // Ctrl-C before any data: what was opened is closed, nothing more
+    process.off('SIGINT', onSigint);
+    if (recOut !== null) await recOut.finish(true);
+    else {
+      await sink!.flush();
+      await out!.commit(true);
+    }
+    return EXIT_OK;
+  }
   if (recOut !== null) {
     // tunnel records last: every conn record that names a tunnel comes before it
     for (const r of tunnelRecords) recOut.write(TUNNEL_SCHEMA, r);
@@ -338,7 +351,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
 
   let code = EXIT_OK;
   for (const e of res.errors) {
-    if (interrupted && (e as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') continue; // stdin closed by the signal
+    if (interrupted && isPrematureClose(e)) continue; // stdin closed by the signal
     if (isToolError(e)) warn(`${NAME}: ${(e as ToolError).describe()}`);
     else warn(`${NAME}: ${formatWhere({})}${e.message}`);
     code = EXIT_DATA;
@@ -367,6 +380,110 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     );
   }
   return code;
+}
+
+type View = 'records' | 'summary' | 'handshakes' | 'flags' | 'follow';
+type Format = 'ndjson' | 'csv' | 'table' | 'summary' | 'archive' | 'parquet';
+
+interface ModeOptions {
+  format?: Format;
+  handshakes: boolean;
+  flags: boolean;
+  follow?: string;
+  filter: string[];
+  local?: string;
+  where?: string;
+  excludeFile?: string;
+  analysis: 'full' | 'flows';
+  header: boolean;
+  wide: boolean;
+  output?: string;
+  zstd: boolean;
+}
+
+/** The one view the options ask for; options that view cannot honour are usage errors. */
+function checkModes(o: ModeOptions, given: (option: string) => boolean): View {
+  const conflict = (m: string): never => {
+    throw new UsageError('USAGE_CONFLICT', m);
+  };
+  const modes = [o.handshakes ? '--handshakes' : '', o.flags ? '--flags' : '', o.follow !== undefined ? '--follow' : '', o.format === 'summary' ? '--format summary' : ''].filter((m) => m !== '');
+  if (modes.length > 1) conflict(`${modes[0]} and ${modes[1]} are different outputs: give one of them`);
+  const view: View = o.follow !== undefined ? 'follow' : o.handshakes ? 'handshakes' : o.flags ? 'flags' : o.format === 'summary' ? 'summary' : 'records';
+  const mode = modes[0] ?? '';
+  if ((view === 'handshakes' || view === 'flags' || view === 'follow') && o.format !== undefined) {
+    conflict(`${mode} writes its own text lines; --format ${o.format} applies to connection records`);
+  }
+  if (o.analysis === 'flows' && (view === 'handshakes' || view === 'flags' || view === 'summary')) {
+    conflict(`--analysis flows has no handshake verdicts or segment flags; use --analysis full with ${mode}`);
+  }
+  if ((view === 'records' || view === 'flags' || view === 'follow') && (o.filter.length > 0 || o.local !== undefined)) {
+    conflict(`-F and --local choose the handshakes that --handshakes and --format summary count${view === 'records' ? '; to select records use --where (or tcpfilter, which takes tcpeek filters)' : `, not what ${mode} writes`}`);
+  }
+  if (view !== 'records' && (o.where !== undefined || o.excludeFile !== undefined)) {
+    conflict(`${o.where !== undefined ? '--where' : '--exclude-file'} selects connection records, which ${mode} does not write${view === 'handshakes' || view === 'summary' ? ' (-F and --local select its handshakes)' : ''}`);
+  }
+  if (!o.header && !(view === 'records' && (o.format === 'csv' || outputName(o.output).kind === 'csv'))) conflict('--no-header applies to CSV output (--format csv)');
+  if (given('followFormat') && view !== 'follow') conflict('--follow-format applies to --follow');
+  if (o.wide && (view !== 'records' || (o.format !== undefined && o.format !== 'table'))) conflict(`--wide applies to the table, not to ${view === 'records' ? `--format ${o.format}` : mode}`);
+  return view;
+}
+
+/** Which kinds of output name each format may be written under (null: a name that says nothing). */
+const NAME_KINDS: Record<Format | 'lines', readonly (OutputName['kind'])[]> = {
+  csv: ['csv', 'text', null],
+  ndjson: ['ndjson', 'json', 'text', null],
+  archive: ['ndjson', null],
+  table: ['text', null],
+  summary: ['json', 'text', null],
+  parquet: ['parquet'],
+  lines: ['text', null],
+};
+
+/**
+ * The output format and compression: --format when given, else what the -o
+ * name says (.csv, .ndjson/.jsonl/.json, .txt; .gz, .zst; .jsonl.zst is an
+ * archive), else a table on a terminal and NDJSON elsewhere. A name that
+ * contradicts --format or -z is a usage error.
+ */
+function outputFormat(o: ModeOptions, view: View, toTerminal: boolean, dirOut: boolean): { format: Format; compression: Compression } {
+  if (dirOut && view === 'records') {
+    // -o DIR/: one file per record kind, named by the format (checked by RecordOutput.directory)
+    const format = o.format ?? 'archive';
+    return { format, compression: format === 'archive' ? 'zstd' : 'none' };
+  }
+  const name = outputName(o.output);
+  if (name.kind === 'parquet' || (o.format === 'parquet' && view === 'records')) {
+    // Parquet compresses its own pages: one kind per file (checked by chooseKinds)
+    if (view !== 'records') throw new UsageError('USAGE_CONFLICT', `the output name ${o.output} says Parquet, which holds records; --handshakes, --flags, --follow and --format summary write text`);
+    if (o.format !== undefined && o.format !== 'parquet') throw new UsageError('USAGE_CONFLICT', `--format ${o.format} contradicts the output name ${o.output} (Parquet): give one of them, or make them agree`);
+    if (name.kind !== 'parquet' && name.kind !== null) throw new UsageError('USAGE_CONFLICT', `--format parquet contradicts the output name ${o.output} (${kindText(name.kind)}): name it .parquet`);
+    if (o.zstd || name.compression !== 'none') throw new UsageError('USAGE_CONFLICT', 'Parquet compresses its own pages: leave out -z and .gz/.zst');
+    return { format: 'parquet', compression: 'none' };
+  }
+  let compression = outputCompression(o.output, o.zstd);
+  let format: Format;
+  if (view === 'summary') format = 'summary';
+  else if (view !== 'records') format = 'ndjson'; // unused: lines of their own
+  else if (o.format !== undefined) format = o.format;
+  else if (o.wide) format = 'table';
+  else if (name.kind === 'csv') format = 'csv';
+  else if (name.kind === 'text') format = 'table';
+  else if (o.output !== undefined && o.output !== '-') format = compression === 'zstd' && name.kind !== 'json' ? 'archive' : 'ndjson';
+  else format = toTerminal ? 'table' : 'ndjson';
+  const allowed = NAME_KINDS[view === 'records' || view === 'summary' ? format : 'lines'];
+  if (!allowed.includes(name.kind)) {
+    if (name.kind === 'pcap' || name.kind === 'pcapng') {
+      throw new UsageError('USAGE_CONFLICT', `the output name ${o.output} says ${kindText(name.kind)}, but tcpanalyze writes connection records (tcpfilter writes the packets of selected connections)`);
+    }
+    const what = view === 'records' || view === 'summary' ? `--format ${format}` : o.handshakes ? '--handshakes (text lines)' : o.flags ? '--flags (text lines)' : '--follow (the stream text)';
+    throw new UsageError('USAGE_CONFLICT', `${what} contradicts the output name ${o.output} (${kindText(name.kind!)}): give one of them, or make them agree`);
+  }
+  if (format === 'archive') {
+    if (compression === 'gzip') throw new UsageError('USAGE_CONFLICT', `--format archive is zstd-compressed, but the output name ${o.output} says gzip: name it .jsonl.zst`);
+    if (name.kind !== null && compression === 'none') throw new UsageError('USAGE_CONFLICT', `--format archive is zstd-compressed: name the output ${o.output}.zst`);
+    compression = 'zstd';
+  }
+  return { format, compression };
 }
 
 interface AnalysisThread {

@@ -17,14 +17,15 @@ import { openInput, type OpenedInput } from '../src/io/input.js';
 import { LineReader } from '../src/io/lines.js';
 import { TextSink } from '../src/io/sink.js';
 import { detectLineKind } from '../src/tcpinfo/detect.js';
+import { KNOWN_KINDS, decompressedNote, sniffContent, wrongKindMessage } from '../src/io/sniff.js';
 import { isCaptureMagic } from '../src/capture/open.js';
 import { filterRecordLines, filterTcpInfoLines, type LineFilterResult } from '../src/output/line-filter.js';
 import { filterCapture } from '../src/analysis/capture-filter.js';
 import { describeSkips } from '../src/analysis/pipeline.js';
 import { EXIT_DATA, EXIT_OK, ToolError, UsageError, isToolError } from '../src/util/errors.js';
-import { makeProgram, runMain, warn } from './_common.js';
+import { checkTerminalInput, isPrematureClose, makeProgram, runMain, warn } from './_common.js';
 import { durationMs, progressLine } from './_args.js';
-import { openOutput } from './_output.js';
+import { kindText, openOutput, outputCompression, outputName, type Compression } from './_output.js';
 import { ParquetLineTarget } from '../src/output/parquet-rows.js';
 import { ArchivalRecordView } from '../src/tcpinfo/archival-record.js';
 import { Snapshot } from '../src/tcpinfo/snapshot.js';
@@ -58,11 +59,27 @@ async function detectKind(input: OpenedInput, lines: LineReader): Promise<Kind> 
   const head = [...w.buf.subarray(w.pos, w.pos + Math.min(8, w.available))].map((b) => b.toString(16).padStart(2, '0')).join(' ');
   if (await lines.next()) {
     const k = detectLineKind(lines.buf, lines.start, lines.end);
+    const content = sniffContent(lines.buf.subarray(lines.start, w.end));
     lines.unread();
     if (k === 'tcpinfo') return 'tcpinfo';
     if (k === 'tcpkit') return 'records';
+    if (KNOWN_KINDS.has(content)) throw new UsageError('INPUT_WRONG_KIND', wrongKindMessage(content, 'a capture, tcpkit records or a tcp-info archive', input.compression), { file: input.name });
   }
-  throw new ToolError('TCPFILTER_UNKNOWN_INPUT', `not a capture (pcap, pcapng), tcpkit records or a tcp-info archive (first bytes ${head})`, { file: input.name, offset: 0 });
+  throw new ToolError('TCPFILTER_UNKNOWN_INPUT', `not a capture (pcap, pcapng), tcpkit records or a tcp-info archive (first bytes ${head}${decompressedNote(input.compression)})`, { file: input.name, offset: 0 });
+}
+
+/**
+ * tcpfilter writes what it reads: an output name that says otherwise (a .csv
+ * for records, a .jsonl for a capture) is a usage error.
+ */
+function checkOutputName(path: string | undefined, kind: Kind): void {
+  const n = outputName(path);
+  if (n.kind === null || n.kind === 'text') return;
+  const fits = kind === 'capture' ? n.kind === 'pcap' || n.kind === 'pcapng' : n.kind === 'ndjson' || n.kind === 'json';
+  if (fits) return;
+  const what = kind === 'capture' ? 'a capture, so it writes packets (.pcap or .pcapng)' : kind === 'tcpinfo' ? 'a tcp-info archive, so it writes its snapshots as JSONL (.jsonl or .jsonl.zst)' : 'tcpkit records, so it writes NDJSON (.ndjson, .jsonl or .jsonl.zst)';
+  const hint = n.kind === 'csv' ? '; for CSV, pipe the output into csvtool' : kind !== 'capture' && (n.kind === 'pcap' || n.kind === 'pcapng') ? '; to get the packets, run tcpfilter on the capture itself' : '';
+  throw new UsageError('USAGE_CONFLICT', `the output name ${path} says ${kindText(n.kind)}, but the input is ${what}${hint}`);
 }
 
 /** Copies the rest of a (decompressed) input into a temporary file, for the capture's second pass. */
@@ -92,7 +109,7 @@ async function main(): Promise<number> {
       "tcpeek filters ('name:TX@10.0.0.0/8:443', ':RX@%:22') and one input: records, tcp-info archive or capture, plain, gzip or zstd (detected by content); none or - reads stdin",
     ),
   )
-    .option('-o, --output <file>', 'write to FILE instead of stdout (temporary name, renamed when complete); zstd when it ends in .zst; for captures .pcap or .pcapng picks the format')
+    .option('-o, --output <file>', 'write to FILE instead of stdout (temporary name, renamed when complete), in the input\'s kind; zstd when it ends in .zst, gzip in .gz; for captures .pcap or .pcapng picks the format; a name of another kind (.csv) is an error')
     .option('-w, --write <file>', 'the same as -o (tcpdump\'s spelling, for captures)')
     .option('-z, --zstd', 'compress the output with zstd', false)
     .addOption(new Option('-f, --format <format>', "records and tcp-info input: 'input' writes the kept lines as they are; 'parquet' writes them as Parquet (one record kind; tcp-info snapshots in csvtool's columns) (default: parquet when -o ends in .parquet)").choices(['input', 'parquet']))
@@ -103,7 +120,7 @@ async function main(): Promise<number> {
     .option('--syn-timeout <duration>', 'captures: a SYN unanswered this long is a handshake timeout', '30s')
     .option('--max-flows <n>', 'captures: most flows held at once (see tcpanalyze)', '1000000')
     .option('-q, --quiet', 'no warnings or statistics on stderr', false)
-    .option('--stats', 'print how many records, snapshots or connections were kept to stderr', false)
+    .option('--stats', 'print how many records, snapshots or connections were kept and dropped to stderr (always when stderr is a terminal, unless --quiet)', false)
     .addHelpText(
       'after',
       `
@@ -123,6 +140,7 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
   if (files.length > 1) throw new UsageError('USAGE_ONE_INPUT', `one input at a time (got ${files.length}: ${files.join(', ')}); a filter argument looks like name:TX@addr:port`);
   if (o.output !== undefined && o.write !== undefined) throw new UsageError('USAGE_CONFLICT', '-o and -w name the same output: give one');
   const outPath = o.output ?? o.write;
+  checkTerminalInput(NAME, files, 'a capture, tcpkit records or a tcp-info archive', "tcpfilter 'TX@%:443' conns.jsonl.zst, or tcpanalyze capture.pcap | tcpfilter 'TX@%:443'");
   const file = files[0] ?? '-';
   const selector = selectorFrom(o, filters);
   const analysis = {
@@ -133,35 +151,7 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
   };
   if (!Number.isInteger(analysis.maxFlows) || analysis.maxFlows < 1) throw new UsageError('USAGE_BAD_NUMBER', `--max-flows: "${o.maxFlows}" is not a positive whole number`);
 
-  const input = await openInput({ path: file, stream: process.stdin, windowSize: 1 << 20 });
   const stdin = file === '-';
-  let kind: Kind;
-  let lines: LineReader;
-  try {
-    await input.window.fill(4); // a LineReader sees the bytes buffered when it is made
-    lines = new LineReader(input.window);
-    kind = o.kind === 'auto' ? await detectKind(input, lines) : o.kind;
-  } catch (e) {
-    await input.window.close().catch(() => {});
-    throw e;
-  }
-  // a tcp-info socket's own side is local, so only records and captures need --local for RX
-  if (!o.quiet && kind !== 'tcpinfo') for (const w of selector.warnings()) warn(`${NAME}: warning: ${w}`);
-  const parquet = (o.format ?? (outPath?.endsWith('.parquet') ? 'parquet' : 'input')) === 'parquet';
-  if (parquet && kind === 'capture') {
-    await input.window.close().catch(() => {});
-    throw new UsageError('USAGE_CONFLICT', '--format parquet writes records or tcp-info snapshots; a capture is filtered into a capture (analyse it with tcpanalyze --format parquet)');
-  }
-  const zstd = !parquet && (o.zstd || (outPath?.endsWith('.zst') ?? false));
-  if (parquet && outPath === undefined && process.stdout.isTTY === true) {
-    await input.window.close().catch(() => {});
-    throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write Parquet to a terminal; use -o FILE.parquet or a pipe');
-  }
-  if (outPath === undefined && process.stdout.isTTY === true && (zstd || kind === 'capture')) {
-    await input.window.close().catch(() => {});
-    throw new UsageError('USAGE_BINARY_TO_TERMINAL', `will not write ${kind === 'capture' ? 'a capture' : 'zstd data'} to a terminal; use -o FILE or a pipe`);
-  }
-
   let interrupted = false;
   const onSignal = (): void => {
     if (interrupted) process.exit(130);
@@ -171,8 +161,58 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const quietStop = (): number => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    return EXIT_OK;
+  };
+  let input: OpenedInput;
+  try {
+    input = await openInput({ path: file, stream: process.stdin, windowSize: 1 << 20 });
+  } catch (e) {
+    if (interrupted && isPrematureClose(e)) return quietStop(); // Ctrl-C before stdin sent a byte
+    throw e;
+  }
+  let kind: Kind;
+  let lines: LineReader;
+  try {
+    await input.window.fill(4); // a LineReader sees the bytes buffered when it is made
+    lines = new LineReader(input.window);
+    kind = o.kind === 'auto' ? await detectKind(input, lines) : o.kind;
+  } catch (e) {
+    await input.window.close().catch(() => {});
+    if (interrupted && isPrematureClose(e)) return quietStop();
+    throw e;
+  }
+  // a tcp-info socket's own side is local, so only records and captures need --local for RX
+  if (!o.quiet && kind !== 'tcpinfo') for (const w of selector.warnings()) warn(`${NAME}: warning: ${w}`);
+  const parquet = (o.format ?? (outputName(outPath).kind === 'parquet' ? 'parquet' : 'input')) === 'parquet';
+  let compression: Compression;
+  try {
+    if (kind !== 'capture') {
+      const analysisOption = ['idleTimeout', 'closeLinger', 'synTimeout', 'maxFlows'].find((k) => program.getOptionValueSource(k) === 'cli');
+      if (analysisOption !== undefined) {
+        const flag = '--' + analysisOption.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+        throw new UsageError('USAGE_CONFLICT', `${flag} applies to captures (it shapes how their connections are rebuilt), but the input is ${kind === 'tcpinfo' ? 'a tcp-info archive' : 'tcpkit records'}`);
+      }
+    }
+    if (parquet && kind === 'capture') throw new UsageError('USAGE_CONFLICT', '--format parquet writes records or tcp-info snapshots; a capture is filtered into a capture (analyse it with tcpanalyze --format parquet)');
+    if (parquet && (o.zstd || outputName(outPath).compression !== 'none')) throw new UsageError('USAGE_CONFLICT', 'Parquet compresses its own pages: leave out -z and .gz/.zst');
+    if (parquet && (outPath === undefined || outPath === '-') && process.stdout.isTTY === true) throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write Parquet to a terminal; use -o FILE.parquet or a pipe');
+    compression = parquet ? 'none' : outputCompression(outPath, o.zstd);
+    if (!parquet) checkOutputName(outPath, kind);
+    if ((outPath === undefined || outPath === '-') && process.stdout.isTTY === true && (compression !== 'none' || kind === 'capture')) {
+      throw new UsageError('USAGE_BINARY_TO_TERMINAL', `will not write ${kind === 'capture' ? 'a capture' : `${compression} data`} to a terminal; use -o FILE or a pipe`);
+    }
+  } catch (e) {
+    await input.window.close().catch(() => {});
+    throw e;
+  }
 
-  const out = await openOutput(outPath, { zstd });
+
+  // what was kept and dropped: asked for (--stats), or on a terminal, where someone reads it
+  const showCounts = (o.stats || process.stderr.isTTY === true) && !o.quiet;
+  const out = await openOutput(outPath, { compression });
   const sink = new TextSink(out.stream, undefined, out.copiesWrites);
   const stop = (): boolean => interrupted || sink.closed;
   let bad = 0;
@@ -202,7 +242,7 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
         }
         const skips = describeSkips(res.analysis);
         if (skips && !o.quiet) warn(`${NAME}: not analysed (not written): ${skips}`);
-        if (o.stats && !o.quiet) warn(`${NAME}: kept ${res.selectedFlows} of ${res.flows} flows: ${res.writtenPackets} of ${res.packets} packets (${res.format})`);
+        if (showCounts) warn(`${NAME}: kept ${res.selectedFlows} of ${res.flows} flows (${res.flows - res.selectedFlows} dropped): ${res.writtenPackets} of ${res.packets} packets (${res.format})`);
       } finally {
         await spooled?.remove();
       }
@@ -238,7 +278,7 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
         code = EXIT_DATA;
         if (!o.quiet) warn(`${NAME}: ${input.name}: ${bad} of ${res.lines} lines skipped (not ${kind === 'tcpinfo' ? 'tcp-info snapshots' : 'tcpkit records'}); the first: ${firstBad!.describe()}`);
       }
-      if (o.stats && !o.quiet) warn(`${NAME}: kept ${res.kept} of ${res.records} ${kind === 'tcpinfo' ? 'snapshots' : 'records'}`);
+      if (showCounts) warn(`${NAME}: kept ${res.kept} of ${res.records} ${kind === 'tcpinfo' ? 'snapshots' : 'records'} (${res.records - res.kept} dropped)`);
     }
     await sink.flush();
     if (sink.error) throw sink.error;

@@ -9,14 +9,14 @@
 import { Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { openInput } from '../src/io/input.js';
-import { LineReader } from '../src/io/lines.js';
-import { readRecordLines } from '../src/records/ndjson-reader.js';
-import { BY_ALIASES, SummaryBuilder, summaryDelta } from '../src/output/summary.js';
+import type { LineReader } from '../src/io/lines.js';
+import { rawNumberField, readRecordLines } from '../src/records/ndjson-reader.js';
+import { BY_ALIASES, ExactNumber, SummaryBuilder, stringifySummary, summaryDelta } from '../src/output/summary.js';
 import { summaryTable } from '../src/output/summary-table.js';
 import { ALL_FIELDS } from '../src/records/index.js';
-import { detectLineKind } from '../src/tcpinfo/detect.js';
+import { refuseWrongInput } from './_input-kind.js';
 import { EXIT_DATA, EXIT_OK, ToolError, UsageError } from '../src/util/errors.js';
-import { makeProgram, packageVersion, runMain, warn } from './_common.js';
+import { checkTerminalInput, isPrematureClose, letSignalsArrive, makeProgram, terminalWidth, packageVersion, runMain, warn } from './_common.js';
 import { progressLine } from './_args.js';
 import { addSelectOptions, selectorFrom, splitFilterArgs, type SelectOptionValues } from './_select.js';
 
@@ -25,11 +25,14 @@ const NAME = 'tcpsummary';
 interface Opts extends SelectOptionValues {
   format?: 'json' | 'table';
   by?: string;
+  top: string;
+  wide: boolean;
   since?: string;
   quiet: boolean;
 }
 
-function readPrevious(path: string): unknown {
+/** An earlier summary: its parsed JSON, and its `to` as written (every digit of the time). */
+function readPrevious(path: string): { summary: unknown; to: string | null } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -39,7 +42,8 @@ function readPrevious(path: string): unknown {
   try {
     const v = JSON.parse(text) as unknown;
     if (v === null || typeof v !== 'object' || !('filters' in v)) throw new Error('no "filters" key (not a tcpsummary JSON summary)');
-    return v;
+    const to = /"to":\s*(\d+(?:\.\d+)?)/.exec(text);
+    return { summary: v, to: to ? to[1]! : null };
   } catch (e) {
     throw new UsageError('SINCE_NOT_A_SUMMARY', `--since: ${(e as Error).message}`, { file: path });
   }
@@ -54,6 +58,8 @@ async function main(): Promise<number> {
   )
     .addOption(new Option('-f, --format <format>', 'json, or table for a terminal (default: table on a terminal, else json)').choices(['json', 'table']))
     .option('--by <fields>', `also group by record fields, comma-separated (${Object.keys(BY_ALIASES).join(', ')} or any record field: conn_state, resp_p, service; for transactions host,method, route, query, server_name, ...)`)
+    .option('--top <n>', 'with --by: list the N groups with the most connections and sum the others into one "rest" (0: list every group)', '20')
+    .option('--wide', 'table: every column at full width, nothing left out or shortened (default: the table fits the terminal)', false)
     .option('--since <summary.json>', 'print the difference from an earlier summary (counters only, as tcpeekstat REFRESH; RTT percentiles and top talkers are left out)')
     .option('-q, --quiet', 'no warnings on stderr', false)
     .addHelpText(
@@ -71,6 +77,7 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
   program.parse(process.argv);
   const o = program.opts<Opts>();
   const { filters, files } = splitFilterArgs(program.args);
+  checkTerminalInput(NAME, files, 'tcpkit records', 'tcpsummary conns.jsonl.zst, or tcpanalyze capture.pcap | tcpsummary');
   const selector = selectorFrom(o, filters);
   let by: string | undefined;
   if (o.by !== undefined) {
@@ -85,8 +92,9 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
       .join(',');
   }
   const previous = o.since !== undefined ? readPrevious(o.since) : undefined;
+  const previousSummary = previous?.summary;
   if (!o.quiet) for (const w of selector.warnings()) warn(`${NAME}: warning: ${w}`);
-  const format = o.format ?? (process.stdout.isTTY === true ? 'table' : 'json');
+  const format = o.format ?? (process.stdout.isTTY === true || o.wide ? 'table' : 'json');
 
   let interrupted = false;
   const onSignal = (): void => {
@@ -98,7 +106,11 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const summary = new SummaryBuilder({ filterNames: selector.filterNames, ...(by !== undefined ? { by } : {}) });
+  const top = Number(o.top);
+  if (!Number.isInteger(top) || top < 0) throw new UsageError('USAGE_BAD_NUMBER', `--top: "${o.top}" is not a whole number (0 lists every group)`);
+  if (program.getOptionValueSource('top') === 'cli' && by === undefined) throw new UsageError('USAGE_CONFLICT', '--top applies to the groups of --by');
+  if (o.wide && o.format === 'json') throw new UsageError('USAGE_CONFLICT', '--wide applies to the table, not to --format json');
+  const summary = new SummaryBuilder({ filterNames: selector.filterNames, top, ...(by !== undefined ? { by } : {}) });
   let bad = 0;
   let code = EXIT_OK;
   let dataError: unknown = null;
@@ -107,17 +119,24 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
   let bytesBefore = 0;
   for (const file of inputs) {
     if (interrupted) break;
-    const input = await openInput({ path: file, stream: process.stdin, windowSize: 1 << 20 });
-    const lines = new LineReader(input.window);
+    let input;
     try {
-      if (await lines.next()) {
-        const k = detectLineKind(lines.buf, lines.start, lines.end);
-        lines.unread();
-        if (k === 'tcpinfo') throw new UsageError('TCPSUMMARY_TCPINFO_INPUT', 'a tcp-info archive: tcpsummary reads tcpkit records (csvtool converts archives to CSV; tcpfilter selects their sockets)', { file: input.name, line: 1, offset: 0 });
-      }
+      input = await openInput({ path: file, stream: process.stdin, windowSize: 1 << 20 });
+    } catch (e) {
+      if (interrupted && isPrematureClose(e)) break; // Ctrl-C before stdin sent a byte
+      throw e;
+    }
+    let lines: LineReader;
+    try {
+      ({ lines } = await refuseWrongInput(input, ['records', 'json', 'text', 'empty'], 'tcpkit records (NDJSON)', {
+        capture: 'run tcpanalyze on it first (tcpanalyze FILE | tcpsummary)',
+        tcpinfo: 'csvtool converts it to CSV, tcpfilter selects its sockets',
+        summary: 'tcpsummary takes it as the earlier summary of --since (tcpsummary NEW-RECORDS --since FILE)',
+      }));
       const res = await readRecordLines(lines, input.name, {
-        record: (r) => {
-          summary.add(r, selector.names(r));
+        record: (r, buf, start, end) => {
+          // the exact times from the line: JSON.parse made doubles of them
+          summary.add(r, selector.names(r), rawNumberField(buf, start, end, 'ts'), rawNumberField(buf, start, end, 'last_ts'));
           if (progress !== null && (summary.records & 0xffff) === 0) progress.update({ packets: summary.records, bytes: bytesBefore + input.window.offset, openFlows: -1 });
           return false;
         },
@@ -141,15 +160,20 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
     }
   }
   progress?.clear();
+  // interrupted before any record arrived: a quiet exit, no empty summary
+  const nothing = summary.records === 0 && bad === 0 && dataError === null;
+  if (nothing && inputs.includes('-') && !interrupted) await letSignalsArrive();
+  if (interrupted && nothing) return EXIT_OK;
   summary.skipped = bad;
   const json = summary.json({ tool: NAME, version: packageVersion(), inputs: inputs.map((f) => (f === '-' ? '<stdin>' : f)), ...(interrupted ? { interrupted: true } : {}) });
   let result: unknown = json;
   if (previous !== undefined) {
-    result = summaryDelta(json, previous);
-    const prevTo = (previous as { summary?: { to?: unknown } }).summary?.to;
-    (result as { summary: Record<string, unknown> }).summary['since'] = prevTo ?? null;
+    result = summaryDelta(json, previousSummary);
+    const prevTo = previous.to;
+    (result as { summary: Record<string, unknown> }).summary['since'] = prevTo !== null ? new ExactNumber(prevTo) : null;
   }
-  process.stdout.write(format === 'table' ? summaryTable(result) : JSON.stringify(result, null, 2) + '\n');
+  const width = process.stdout.isTTY === true ? terminalWidth() : Infinity;
+  process.stdout.write(format === 'table' ? summaryTable(result, { width, wide: o.wide }) : stringifySummary(result) + '\n');
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   if (bad > 0 && !o.quiet) warn(`${NAME}: ${bad} unreadable lines skipped (not counted in the summary)`);

@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { decompress } from 'zstd-napi';
+import { decompress } from './_zstd.js';
 import { ROOT, writePcap, type PcapFile, type PcapRecord } from './_capture-helpers.js';
 
 export const TCPCAPTURE = join(ROOT, 'dist', 'cli', 'tcpcapture.js');

@@ -5,8 +5,9 @@
  * OP_INSERT and OP_COMPRESSED (noop, zlib, a literal-only snappy block,
  * zstd) messages.
  */
-import { createRequire } from 'node:module';
+import * as zlib from 'node:zlib';
 import { deflateSync } from 'node:zlib';
+import { execFileSync } from 'node:child_process';
 
 export type BsonValue = string | number | bigint | boolean | null | Uint8Array | BsonValue[] | { [k: string]: BsonValue };
 
@@ -104,6 +105,15 @@ export function snappyLiteral(data: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
+/** zstd with the content size in the frame: node:zlib where it has zstd, else the zstd program. */
+function zstdCompress(b: Buffer): Buffer {
+  const z = (zlib as unknown as { zstdCompressSync?: (b: Buffer) => Buffer }).zstdCompressSync;
+  return z !== undefined ? z(b) : execFileSync('zstd', ['-q', '-c', `--stream-size=${b.length}`], { input: b });
+}
+
+/** Whether this Node.js decompresses zstd itself (22.15 and later): the decoder reads OP_COMPRESSED zstd only then. */
+export const NODE_HAS_ZSTD = typeof (zlib as unknown as { zstdDecompressSync?: unknown }).zstdDecompressSync === 'function';
+
 /** OP_COMPRESSED around an original message (its header's requestID and responseTo kept). */
 export function compressed(orig: Buffer, compressor: 'noop' | 'snappy' | 'zlib' | 'zstd', statedSize?: number): Buffer {
   const body = orig.subarray(16);
@@ -112,7 +122,7 @@ export function compressed(orig: Buffer, compressor: 'noop' | 'snappy' | 'zlib' 
   if (compressor === 'noop') data = Buffer.from(body);
   else if (compressor === 'snappy') data = snappyLiteral(body);
   else if (compressor === 'zlib') data = deflateSync(body);
-  else data = (createRequire(import.meta.url)('zstd-napi') as { compress(b: Buffer): Buffer }).compress(body);
+  else data = zstdCompress(body);
   const cid = ['noop', 'snappy', 'zlib', 'zstd'].indexOf(compressor);
   return message(id, to, 2012, Buffer.concat([i32(op), i32(statedSize ?? body.length), Buffer.from([cid]), data]));
 }

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decompress } from 'zstd-napi';
+import { decompress } from './_zstd.js';
 import { GoTime } from '../src/tcpinfo/go-time.js';
 import { readRawNetlinkMessages, type NetlinkMessage } from '../src/tcpinfo/netlink.js';
 import type { PollCycle } from '../src/live/sockets/saver.js';

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decompress } from 'zstd-napi';
+import { decompress } from './_zstd.js';
 import { followConnection, parseFollowSelector } from '../src/analysis/follow.js';
 import { formatChunk, gapMarker } from '../src/analysis/follow-format.js';
 import { analyzeCaptures } from '../src/analysis/pipeline.js';

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compress, decompress } from 'zstd-napi';
+import { compress, decompress } from './_zstd.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const CSVTOOL = join(ROOT, 'dist', 'cli', 'csvtool.js');

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decompress } from 'zstd-napi';
+import { decompress } from './_zstd.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const CAP = join(ROOT, 'fixtures/pcaps/zeek__smtp.pcap');

@@ -36,8 +36,8 @@ test('--format summary without filters uses tcpeek\'s RX and TX defaults, and wi
   const r = run(['--format', 'summary', CAP]);
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), [
-    { RX: { success: { total: 0, dupsyn: 0, dupsynack: 0 }, failure: { total: 0, timeout: 0, reject: 0, unreach: 0 } } },
-    { TX: { success: { total: 0, dupsyn: 0, dupsynack: 0 }, failure: { total: 6, timeout: 1, reject: 2, unreach: 3 } } },
+    { RX: { success: { total: 0, dupsyn: 0, dupsynack: 0 }, failure: { total: 0, timeout: 0, reject: 0, unreach: 0, abort: 0 } } },
+    { TX: { success: { total: 0, dupsyn: 0, dupsynack: 0 }, failure: { total: 6, timeout: 1, reject: 2, unreach: 3, abort: 0 } } },
   ]);
 });
 
@@ -45,9 +45,9 @@ test('--format summary counts each handshake in every matching named filter, RX 
   const r = run(['--format', 'summary', '--local', '192.0.2.2/32', '-F', 'srv:RX@%:9:9998', '-F', 'v4in:RX@192.0.2.0/24:%', '-F', 'out:TX@*:*', '-F', ':RX@%:9997', CAP]);
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), [
-    { srv: { success: { total: 0, dupsyn: 0, dupsynack: 0 }, failure: { total: 2, timeout: 0, reject: 1, unreach: 1 } } },
-    { v4in: { success: { total: 0, dupsyn: 0, dupsynack: 0 }, failure: { total: 3, timeout: 1, reject: 1, unreach: 1 } } },
-    { out: { success: { total: 0, dupsyn: 0, dupsynack: 0 }, failure: { total: 0, timeout: 0, reject: 0, unreach: 0 } } },
+    { srv: { success: { total: 0, dupsyn: 0, dupsynack: 0 }, failure: { total: 2, timeout: 0, reject: 1, unreach: 1, abort: 0 } } },
+    { v4in: { success: { total: 0, dupsyn: 0, dupsynack: 0 }, failure: { total: 3, timeout: 1, reject: 1, unreach: 1, abort: 0 } } },
+    { out: { success: { total: 0, dupsyn: 0, dupsynack: 0 }, failure: { total: 0, timeout: 0, reject: 0, unreach: 0, abort: 0 } } },
   ]);
 });
 
@@ -55,7 +55,7 @@ test('a malformed filter is a usage error naming the column', () => {
   const r = run(['--format', 'summary', '-F', 'bad:XX@%:1', CAP]);
   assert.equal(r.status, 2);
   assert.equal(r.stdout, '');
-  assert.match(r.stderr, /^tcpanalyze: column 5: filter "bad:XX@%:1": expected the direction RX or TX at column 5 \[FILTER_SYNTAX\]\n$/);
+  assert.match(r.stderr, /^tcpanalyze: filter "bad:XX@%:1": expected the direction RX or TX at column 5 \[FILTER_SYNTAX\]\n$/);
 });
 
 test('--max-flows bounds the flows held at once: the least recently active are written early as evicted, and stderr says how many', () => {
@@ -69,4 +69,16 @@ test('--max-flows bounds the flows held at once: the least recently active are w
   const bad = run(['--max-flows', '0', scan]);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--max-flows: "0" is not a positive whole number \[USAGE_BAD_NUMBER\]/);
+});
+
+test('a SYN followed by its own sender\'s RST is handshake=abort (the client gave up), a failure in tcpeek\'s counts under failure.abort', () => {
+  const cap = join(FIX, 'zeek__tcp-syn-then-rst.pcap');
+  const rec = JSON.parse(run(['--format', 'ndjson', cap]).stdout) as Record<string, unknown>;
+  assert.deepEqual([rec['handshake'], rec['conn_state'], rec['history'], rec['handshake_ms'], rec['connect_ms']], ['abort', 'RSTOS0', 'SR', null, null]);
+  const lines = run(['--handshakes', cap]).stdout.split('\n');
+  assert.match(lines[2]!, /\| {2}failure \(abort\) {2}\|/);
+  assert.deepEqual(JSON.parse(run(['--format', 'summary', cap]).stdout), [
+    { RX: { success: { total: 0, dupsyn: 0, dupsynack: 0 }, failure: { total: 0, timeout: 0, reject: 0, unreach: 0, abort: 0 } } },
+    { TX: { success: { total: 0, dupsyn: 0, dupsynack: 0 }, failure: { total: 1, timeout: 0, reject: 0, unreach: 0, abort: 1 } } },
+  ]);
 });

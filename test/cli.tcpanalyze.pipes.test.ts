@@ -81,11 +81,11 @@ test('stdout redirected to a file gets the bytes a pipe gets (the sink reuses it
   assert.equal(readFileSync(out, 'utf8'), direct);
 });
 
-test('tcpanalyze FILE | tcpanalyze - fails with exit 1 and one CAPTURE_UNKNOWN_FORMAT line, because NDJSON is not a capture.', () => {
+test('tcpanalyze FILE | tcpanalyze - is a usage error (exit 2) whose one line says the input is tcpkit records and which commands read them.', () => {
   const r = runBash(`${CLI} ${shq(SYNSCAN)} | ${CLI} -`);
-  assert.equal(r.status, 1);
+  assert.equal(r.status, 2);
   assert.equal(r.stdout, '');
-  assert.equal(r.stderr, 'tcpanalyze: <stdin> (offset 0 = 0x0): not a pcap or pcapng capture (first bytes 7b 22 72 65) [CAPTURE_UNKNOWN_FORMAT]\n');
+  assert.equal(r.stderr, 'tcpanalyze: <stdin>: tcpkit records (NDJSON), not a pcap or pcapng capture: tcpsummary summarises them, tcpfilter selects them, csvtool converts them to CSV [INPUT_WRONG_KIND]\n');
 });
 
 test(

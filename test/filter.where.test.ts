@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
-import { compileWhere } from '../src/filter/where.js';
+import { WHERE_FIELDS, compileWhere } from '../src/filter/where.js';
+
+/** The conn fields without their value lists: the comparison semantics on any string, not only known values. */
+const ANY_VALUES = WHERE_FIELDS.map(({ values: _values, ...f }) => f);
 import type { RecordValues } from '../src/records/schema.js';
 
 const base: RecordValues = {
@@ -31,6 +34,11 @@ test('string fields compare with bare words and quoted strings alike', () => {
     ['conn_state=REJ', 'conn_state="REJ"', "conn_state='REJ'", 'REJ=conn_state', 'handshake=timeout', 'handshake!=success', 'service=http', 'conn_state="S0"'].map((e) => compileWhere(e)(base)),
     [true, true, true, true, true, true, false, false],
   );
+});
+
+test("the name of a bool field compared with a string field is a word (tcpeek's handshake values beside Zeek's success field)", () => {
+  const r = rec({ handshake: 'success', success: false });
+  assert.deepEqual(['handshake=success', 'success=handshake', 'handshake!=success', 'success=false', 'success'].map((e) => compileWhere(e)(r)), [true, true, false, true, false]);
 });
 
 test('bare words that are not names (addresses) are strings against string fields', () => {
@@ -91,7 +99,7 @@ test('null fields compare false, except with = null and != null', () => {
 test('strings and numbers meet as the number a string spells, else they are unequal and unordered', () => {
   const r = rec({ conn_state: '10' });
   assert.deepEqual(
-    ['resp_p="80"', 'resp_p<"81"', 'resp_p="http"', 'resp_p!="http"', 'resp_p<"http"', 'conn_state=10', 'conn_state<9', 'conn_state>9', 'conn_state="10"', 'conn_state<"9"'].map((e) => compileWhere(e)(r)),
+    ['resp_p="80"', 'resp_p<"81"', 'resp_p="http"', 'resp_p!="http"', 'resp_p<"http"', 'conn_state=10', 'conn_state<9', 'conn_state>9', 'conn_state="10"', 'conn_state<"9"'].map((e) => compileWhere(e, ANY_VALUES)(r)),
     [true, true, false, true, false, true, false, true, true, true],
   );
   // time fields carried as text compare as numbers
@@ -389,7 +397,7 @@ test('a compiled predicate agrees with a naive reference evaluator on random exp
   fc.assert(
     fc.property(boolE, fc.array(record, { minLength: 1, maxLength: 8 }), (e, records) => {
       const text = printBool(e);
-      const p = compileWhere(text);
+      const p = compileWhere(text, ANY_VALUES);
       assert.deepEqual(
         records.map((r) => p(r)),
         records.map((r) => refBool(e, r)),
@@ -398,4 +406,37 @@ test('a compiled predicate agrees with a naive reference evaluator on random exp
     }),
     { numRuns: 2000 },
   );
+});
+
+test('a string compared with a field of known values must be one of them: "no such value; known: ..."', () => {
+  const e = (expr: string): unknown => {
+    try {
+      compileWhere(expr);
+    } catch (err) {
+      return { code: (err as { code: string }).code, message: (err as Error).message, context: (err as { context: unknown }).context };
+    }
+    return null;
+  };
+  assert.deepEqual(e('handshake=rejected'), {
+    code: 'WHERE_SYNTAX',
+    message: '--where "handshake=rejected": handshake has no such value "rejected"; known: success, reject, timeout, unreach, abort at column 11',
+    context: { column: 11 },
+  });
+  assert.match(String((e('conn_state != rej') as { message: string }).message), /conn_state has no such value "rej"; known: S0, S1, SF, REJ, .*; did you mean "REJ"\? \(values are case-sensitive\) at column 15$/);
+  assert.match(String((e("'tcpp' = proto") as { message: string }).message), /proto has no such value "tcpp"; known: tcp, udp, icmp at column 1$/);
+  assert.match(String((e('end_reason=closed') as { message: string }).message), /known: fin, rst_orig, rst_resp, idle, eof, interrupted, evicted, interim/);
+  // known values, the empty string, and fields without a value list compile
+  for (const ok of ['handshake=reject', 'handshake=""', 'handshake=abort', 'conn_state=RSTOS0', 'orig_rule=synack', 'orig_h=10.0.0.1', 'uid=CXYZ']) assert.equal(e(ok), null, ok);
+});
+
+test('the conn field aliases tcpsummary --by accepts (dst_port, src_port, dst, src, dst_ip, src_ip, state) work in --where too', () => {
+  const records = [rec(), rec({ resp_p: 22, orig_h: '10.0.0.1', resp_h: '10.0.0.2', conn_state: 'SF' })];
+  assert.deepEqual(verdicts('dst_port=22', records), verdicts('resp_p=22', records));
+  assert.deepEqual(verdicts('dst_port=22', records), [false, true]);
+  assert.deepEqual(verdicts('src_port=40000 and state=SF', records), [false, true]);
+  assert.deepEqual(verdicts('dst=10.0.0.2 and src_ip=10.0.0.1', records), [false, true]);
+  // state is also the transaction records' own field: it reads that where a record has it, and
+  // conn_state on conn records; so its values are not checked against conn_state's list
+  assert.deepEqual(verdicts('state=complete or state=SF', [rec({ conn_state: 'SF' }), { ...rec({ conn_state: 'SF' }), record: 'http', state: 'complete' }, { ...rec({ conn_state: 'SF' }), record: 'http', state: 'invalid' }]), [true, true, false]);
+  assert.throws(() => compileWhere('conn_state=rej'), /conn_state has no such value "rej"/);
 });

@@ -33,7 +33,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
-import { compress as zstdCompress } from 'zstd-napi';
+import { compress as zstdCompress } from './_zstd.js';
 import { fixture, makeTempDir, mulberry32, pcapngBlocks, pcapngEpb, pcapngIdb, pcapngShb, readPcap, runTcpanalyze, writePcap } from './_capture-helpers.js';
 import type { FileReads } from '../src/io/input.js';
 

@@ -8,7 +8,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fixture, makeTempDir, readPcap, runTcpanalyze, shq } from './_capture-helpers.js';
 import { listFiles, readArchive, runCsvtool, runTcpcapture, startTcpcapture, parseRecords as parse, waitForPackets } from './_live-packets-helpers.js';
@@ -44,7 +45,18 @@ function archived(out: string): { files: string[]; records: Rec[] } {
   return { files, records: files.flatMap((f) => parse(readArchive(join(out, f)).lines.join('\n'))) };
 }
 
-const env = (path: string): NodeJS.ProcessEnv => ({ ...process.env, PATH: path });
+/** A folder holding only the zstd program (Node.js before 22.15 compresses with it), for a PATH without tcpdump. */
+let zstdOnlyDir: string | null = null;
+function zstdOnly(): string {
+  if (zstdOnlyDir === null) {
+    zstdOnlyDir = join(tmp, 'zstd-only');
+    mkdirSync(zstdOnlyDir, { recursive: true });
+    const which = spawnSync('sh', ['-c', 'command -v zstd'], { encoding: 'utf8' }).stdout.trim();
+    if (which !== '') symlinkSync(which, join(zstdOnlyDir, 'zstd'));
+  }
+  return zstdOnlyDir;
+}
+const env = (path: string): NodeJS.ProcessEnv => ({ ...process.env, PATH: `${path}:${zstdOnly()}` });
 
 test('a tcpdump that crashes mid-capture: one line naming its exit, exit 1, and the archive so far is complete, readable by csvtool, with every connection it saw', () => {
   const dir = fakeTool('crash', 'tcpdump', `/bin/cat ${shq(CAP)}\nkill -SEGV $$`);

@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decompress } from 'zstd-napi';
+import { decompress } from './_zstd.js';
 import { SocketSaver } from '../src/live/sockets/saver.js';
 import { openSocketsArchive } from '../src/live/sockets/archive.js';
 import { SocketFilter, dstIpKeys, parsePortList } from '../src/live/sockets/exclude.js';

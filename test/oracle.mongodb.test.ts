@@ -61,7 +61,7 @@ test('every message tshark\'s mongo dissector reads is a record\'s, with its IDs
           : tx.find((r) => r['orig_p'] === sport && r['request_id'] === ids[k] && r['request_bytes'] === lens[k]);
         assert.ok(rec !== undefined, `${capture} frame ${row['frame.number']}: no record for ${reply ? 'reply' : 'request'} ${k + 1}`);
         messages++;
-        const ourOp = reply ? rec['reply_opcode'] : rec['opcode'];
+        const ourOp = reply ? rec['reply_opcode_name'] : rec['opcode_name'];
         const names: Record<number, string> = { 1: 'OP_REPLY', 2004: 'OP_QUERY', 2010: 'OP_COMMAND', 2011: 'OP_COMMANDREPLY', 2013: 'OP_MSG' };
         if (op === 2012) {
           assert.equal(rec['compressor'], ['noop', 'snappy', 'zlib', 'zstd'][Number(row['mongo.compression.compressor']!.split('|')[k])], `${capture} frame ${row['frame.number']}: compressor`);
@@ -81,7 +81,7 @@ test('every message tshark\'s mongo dissector reads is a record\'s, with its IDs
       }
     }
     // every request record is one tshark read
-    assert.equal(tx.filter((r) => r['opcode'] !== null).length, used.size, `${capture}: requests`);
+    assert.equal(tx.filter((r) => r['opcode_name'] !== null).length, used.size, `${capture}: requests`);
   }
   assert.equal(messages, 73);
   assert.equal(commands, 39);
@@ -101,7 +101,7 @@ test('deepflow__mongo.pcap and deepflow__mongo-msg.pcap: DeepFlow\'s requests, r
         assert.ok(r, `${capture}: request ${id}`);
         const req = /request: "\{ \\"([^\\]+)\\"/.exec(l)![1];
         assert.equal(r['command'], req, `${capture}: command of ${id}`);
-        assert.equal(r['opcode'], op === 2004 ? 'OP_QUERY' : 'OP_MSG');
+        assert.equal(r['opcode_name'], op === 2004 ? 'OP_QUERY' : 'OP_MSG');
       } else {
         const r = tx.find((x) => x['response_to'] === id);
         assert.ok(r, `${capture}: response to ${id}`);

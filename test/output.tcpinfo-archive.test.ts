@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Transform } from 'node:stream';
-import { decompress } from 'zstd-napi';
+import { decompress } from './_zstd.js';
 import { ToolError } from '../src/util/errors.js';
 import { AtomicFile, writeFileAtomic } from '../src/io/atomic.js';
 import { GoTime } from '../src/tcpinfo/go-time.js';

@@ -17,7 +17,7 @@ import { MONGODB } from '../src/protocols/mongodb.js';
 import { shape, walk, WALK_MALFORMED, WALK_OK, WALK_TRUNCATED } from '../src/protocols/bson.js';
 import { snappyUncompress } from '../src/protocols/snappy.js';
 import { seeded } from './_l7-helpers.js';
-import { bson, compressed, message, opInsert, opMsg, opQuery, opReply, snappyLiteral } from './_mongo-helpers.js';
+import { NODE_HAS_ZSTD, bson, compressed, message, opInsert, opMsg, opQuery, opReply, snappyLiteral } from './_mongo-helpers.js';
 
 interface Run {
   records: RecordValues[];
@@ -63,7 +63,7 @@ test('OP_MSG find: command, database, collection, filter shape, fingerprint, cur
     s(opMsg(900, 7, { cursor: { firstBatch: [{ _id: 1 }, { _id: 2 }, { _id: 3 }], id: 12345678901234n, ns: 'shop.users' }, ok: 1 })),
   ]);
   assert.equal(r.records.length, 1);
-  assert.deepEqual(pick(r.records[0]!, 'request_id', 'response_to', 'opcode', 'reply_opcode', 'command', 'database', 'collection', 'filter_shape', 'fingerprint', 'ok', 'docs_returned', 'cursor_id', 'state', 'latency_ms'), [
+  assert.deepEqual(pick(r.records[0]!, 'request_id', 'response_to', 'opcode_name', 'reply_opcode_name', 'command', 'database', 'collection', 'filter_shape', 'fingerprint', 'ok', 'docs_returned', 'cursor_id', 'state', 'latency_ms'), [
     7, 7, 'OP_MSG', 'OP_MSG', 'find', 'shop', 'users', '{name: ?, age: {$gt: ?}, tags: {$in: [?]}}', 'shop.users.find {name: ?, age: {$gt: ?}, tags: {$in: [?]}}', 1, 3, '12345678901234', 'complete', 1,
   ]);
   assert.deepEqual(r.failed, [false]);
@@ -108,7 +108,7 @@ test('the checksum flag, moreToCome requests (no reply due), legacy writes, upda
     c(opInsert(3, 'd.c', [{ a: 1 }, { a: 2 }, { a: 3 }])),
     s(opMsg(30, 1, { n: 1, nModified: 1, ok: 1 })),
   ]);
-  assert.deepEqual(r.records.map((x) => pick(x, 'command', 'opcode', 'checksum', 'request_docs', 'filter_shape', 'state')), [
+  assert.deepEqual(r.records.map((x) => pick(x, 'command', 'opcode_name', 'checksum', 'request_docs', 'filter_shape', 'state')), [
     ['delete', 'OP_MSG', false, 1, '{a: {$lt: ?}}', 'no_reply'],
     ['insert', 'OP_INSERT', null, 3, null, 'no_reply'],
     ['update', 'OP_MSG', true, 1, '{_id: ?}', 'complete'],
@@ -122,7 +122,7 @@ test('an aggregate pipeline\'s shape; OP_QUERY to $cmd; OP_REPLY counts', () => 
     c(opQuery(2, 'admin.$cmd', { isMaster: 1 })),
     s(opReply(41, 2, [{ ismaster: true, ok: 1 }])),
   ]);
-  assert.deepEqual(r.records.map((x) => pick(x, 'command', 'database', 'collection', 'filter_shape', 'docs_returned', 'cursor_id', 'opcode', 'reply_opcode')), [
+  assert.deepEqual(r.records.map((x) => pick(x, 'command', 'database', 'collection', 'filter_shape', 'docs_returned', 'cursor_id', 'opcode_name', 'reply_opcode_name')), [
     ['aggregate', 'shop', 'orders', '[{$match: {status: ?}}, {$group: {_id: ?, total: {$sum: ?}}}]', 0, null, 'OP_MSG', 'OP_MSG'],
     ['isMaster', 'admin', null, null, 1, null, 'OP_QUERY', 'OP_REPLY'],
   ]);
@@ -130,11 +130,22 @@ test('an aggregate pipeline\'s shape; OP_QUERY to $cmd; OP_REPLY counts', () => 
 
 test('OP_COMPRESSED: noop, snappy, zlib and zstd requests and replies are read through', () => {
   for (const comp of ['noop', 'snappy', 'zlib', 'zstd'] as const) {
-    const r = run([
+    // a plain ping first: it confirms MongoDB, so a message that cannot be read is still written
+    const all = run([
+      c(opMsg(1, 0, { ping: 1, $db: 'admin' })),
+      s(opMsg(10, 1, { ok: 1 })),
       c(compressed(opMsg(5, 0, { find: 'c', filter: { k: 'v'.repeat(300) }, $db: 'd' }), comp)),
       s(compressed(opMsg(50, 5, { cursor: { firstBatch: [{ a: 1 }], id: 0n, ns: 'd.c' }, ok: 1 }), comp)),
     ]);
-    assert.deepEqual(pick(r.records[0]!, 'command', 'filter_shape', 'docs_returned', 'ok', 'compressor', 'opcode', 'state', 'problem'), ['find', '{k: ?}', 1, 1, comp, 'OP_MSG', 'complete', null], comp);
+    assert.equal(all.records.length, 2, comp);
+    const r = { records: all.records.slice(1) };
+    if (comp === 'zstd' && !NODE_HAS_ZSTD) {
+      // Node.js before 22.15 has no zstd: the compressor is named, the message is not read
+      assert.equal(r.records[0]!['compressor'], 'zstd');
+      assert.match(String(r.records[0]!['problem']), /zstd.*not decompressed/);
+      continue;
+    }
+    assert.deepEqual(pick(r.records[0]!, 'command', 'filter_shape', 'docs_returned', 'ok', 'compressor', 'opcode_name', 'state', 'problem'), ['find', '{k: ?}', 1, 1, comp, 'OP_MSG', 'complete', null], comp);
   }
 });
 

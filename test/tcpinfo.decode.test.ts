@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { decompress } from 'zstd-napi';
+import { decompress } from './_zstd.js';
 import { ToolError } from '../src/util/errors.js';
 import { ArchivalRecordView } from '../src/tcpinfo/archival-record.js';
 import { scanArchivalRecord } from '../src/tcpinfo/record-scanner.js';

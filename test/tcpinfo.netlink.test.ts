@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decompress } from 'zstd-napi';
+import { decompress } from './_zstd.js';
 import { ToolError } from '../src/util/errors.js';
 import { encodeArchivalRecord, encodeGoString } from '../src/tcpinfo/archival-record.js';
 import { GoTime } from '../src/tcpinfo/go-time.js';

@@ -6,9 +6,10 @@ import { emptyRecord, type RecordValues } from '../records/schema.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../decode/decoded.js';
 import { Conn, type Half } from '../tcp/conn.js';
 import { formatAddr } from '../util/ip.js';
-import { formatEpoch, formatSpan } from '../util/time.js';
+import { formatEpoch, formatIso, formatSpan } from '../util/time.js';
 import { connCommunityId, connUid } from './conn-uid.js';
 import { ConnAnalysis } from './conn-analysis.js';
+import { Verdict } from './handshake.js';
 import { CONN_SCHEMA } from '../records/conn.js';
 
 const FLAG_LETTERS: [number, string][] = [
@@ -48,6 +49,8 @@ export function connRecord(c: Conn): RecordValues {
   rec['tunnel_parents'] = c.parents;
   rec['last_ts'] = formatEpoch(c.lastSec, c.lastNsec);
   rec['duration'] = formatSpan(c.firstSec, c.firstNsec, c.durSec, c.durNsec);
+  rec['ts_iso'] = formatIso(c.firstSec, c.firstNsec);
+  rec['last_ts_iso'] = formatIso(c.lastSec, c.lastNsec);
   rec['orig_pkts'] = o.pkts;
   rec['resp_pkts'] = r.pkts;
   rec['orig_ip_bytes'] = o.ipBytes;
@@ -122,7 +125,11 @@ export function fillAnalysis(rec: RecordValues, c: Conn): void {
   rec['missed_bytes'] = ca.zeek.missedBytes;
   ca.hs.fill(rec);
   rec['reused_ports'] = ca.reusedPorts;
-  const best = ca.hs.handshakeNs >= 0 ? ca.hs.handshakeNs / 1e6 : ca.seq.bestSrttMs();
+  // tshark's iRTT (from the last SYN); connect_ms (from the first SYN) is the handshake's.
+  // An unanswered SYN has none: a later ACK of its sender measures no round trip
+  const irttNs = ca.hs.verdict === Verdict.TIMEOUT ? -1 : ca.seq.initialRttNs();
+  rec['handshake_ms'] = irttNs >= 0 ? Number((irttNs / 1e6).toFixed(6)) : null;
+  const best = irttNs >= 0 ? irttNs / 1e6 : ca.seq.bestSrttMs();
   rec['rtt_ms'] = best >= 0 ? Number(best.toFixed(6)) : null;
 }
 

@@ -4,7 +4,9 @@
  * reject when the SYN's receiver answers with RST; unreach when an ICMP or
  * ICMPv6 destination-unreachable quoting the connection arrives while the
  * SYN is unanswered; timeout when nothing answers the SYN within
- * `synTimeoutMs` of capture time (or before the capture ends). Duplicate SYNs
+ * `synTimeoutMs` of capture time (or before the capture ends). A tcpkit
+ * extension: abort when the SYN sender itself resets before completing the
+ * handshake (the client gave up; tcpeek has no name for it). Duplicate SYNs
  * and SYN/ACKs are counted. Works on endpoints A/B; roles are mapped when the
  * record is written.
  */
@@ -12,8 +14,8 @@ import { ACK, RST, SYN, type Decoded } from '../decode/decoded.js';
 import type { PacketView } from '../capture/packet.js';
 import type { RecordValues } from '../records/schema.js';
 
-export const Verdict = { NONE: 0, PENDING: 1, SUCCESS: 2, REJECT: 3, TIMEOUT: 4, UNREACH: 5 } as const;
-export const VERDICT_NAMES = ['', '', 'success', 'reject', 'timeout', 'unreach'];
+export const Verdict = { NONE: 0, PENDING: 1, SUCCESS: 2, REJECT: 3, TIMEOUT: 4, UNREACH: 5, ABORT: 6 } as const;
+export const VERDICT_NAMES = ['', '', 'success', 'reject', 'timeout', 'unreach', 'abort'];
 
 export class Handshake {
   // -0 marks fields that hold doubles (see Half in src/tcp/conn.ts).
@@ -26,9 +28,11 @@ export class Handshake {
   isn = -0;
   synAckSeen = false;
   synAckIsn = -0;
+  /** Side of a SYN/ACK seen before any SYN (1 = A, 2 = B, 0 = none): a reordered capture. */
+  earlySynAckSide = 0;
   dupSyn = 0;
   dupSynAck = 0;
-  /** Nanoseconds from the first SYN to the completing ACK (-1 until success). */
+  /** Nanoseconds from the first SYN to the completing ACK (-1 until success): connect_ms, tcpeek's handshake time. */
   handshakeNs = -1;
   decidedSec = 0;
   decidedNsec = 0;
@@ -43,6 +47,7 @@ export class Handshake {
     this.verdict = Verdict.NONE;
     this.synSide = 0;
     this.synAckSeen = false;
+    this.earlySynAckSide = 0;
     this.dupSyn = 0;
     this.dupSynAck = 0;
     this.handshakeNs = -1;
@@ -79,13 +84,20 @@ export class Handshake {
     const synOnly = (flags & (SYN | ACK)) === SYN;
     const synAck = (flags & (SYN | ACK)) === (SYN | ACK);
     if (this.verdict === Verdict.NONE) {
-      if (!synOnly) return false; // picked up mid-stream (or SYN/ACK first): no verdict
+      if (synAck) {
+        // captured before the SYN it answers (the capture point saw the packets out of order)
+        this.earlySynAckSide = side;
+        this.synAckIsn = seq;
+        return false;
+      }
+      if (!synOnly) return false; // picked up mid-stream: no verdict
       this.verdict = Verdict.PENDING;
       this.synSide = side;
       this.synSec = sec;
       this.synNsec = nsec;
       this.synMs = nowMs;
       this.isn = seq;
+      if (this.earlySynAckSide !== 0 && this.earlySynAckSide !== side) this.synAckSeen = true;
       return false;
     }
     const fromSyner = side === this.synSide;
@@ -103,8 +115,9 @@ export class Handshake {
     }
     if (this.verdict !== Verdict.PENDING) return false;
     const late = nowMs - this.synMs > timeoutMs;
-    if (flags & RST && !fromSyner) {
-      return this.decide(late ? Verdict.TIMEOUT : Verdict.REJECT, sec, nsec);
+    if (flags & RST) {
+      // the SYN's receiver refused it, or its sender gave up
+      return this.decide(late ? Verdict.TIMEOUT : fromSyner ? Verdict.ABORT : Verdict.REJECT, sec, nsec);
     }
     if (fromSyner && flags & ACK && !(flags & (SYN | RST)) && this.synAckSeen && ack === ((this.synAckIsn + 1) >>> 0)) {
       if (late) return this.decide(Verdict.TIMEOUT, sec, nsec);
@@ -148,7 +161,7 @@ export class Handshake {
 
   fill(r: RecordValues): void {
     r['handshake'] = this.name;
-    r['handshake_ms'] = this.handshakeNs >= 0 ? Number((this.handshakeNs / 1e6).toFixed(6)) : null;
+    r['connect_ms'] = this.handshakeNs >= 0 ? Number((this.handshakeNs / 1e6).toFixed(6)) : null;
     r['dup_syn'] = this.synSide ? this.dupSyn : null;
     r['dup_synack'] = this.synSide ? this.dupSynAck : null;
   }

@@ -877,6 +877,15 @@ export class SeqAnalysis {
     return n > 1 ? round6(Math.sqrt(h.rttM2 / (n - 1))) : n === 1 ? 0 : null;
   }
 
+  /**
+   * tshark's iRTT (tcp.analysis.initial_rtt) in nanoseconds, -1 when tshark
+   * would show none: from the most recent SYN (a re-sent SYN restarts it) to
+   * the first segment after it with ACK and without SYN, from either side.
+   */
+  initialRttNs(): number {
+    return this.firstRttNs !== 0 ? this.firstRttNs : -1;
+  }
+
   /** Smoothed RTT (ms) of the direction with more samples, -1 when none (for rtt_ms). */
   bestSrttMs(): number {
     const a = this.a, b = this.b;

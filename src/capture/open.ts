@@ -3,7 +3,8 @@
  * and drives one or several readers, merging several files by timestamp so a
  * connection spanning files stays one connection.
  */
-import { ToolError } from '../util/errors.js';
+import { ToolError, UsageError } from '../util/errors.js';
+import { KNOWN_KINDS, decompressedNote, hexHead, sniffContent, wrongKindMessage } from '../io/sniff.js';
 
 /** Adds where reading stopped to an error that came from below the reader (decompression). */
 function locate(e: unknown, r: CaptureReader, input: OpenedInput): Error {
@@ -40,8 +41,12 @@ export async function openCapture(input: OpenedInput, inputIndex = 0): Promise<C
   const v = w.buf.readUInt32BE(w.pos);
   if (isPcapMagic(v)) return new PcapReader(w, input.name, inputIndex);
   if (v === SHB_TYPE) return new PcapngReader(w, input.name, inputIndex);
-  const hex = [...w.buf.subarray(w.pos, w.pos + 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
-  throw new ToolError('CAPTURE_UNKNOWN_FORMAT', `not a pcap or pcapng capture (first bytes ${hex})`, { file: input.name, offset: 0 });
+  // not a capture: say what it is, when that is clear, and which command reads it
+  await w.fill(512).catch(() => false);
+  const head = w.buf.subarray(w.pos, w.end);
+  const kind = sniffContent(head);
+  if (KNOWN_KINDS.has(kind)) throw new UsageError('INPUT_WRONG_KIND', wrongKindMessage(kind, 'a pcap or pcapng capture', input.compression), { file: input.name });
+  throw new ToolError('CAPTURE_UNKNOWN_FORMAT', `not a pcap or pcapng capture (first bytes ${hexHead(head)}${decompressedNote(input.compression)})`, { file: input.name, offset: 0 });
 }
 
 export interface DriveResult {

@@ -15,6 +15,7 @@
  */
 import { ALL_FIELDS } from '../records/index.js';
 import type { FieldDef, FieldType, RecordValue, RecordValues } from '../records/schema.js';
+import { CONN_ALIASES } from '../records/conn.js';
 import { UsageError } from '../util/errors.js';
 
 export type Predicate = (record: RecordValues) => boolean;
@@ -107,7 +108,7 @@ type Val =
   | { k: 'str'; v: string; at: number }
   | { k: 'bool'; v: boolean; at: number }
   | { k: 'null'; at: number }
-  | { k: 'field'; name: string; type: FieldType; at: number }
+  | { k: 'field'; name: string; type: FieldType; at: number; values?: readonly string[]; alt?: string }
   | { k: 'bare'; text: string; at: number; word?: boolean }
   | { k: 'arith'; op: '+' | '-'; a: Val; b: Val; at: number }
   | { k: 'neg'; a: Val; at: number };
@@ -158,13 +159,24 @@ class Parser {
   private i = 0;
   private readonly toks: Tok[];
   private readonly fields: Map<string, FieldDef>;
+  /** Aliases that are also a field of another kind (`state`: transactions' state, conn records' conn_state): a record without the field reads the alias's field. */
+  private readonly shadowed = new Map<string, string>();
 
   constructor(
     private readonly expr: string,
     fields: readonly FieldDef[],
+    aliases: Readonly<Record<string, string>>,
   ) {
     this.toks = tokenize(expr);
     this.fields = new Map(fields.map((f) => [f.name, f]));
+    // other names of these fields (dst_port = resp_p), where the field exists
+    for (const [alias, name] of Object.entries(aliases)) {
+      const f = this.fields.get(name);
+      if (f === undefined) continue;
+      const own = this.fields.get(alias);
+      if (own === undefined) this.fields.set(alias, f);
+      else if (own.type === f.type) this.shadowed.set(alias, name);
+    }
   }
 
   private peek(): Tok {
@@ -268,12 +280,26 @@ class Parser {
     const op = t.text as CmpOp;
     let lv = this.val(l);
     let rv = this.val(r);
+    // A name of a bool field compared with a string field is a word: tcpeek's `handshake!=success`
+    // keeps its meaning beside Zeek's bool `success` of the mysql and postgresql records.
+    if (rv.k === 'field' && rv.type === 'bool' && staticType(lv) === 'string') rv = { k: 'str', v: rv.name, at: rv.at };
+    if (lv.k === 'field' && lv.type === 'bool' && staticType(rv) === 'string') lv = { k: 'str', v: lv.name, at: lv.at };
     // A bare word is a string when the other side is a string.
     if (lv.k === 'bare' && rv.k === 'bare') this.unknownField(lv);
     if (rv.k === 'bare') rv = staticType(lv) === 'string' ? { k: 'str', v: rv.text, at: rv.at } : this.unknownField(rv);
     if (lv.k === 'bare') lv = staticType(rv) === 'string' ? { k: 'str', v: lv.text, at: lv.at } : this.unknownField(lv);
     if ((lv.k === 'null' || rv.k === 'null') && op !== '=' && op !== '!=') this.err(`null can only be compared with = or !=`, t.start);
+    this.checkValue(lv, rv);
+    this.checkValue(rv, lv);
     return { p: { k: 'cmp', op, l: lv, r: rv }, at: l.at };
+  }
+
+  /** A string constant compared with a field of known values must be one of them (or empty). */
+  private checkValue(field: Val, c: Val): void {
+    if (field.k !== 'field' || field.values === undefined || c.k !== 'str' || c.v === '' || field.values.includes(c.v)) return;
+    const same = field.values.find((v) => v.toLowerCase() === c.v.toLowerCase());
+    const hint = same !== undefined ? `; did you mean "${same}"? (values are case-sensitive)` : '';
+    this.err(`${field.name} has no such value "${c.v}"; known: ${field.values.join(', ')}${hint}`, c.at);
   }
 
   private sum(): Node {
@@ -331,7 +357,9 @@ class Parser {
         if (w === 'null') return { v: { k: 'null', at }, at };
         if (w === 'true' || w === 'false') return { v: { k: 'bool', v: w === 'true', at }, at };
         const f = this.fields.get(t.text);
-        if (f) return { v: { k: 'field', name: f.name, type: f.type, at }, at };
+        const alt = this.shadowed.get(t.text);
+        if (f && alt !== undefined) return { v: { k: 'field', name: f.name, type: f.type, at, alt }, at };
+        if (f) return { v: { k: 'field', name: f.name, type: f.type, at, ...(f.values ? { values: f.values } : {}) }, at };
         return { v: { k: 'bare', text: t.text, at }, at };
       }
       case 'word':
@@ -368,6 +396,13 @@ function getter(v: Val): Getter {
       return () => null;
     case 'field': {
       const name = v.name;
+      const alt = v.alt;
+      if (alt !== undefined) {
+        return (r) => {
+          const x = r[name] !== undefined ? r[name] : r[alt];
+          return x === undefined || x === null ? null : typeof x === 'string' ? x : String(x);
+        };
+      }
       if (NUMERIC.has(v.type)) return (r) => numeric(r[name]);
       if (v.type === 'bool')
         return (r) => {
@@ -517,9 +552,11 @@ function compilePred(p: Pred): Predicate {
 
 /**
  * Compiles a `--where` expression once into a predicate over records.
+ * Fields may be named by their aliases (CONN_ALIASES: dst_port = resp_p);
+ * a string compared with a field of enumerated values must be one of them.
  * Throws UsageError WHERE_SYNTAX naming the 1-based column of the mistake.
  */
-export function compileWhere(expr: string, fields: readonly FieldDef[] = WHERE_FIELDS): Predicate {
+export function compileWhere(expr: string, fields: readonly FieldDef[] = WHERE_FIELDS, aliases: Readonly<Record<string, string>> = CONN_ALIASES): Predicate {
   if (expr.trim() === '') fail(expr, 'expected a number, a string or a field', expr.length);
-  return compilePred(new Parser(expr, fields).parse());
+  return compilePred(new Parser(expr, fields, aliases).parse());
 }

@@ -6,11 +6,11 @@
  */
 import { open, stat } from 'node:fs/promises';
 import type { Transform } from 'node:stream';
-import { createRequire } from 'node:module';
 import { ToolError, UsageError } from '../util/errors.js';
 import { ByteWindow, type ByteSource } from './window.js';
 import { FileSource, IterableSource, SyncFileSource } from './sources.js';
-import { ZstdFileSource } from './zstd-file-source.js';
+import { createGunzip } from 'node:zlib';
+import { createZstdDecompress } from './zstd.js';
 import { drained } from './drained.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
@@ -68,11 +68,8 @@ export function sniffCompression(head: Uint8Array): Compression {
 }
 
 function decompressor(c: Compression): Transform {
-  const require = createRequire(import.meta.url);
-  // loaded here, not at start-up: most runs read plain captures
-  if (c === 'gzip') return (require('node:zlib') as typeof import('node:zlib')).createGunzip();
-  const { DecompressStream } = require('zstd-napi') as typeof import('zstd-napi');
-  return new DecompressStream() as unknown as Transform;
+  if (c === 'gzip') return createGunzip();
+  return createZstdDecompress();
 }
 
 function decompressError(name: string, c: Compression, e: unknown): ToolError {
@@ -199,10 +196,6 @@ export async function openInput(spec: InputSpec): Promise<OpenedInput> {
       return { name, compression, window: new ByteWindow(new IterableSource(rs), name, size, maxRecord), storedSize: undefined };
     }
     if (!regular) throw new UsageError('INPUT_OPEN_FAILED', 'compressed input from a non-regular file is not supported; pipe it to stdin', { file: name });
-    if (compression === 'zstd') {
-      // decompressed straight into the window: memory does not grow with the compression ratio
-      return { name, compression, window: new ByteWindow(new ZstdFileSource(fh, name), name, size, maxRecord), storedSize: st.size };
-    }
     const rs = fh.createReadStream({ highWaterMark: 1 << 16, start: 0 }); // small reads bound each decompressed burst
     const src = throughDecompressor(name, compression, rs, async () => {
       rs.destroy();

@@ -1,7 +1,7 @@
 /**
  * One zstd-compressed NDJSON file written for a live capture: lines are
  * taken synchronously (the packet loop cannot wait for a file to open),
- * gathered into batches, compressed in-process (zstd-napi, level 3 with a
+ * gathered into batches, compressed in-process (src/io/zstd.ts, level 3 with a
  * checksum, as the `zstd` CLI writes) and written under a temporary name
  * that `finish()` renames into place (src/io/atomic.ts). Until then the
  * final name never holds a partial file.
@@ -12,7 +12,7 @@
  */
 import { once } from 'node:events';
 import type { Transform } from 'node:stream';
-import { CompressStream } from 'zstd-napi';
+import { createZstdCompress } from '../io/zstd.js';
 import { AtomicFile } from '../io/atomic.js';
 import { drained } from '../io/drained.js';
 import { ToolError } from '../util/errors.js';
@@ -33,7 +33,7 @@ export class ArchiveFile {
   lines = 0;
 
   constructor(readonly path: string) {
-    this.zstd = new CompressStream({ compressionLevel: 3, checksumFlag: true }) as unknown as Transform;
+    this.zstd = createZstdCompress({ level: 3, checksum: true });
     this.zstd.on('error', (e: Error) => {
       this.failure ??= new ToolError('ARCHIVE_COMPRESS_FAILED', `zstd compression failed: ${e.message}`, { file: path });
     });

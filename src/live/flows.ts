@@ -16,6 +16,7 @@ import { IPPROTO_TCP, IPPROTO_UDP } from '../decode/decoded.js';
 import type { Conn } from '../tcp/conn.js';
 import { emptyRecord, FLOW_SCHEMA, type RecordValues } from '../records/index.js';
 import { formatAddr } from '../util/ip.js';
+import { isoFromEpochText } from '../util/time.js';
 
 interface Row {
   proto: number;
@@ -70,6 +71,8 @@ export class FlowAggregator {
       const rec = emptyRecord(FLOW_SCHEMA);
       rec['ts'] = startTs;
       rec['end_ts'] = endTs;
+      rec['ts_iso'] = isoFromEpochText(startTs);
+      rec['end_ts_iso'] = isoFromEpochText(endTs);
       rec['proto'] = protoName(r.proto);
       rec['ip_version'] = r.ipVersion;
       rec['orig_h'] = r.origH;

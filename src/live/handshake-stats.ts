@@ -13,14 +13,14 @@ import { countHandshake, emptyCounts, type FilterCounts } from '../output/tcpeek
 import type { CidrSet, FilterSet } from '../filter/index.js';
 import { formatAddr } from '../util/ip.js';
 
-export type HandshakeResult = 'success' | 'reject' | 'timeout' | 'unreach';
-export const HANDSHAKE_RESULTS: readonly HandshakeResult[] = ['success', 'reject', 'timeout', 'unreach'];
+export type HandshakeResult = 'success' | 'reject' | 'timeout' | 'unreach' | 'abort';
+export const HANDSHAKE_RESULTS: readonly HandshakeResult[] = ['success', 'reject', 'timeout', 'unreach', 'abort'];
 
 export class HandshakeStats {
   private readonly total = new Map<string, FilterCounts>();
   private baseline = new Map<string, FilterCounts>();
   /** Every decided handshake by result, filters or not. */
-  readonly byResult: Record<HandshakeResult, number> = { success: 0, reject: 0, timeout: 0, unreach: 0 };
+  readonly byResult: Record<HandshakeResult, number> = { success: 0, reject: 0, timeout: 0, unreach: 0, abort: 0 };
 
   constructor(
     private readonly filters: FilterSet,
@@ -55,6 +55,7 @@ export class HandshakeStats {
     else if (v === Verdict.REJECT) this.byResult.reject++;
     else if (v === Verdict.TIMEOUT) this.byResult.timeout++;
     else if (v === Verdict.UNREACH) this.byResult.unreach++;
+    else if (v === Verdict.ABORT) this.byResult.abort++;
     const names = this.matching(c);
     for (const n of names) countHandshake(this.total.get(n)!, hs);
     return names;
@@ -90,6 +91,7 @@ function minus(a: FilterCounts, b: FilterCounts): FilterCounts {
       timeout: a.failure.timeout - b.failure.timeout,
       reject: a.failure.reject - b.failure.reject,
       unreach: a.failure.unreach - b.failure.unreach,
+      abort: a.failure.abort - b.failure.abort,
     },
   };
 }

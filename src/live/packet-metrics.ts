@@ -30,7 +30,7 @@ export function registerPacketMetrics(reg: Registry, src: PacketMetricsSource): 
   const open = reg.gauge('tcpcapture_connections_open', 'TCP connections, UDP and ICMP flows currently tracked (not yet written as final records).');
   const records = reg.counter('tcpcapture_records_total', 'Records written to the archives, by kind: final and interim conn records, flow records.');
   const files = reg.counter('tcpcapture_archive_files_total', 'Archive files completed and renamed into place.');
-  const handshakes = reg.counter('tcpcapture_handshakes_total', 'TCP handshakes by verdict (tcpeek): success, reject (RST), timeout (no answer within --syn-timeout), unreach (ICMP destination unreachable).');
+  const handshakes = reg.counter('tcpcapture_handshakes_total', 'TCP handshakes by verdict (tcpeek): success, reject (RST), timeout (no answer within --syn-timeout), unreach (ICMP destination unreachable), abort (the SYN sender reset first; tcpkit extension).');
   const drops = reg.counter('tcpcapture_drops_total', 'Packets the capture lost, as tcpdump or dumpcap report them (libpcap ps_drop: kernel buffer full; ps_ifdrop: interface).');
   reg.onCollect(() => {
     packets.set(src.packets());

@@ -6,7 +6,7 @@
  * array: one object per named filter, then the capture counters,
  *
  *   [{"<filter>":{"success":{"total","dupsyn","dupsynack"},
- *                 "failure":{"total","timeout","reject","unreach"}}}, ...,
+ *                 "failure":{"total","timeout","reject","unreach","abort"}}}, ...,
  *    {"pcap":{"stats":{"recv","drop","ifdrop"}}}]
  *
  * GET gives the totals since the start; REFRESH the change since the last

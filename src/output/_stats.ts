@@ -25,6 +25,10 @@ export class Values {
     }
     this.a[this.n++] = v;
   }
+  /** Adds every value of `o`. */
+  addAll(o: Values): void {
+    for (let i = 0; i < o.n; i++) this.push(o.a[i]!);
+  }
   /** min, p50, p90, p99, max, mean (nearest-rank percentiles), or null without values. */
   stats(): Record<string, number> | null {
     if (this.n === 0) return null;
@@ -60,3 +64,12 @@ export class BoundedMap<V> {
   }
 }
 
+/** Group keys in order: numbers numerically (80 before 443 before 8080), then text. */
+export function compareKeys(a: string, b: string): number {
+  const na = a !== '' && /^-?\d+(\.\d+)?$/.test(a) ? Number(a) : NaN;
+  const nb = b !== '' && /^-?\d+(\.\d+)?$/.test(b) ? Number(b) : NaN;
+  if (!Number.isNaN(na) && !Number.isNaN(nb)) return na - nb;
+  if (!Number.isNaN(na)) return -1;
+  if (!Number.isNaN(nb)) return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -2,7 +2,8 @@
  * A streaming Parquet writer for tcpkit's records (parquet-format 2.x):
  * rows are encoded as they come into per-column buffers (PLAIN values,
  * RLE/bit-packed definition levels), and every row group, when full, is
- * compressed with zstd and written out, so memory holds one row group at
+ * compressed (zstd with Node's built-in zstd, Node 22.15+/23.8+; gzip on
+ * older Node, which every Parquet reader reads too) and written out, so memory holds one row group at
  * most (`rowGroupRows` rows or `rowGroupBytes` of encoded values, whichever
  * comes first). Types come from the schema (src/records/ddl.ts):
  * timestamps INT64 TIMESTAMP(NANOS) (UTC values, not flagged adjusted: see physical()), durations INT64 DECIMAL(18,9),
@@ -11,11 +12,10 @@
  * Why a writer of our own: measured against hyparquet-writer and DuckDB's
  * COPY on the bench records (README, "Dependency notes"), it writes the
  * records several times faster than hyparquet-writer, streams (DuckDB's COPY
- * writes a file from one query), and needs no new dependency (zstd-napi is
- * already one). Readers checked by the tests: DuckDB; the format is the one
+ * writes a file from one query), and needs no dependency. Readers checked by the tests: DuckDB; the format is the one
  * pyarrow, Spark, ClickHouse and BigQuery read (no v2 pages, no dictionary).
  */
-import { createRequire } from 'node:module';
+import * as zlib from 'node:zlib';
 import type { LogicalType } from '../records/ddl.js';
 import { scaledDecimal } from '../util/decimal.js';
 import { bin, bool, encodeStruct, i8, i32, i64, list, struct, type TStruct, type TValue } from './_thrift.js';
@@ -43,10 +43,18 @@ const PLAIN = 0, RLE = 3;
 const ZSTD = 6;
 const C_UTF8 = 0, C_LIST = 3, C_DECIMAL = 5, C_UINT_8 = 11, C_UINT_16 = 12, C_UINT_32 = 13, C_UINT_64 = 14;
 
-let zstdCompress: ((b: Uint8Array, p?: { compressionLevel?: number }) => Buffer) | null = null;
+const GZIP = 2;
+
+/** Node's synchronous zstd (22.15+, 23.8+), or undefined. */
+const zstdSync = (zlib as unknown as { zstdCompressSync?: (b: Uint8Array, o?: { params?: Record<number, number> }) => Buffer }).zstdCompressSync;
+const ZSTD_LEVEL = (zlib.constants as unknown as Record<string, number>)['ZSTD_c_compressionLevel'];
+
+/** The pages' codec: zstd where Node has it, else gzip. */
+const CODEC = zstdSync !== undefined && ZSTD_LEVEL !== undefined ? ZSTD : GZIP;
+
 function compress(b: Buffer, level: number): Buffer {
-  zstdCompress ??= (createRequire(import.meta.url)('zstd-napi') as { compress: (b: Uint8Array, p?: { compressionLevel?: number }) => Buffer }).compress;
-  return zstdCompress(b, { compressionLevel: level });
+  if (CODEC === ZSTD) return zstdSync!(b, { params: { [ZSTD_LEVEL!]: level } });
+  return zlib.gzipSync(b, { level: 6 });
 }
 
 /** A growable byte buffer. */
@@ -387,7 +395,7 @@ export class ParquetWriter {
             [1, i32(c.phys.type)],
             [2, list('i32', [PLAIN, RLE])],
             [3, list('bin', path)],
-            [4, i32(ZSTD)],
+            [4, i32(CODEC)],
             [5, i64(numValues)],
             [6, i64(unc)],
             [7, i64(comp)],

@@ -1,10 +1,10 @@
 /**
  * tcpsummary's aggregation: per filter, tcpeek's handshake counts (success
  * with the sessions that had duplicate SYNs or SYN/ACKs; failure by timeout,
- * reject and unreach, from the records' `handshake`, `dup_syn` and
+ * reject, unreach and tcpkit's abort, from the records' `handshake`, `dup_syn` and
  * `dup_synack`), plus totals of connections, packets and bytes per
- * direction, retransmissions (tshark's retransmission + fast + spurious
- * classes), `conn_state` counts, RTT percentiles over the records' `rtt_ms`
+ * direction, retransmissions (tshark's tcp.analysis.retransmission, which
+ * fast and spurious retransmissions carry too), `conn_state` counts, RTT percentiles over the records' `rtt_ms`
  * (nearest rank) and the top talkers by IP bytes; optionally a group-by
  * table on any record field.
  *
@@ -13,9 +13,11 @@
  * the smallest half is dropped and the result is marked approximate.
  */
 import type { RecordValues } from '../records/schema.js';
+import { CONN_ALIASES } from '../records/conn.js';
+import { formatIso } from '../util/time.js';
 import { emptyCounts, type FilterCounts } from './tcpeek.js';
-import { TxnSummary, compareKeys } from './txn-summary.js';
-import { BoundedMap, Values, num } from './_stats.js';
+import { TxnSummary } from './txn-summary.js';
+import { BoundedMap, Values, compareKeys, num } from './_stats.js';
 
 export const TOP_TALKERS = 10;
 
@@ -41,7 +43,7 @@ export class Totals {
       this.hs.success.total++;
       if (num(r.dup_syn) > 0) this.hs.success.dupsyn++;
       if (num(r.dup_synack) > 0) this.hs.success.dupsynack++;
-    } else if (hs === 'timeout' || hs === 'reject' || hs === 'unreach') {
+    } else if (hs === 'timeout' || hs === 'reject' || hs === 'unreach' || hs === 'abort') {
       this.hs.failure.total++;
       this.hs.failure[hs]++;
     }
@@ -51,14 +53,35 @@ export class Totals {
     this.respBytes += num(r.resp_bytes);
     this.origIpBytes += num(r.orig_ip_bytes);
     this.respIpBytes += num(r.resp_ip_bytes);
-    this.origRetrans += num(r.orig_retransmission) + num(r.orig_fast_retransmission) + num(r.orig_spurious_retransmission);
-    this.respRetrans += num(r.resp_retransmission) + num(r.resp_fast_retransmission) + num(r.resp_spurious_retransmission);
+    // tshark flags fast and spurious retransmissions tcp.analysis.retransmission
+    // too, so the records' retransmission count already includes them
+    this.origRetrans += num(r.orig_retransmission);
+    this.respRetrans += num(r.resp_retransmission);
     this.origRetransBytes += num(r.orig_retransmitted_bytes);
     this.respRetransBytes += num(r.resp_retransmitted_bytes);
     const st = r.conn_state;
     if (typeof st === 'string' && st !== '') this.states.set(st, (this.states.get(st) ?? 0) + 1);
     const rtt = r.rtt_ms;
     if (typeof rtt === 'number' && Number.isFinite(rtt)) this.rtt.push(rtt);
+  }
+
+  /** Adds another group's counters (the groups past --top, summed into one). */
+  merge(t: Totals): void {
+    this.connections += t.connections;
+    for (const k of ['total', 'dupsyn', 'dupsynack'] as const) this.hs.success[k] += t.hs.success[k];
+    for (const k of ['total', 'timeout', 'reject', 'unreach', 'abort'] as const) this.hs.failure[k] += t.hs.failure[k];
+    this.origPkts += t.origPkts;
+    this.respPkts += t.respPkts;
+    this.origBytes += t.origBytes;
+    this.respBytes += t.respBytes;
+    this.origIpBytes += t.origIpBytes;
+    this.respIpBytes += t.respIpBytes;
+    this.origRetrans += t.origRetrans;
+    this.respRetrans += t.respRetrans;
+    this.origRetransBytes += t.origRetransBytes;
+    this.respRetransBytes += t.respRetransBytes;
+    for (const [k, v] of t.states) this.states.set(k, (this.states.get(k) ?? 0) + v);
+    this.rtt.addAll(t.rtt);
   }
 
   json(): Record<string, unknown> {
@@ -108,22 +131,21 @@ class FilterSummary {
   }
 }
 
-/** Field aliases accepted by --by. */
-export const BY_ALIASES: Record<string, string> = {
-  dst_port: 'resp_p',
-  src_port: 'orig_p',
-  dst: 'resp_h',
-  src: 'orig_h',
-  dst_ip: 'resp_h',
-  src_ip: 'orig_h',
-  state: 'conn_state',
-};
+/** Field aliases accepted by --by: the conn record's, as --where accepts them. */
+export const BY_ALIASES: Readonly<Record<string, string>> = CONN_ALIASES;
 
 export interface SummaryOptions {
   filterNames: readonly string[];
   /** Record fields to group by (after aliases), comma-separated: the group key is their values joined by spaces. */
   by?: string;
+  /** Groups listed (the most connections first); the others are summed into `rest`. 0: all. */
+  top?: number;
 }
+
+/** Port fields: a TCP port and a UDP port (or an ICMP type) of the same number are different groups. */
+const PER_PROTOCOL = new Set(['orig_p', 'resp_p']);
+const PROTO_ORDER: Record<string, number> = { tcp: 0, udp: 1, icmp: 2 };
+
 
 export class SummaryBuilder {
   private readonly filters = new Map<string, FilterSummary>();
@@ -132,25 +154,35 @@ export class SummaryBuilder {
   private readonly byFields: string[];
   /** Transaction records (http, dns, ...): their own totals (txn-summary.ts). */
   private readonly txn: TxnSummary;
+  private readonly top: number;
+  private readonly perProtocol: boolean;
   records = 0;
   selected = 0;
   /** Interim records (tcpcapture's, of connections still open at a rotation): not counted, their final record is. */
   interim = 0;
   /** Bad lines skipped. */
   skipped = 0;
-  private first = Infinity;
-  private last = -Infinity;
+  /** Earliest ts and latest last_ts, exact: [seconds, nanoseconds, text]. */
+  private first: ExactTime | null = null;
+  private last: ExactTime | null = null;
 
   constructor(o: SummaryOptions) {
     for (const n of o.filterNames) this.filters.set(n, new FilterSummary());
     this.by = o.by;
     this.byFields = o.by !== undefined ? o.by.split(',') : [];
+    this.top = o.top ?? 0;
+    this.perProtocol = o.by !== undefined && PER_PROTOCOL.has(o.by);
     this.groups = o.by !== undefined ? new BoundedMap<Totals>((t) => t.connections) : null;
     this.txn = new TxnSummary(o.by !== undefined ? this.byFields : null);
   }
 
-  /** Counts a record read; `names` are the filters it counts in (may be empty). */
-  add(r: RecordValues, names: readonly string[]): void {
+  /**
+   * Counts a record read; `names` are the filters it counts in (may be
+   * empty). `tsText`/`lastText` are the exact texts of its ts and last_ts
+   * when the caller has the line (rawNumberField), else the parsed numbers
+   * are used.
+   */
+  add(r: RecordValues, names: readonly string[], tsText?: string | null, lastText?: string | null): void {
     this.records++;
     if (r.end_reason === 'interim') {
       this.interim++;
@@ -158,10 +190,10 @@ export class SummaryBuilder {
     }
     if (names.length === 0) return;
     this.selected++;
-    const ts = num(r.ts);
-    if (ts > 0 && ts < this.first) this.first = ts;
-    const last = num(r.last_ts) || ts;
-    if (last > this.last) this.last = last;
+    const ts = exactTime(tsText ?? r.ts);
+    if (ts !== null && (this.first === null || before(ts, this.first))) this.first = ts;
+    const last = exactTime(lastText ?? r.last_ts) ?? ts;
+    if (last !== null && (this.last === null || before(this.last, last))) this.last = last;
     if (r.record === 'tunnel') return; // a tunnel (tcpanalyze --tunnels) is not a connection; its flows have their own records
     if (r.record !== undefined && r.record !== 'conn' && r.record !== 'flow') {
       this.txn.add(r);
@@ -170,7 +202,8 @@ export class SummaryBuilder {
     for (const n of names) this.filters.get(n)?.add(r);
     if (this.groups !== null && this.byFields.every((f) => f in r)) {
       const key = this.byFields.map((f) => (r[f] === undefined || r[f] === null ? '' : String(r[f]))).join(' ');
-      this.groups.get(key, () => new Totals()).add(r);
+      // "\u0000" never occurs in a protocol name: proto, then the value
+      this.groups.get(this.perProtocol ? `${r.proto ?? ''}\u0000${key}` : key, () => new Totals()).add(r);
     }
   }
 
@@ -180,8 +213,10 @@ export class SummaryBuilder {
     const out: Record<string, unknown> = {
       summary: {
         ...extra,
-        from: Number.isFinite(this.first) ? this.first : null,
-        to: Number.isFinite(this.last) ? this.last : null,
+        from: this.first !== null ? new ExactNumber(this.first[2]) : null,
+        to: this.last !== null ? new ExactNumber(this.last[2]) : null,
+        from_iso: this.first !== null ? formatIso(this.first[0], this.first[1]) : null,
+        to_iso: this.last !== null ? formatIso(this.last[0], this.last[1]) : null,
         records: this.records,
         selected: this.selected,
         interim_records: this.interim,
@@ -190,10 +225,22 @@ export class SummaryBuilder {
       filters,
     };
     if (this.groups !== null) {
-      const groups = [...this.groups.m.entries()]
-        .sort((a, b) => b[1].connections - a[1].connections || compareKeys(a[0], b[0]))
-        .map(([key, t]) => ({ key, ...t.json() }));
-      if (groups.length > 0 || this.txn.empty) out['by'] = { field: this.by, ...(this.groups.approximate ? { approximate: true } : {}), groups };
+      const split = (k: string): [string, string] => {
+        const i = k.indexOf('\u0000');
+        return i < 0 ? ['', k] : [k.slice(0, i), k.slice(i + 1)];
+      };
+      const sorted = [...this.groups.m.entries()].map(([k, t]) => [...split(k), t] as [string, string, Totals]);
+      // the most connections first; ties by protocol, then by value (numbers numerically)
+      sorted.sort((a, b) => b[2].connections - a[2].connections || (PROTO_ORDER[a[0]] ?? 9) - (PROTO_ORDER[b[0]] ?? 9) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0) || compareKeys(a[1], b[1]));
+      const shown = this.top > 0 ? sorted.slice(0, this.top) : sorted;
+      const groups = shown.map(([proto, key, t]) => ({ key, ...(this.perProtocol ? { proto } : {}), ...t.json() }));
+      let rest: Record<string, unknown> | undefined;
+      if (shown.length < sorted.length) {
+        const sum = new Totals();
+        for (const [, , t] of sorted.slice(shown.length)) sum.merge(t);
+        rest = { groups: sorted.length - shown.length, ...sum.json() };
+      }
+      if (groups.length > 0 || this.txn.empty) out['by'] = { field: this.by, ...(this.perProtocol ? { per_protocol: true } : {}), ...(this.groups.approximate ? { approximate: true } : {}), groups, ...(rest ? { rest } : {}) };
     }
     if (!this.txn.empty) Object.assign(out, this.txn.json());
     return out;
@@ -201,7 +248,36 @@ export class SummaryBuilder {
 }
 
 /** Keys whose values are not counters: left out of deltas. */
-const NOT_ADDITIVE = new Set(['rtt_ms', 'top_talkers', 'top_talkers_approximate', 'from', 'to', 'tool', 'version', 'inputs', 'field', 'approximate']);
+const NOT_ADDITIVE = new Set(['rtt_ms', 'top_talkers', 'top_talkers_approximate', 'from', 'to', 'from_iso', 'to_iso', 'tool', 'version', 'inputs', 'field', 'approximate']);
+
+type ExactTime = [sec: number, nsec: number, text: string];
+
+/** A time value (epoch seconds as text or number) as exact seconds and nanoseconds, or null. */
+function exactTime(v: unknown): ExactTime | null {
+  const text = typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : '';
+  const m = /^(\d+)(?:\.(\d{1,9})\d*)?$/.exec(text);
+  if (m === null || Number(m[1]) <= 0) return null;
+  return [Number(m[1]), m[2] === undefined ? 0 : Number((m[2] + '00000000').slice(0, 9)), text];
+}
+
+function before(a: ExactTime, b: ExactTime): boolean {
+  return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+}
+
+const EXACT_MARK = '\u0000exact:';
+
+/** A number written into JSON with its exact digits (JSON.stringify of a double would round it). */
+export class ExactNumber {
+  constructor(readonly text: string) {}
+  toJSON(): string {
+    return EXACT_MARK + this.text;
+  }
+}
+
+/** JSON.stringify for summaries: ExactNumber values come out as the numbers they spell, every digit kept. */
+export function stringifySummary(v: unknown, indent = 2): string {
+  return JSON.stringify(v, null, indent).replace(/"\\u0000exact:([-0-9.eE+]+)"/g, '$1');
+}
 
 /**
  * The difference `cur - prev` of two summaries, as tcpeekstat's REFRESH: every
@@ -212,16 +288,18 @@ const NOT_ADDITIVE = new Set(['rtt_ms', 'top_talkers', 'top_talkers_approximate'
 export function summaryDelta(cur: unknown, prev: unknown): unknown {
   if (typeof cur === 'number') return typeof prev === 'number' ? cur - prev : cur;
   if (Array.isArray(cur)) {
+    // groups match by key (and protocol, for port groups)
+    const id = (g: object): string => `${String((g as { key: unknown }).key)}\u0000${String((g as { proto?: unknown }).proto ?? '')}`;
     const byKey = new Map<string, unknown>();
-    if (Array.isArray(prev)) for (const p of prev) if (p && typeof p === 'object' && 'key' in p) byKey.set(String((p as { key: unknown }).key), p);
-    return cur.map((c) => (c && typeof c === 'object' && 'key' in c ? summaryDelta(c, byKey.get(String((c as { key: unknown }).key))) : c));
+    if (Array.isArray(prev)) for (const p of prev) if (p && typeof p === 'object' && 'key' in p) byKey.set(id(p), p);
+    return cur.map((c) => (c && typeof c === 'object' && 'key' in c ? summaryDelta(c, byKey.get(id(c))) : c));
   }
   if (cur !== null && typeof cur === 'object') {
     const out: Record<string, unknown> = {};
     const p = prev !== null && typeof prev === 'object' && !Array.isArray(prev) ? (prev as Record<string, unknown>) : {};
     for (const [k, v] of Object.entries(cur as Record<string, unknown>)) {
       if (NOT_ADDITIVE.has(k)) continue;
-      out[k] = k === 'key' ? v : summaryDelta(v, p[k]);
+      out[k] = k === 'key' || k === 'proto' ? v : summaryDelta(v, p[k]);
     }
     return out;
   }

@@ -33,6 +33,7 @@ export function resultText(v: number): string {
     case Verdict.REJECT: return 'failure (reject)';
     case Verdict.TIMEOUT: return 'failure (timeout)';
     case Verdict.UNREACH: return 'failure (unreach)';
+    case Verdict.ABORT: return 'failure (abort)';
     default: return '';
   }
 }
@@ -49,11 +50,12 @@ export function handshakeLine(c: Conn, hs: Handshake): string {
 
 export interface FilterCounts {
   success: { total: number; dupsyn: number; dupsynack: number };
-  failure: { total: number; timeout: number; reject: number; unreach: number };
+  /** `abort` is a tcpkit extension (the SYN sender reset before completing the handshake). */
+  failure: { total: number; timeout: number; reject: number; unreach: number; abort: number };
 }
 
 export function emptyCounts(): FilterCounts {
-  return { success: { total: 0, dupsyn: 0, dupsynack: 0 }, failure: { total: 0, timeout: 0, reject: 0, unreach: 0 } };
+  return { success: { total: 0, dupsyn: 0, dupsynack: 0 }, failure: { total: 0, timeout: 0, reject: 0, unreach: 0, abort: 0 } };
 }
 
 /** Adds one decided handshake to a filter's counts (sessions, as tcpeek counts them). */
@@ -66,7 +68,8 @@ export function countHandshake(f: FilterCounts, hs: Handshake): void {
     f.failure.total++;
     if (hs.verdict === Verdict.TIMEOUT) f.failure.timeout++;
     else if (hs.verdict === Verdict.REJECT) f.failure.reject++;
-    else f.failure.unreach++;
+    else if (hs.verdict === Verdict.UNREACH) f.failure.unreach++;
+    else f.failure.abort++;
   }
 }
 
@@ -84,6 +87,8 @@ export function summaryText(filters: [string, FilterCounts][], from: string, to:
     out += '------------------------------------\n';
     out += ` ${name}\n   Success: ${f.success.total} session\n     SYN Segment Duplicate : ${n(f.success.dupsyn)}\n     S/A Segment Duplicate : ${n(f.success.dupsynack)}\n`;
     out += `   Failure: ${f.failure.total} session\n     Connection Timed Out  : ${n(f.failure.timeout)}\n     Connection Rejected   : ${n(f.failure.reject)}\n     ICMP Unreachable      : ${n(f.failure.unreach)}\n`;
+    // tcpkit's extension, shown only when it happened (the text stays tcpeek's otherwise)
+    if (f.failure.abort > 0) out += `     Aborted by client     : ${n(f.failure.abort)}\n`;
   }
   return out + '====================================\n';
 }

@@ -22,7 +22,7 @@
  * `maxOpenFiles` caps the segments open at once (descriptors, compressor
  * memory): the least recently written one is completed first.
  *
- * Files are zstd-compressed in-process (zstd-napi CompressStream, level 3
+ * Files are zstd-compressed in-process (src/io/zstd.ts, level 3
  * with a checksum: what the `zstd` CLI tcp-info pipes into writes; streaming,
  * so frames carry no content size). Each file is written under a temporary
  * name and renamed only when complete (src/io/atomic.ts): a failed or
@@ -33,7 +33,7 @@ import { once } from 'node:events';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Transform } from 'node:stream';
-import { CompressStream } from 'zstd-napi';
+import { createZstdCompress } from '../io/zstd.js';
 import { ToolError } from '../util/errors.js';
 import { AtomicFile } from '../io/atomic.js';
 import { encodeArchivalRecord, type ArchivalRecord } from '../tcpinfo/archival-record.js';
@@ -52,7 +52,7 @@ export interface TcpInfoArchiveOptions {
   level?: number;
   /** Replace existing files (default false: a segment name already on disk is skipped for the next sequence). */
   overwrite?: boolean;
-  /** Makes the compressor (default zstd-napi CompressStream at `level` with a checksum). */
+  /** Makes the compressor (default createZstdCompress at `level` with a checksum). */
   createCompressor?: () => Transform;
   /** Keep the list of completed paths in `completed` (default true; a long-running writer turns it off). */
   keepCompleted?: boolean;
@@ -102,7 +102,7 @@ class SegmentFile {
     const file = await AtomicFile.create(path, { overwrite: options.overwrite ?? false });
     let zstd: Transform;
     try {
-      zstd = options.createCompressor ? options.createCompressor() : (new CompressStream({ compressionLevel: options.level ?? 3, checksumFlag: true }) as unknown as Transform);
+      zstd = options.createCompressor ? options.createCompressor() : createZstdCompress({ level: options.level ?? 3, checksum: true });
     } catch (e) {
       await file.abort();
       throw compressError(path, e);

@@ -32,9 +32,19 @@ const WHAT: Record<string, (r: RecordValues) => string> = {
     return reply === null ? cmd : `${cmd} -> ${reply}`;
   },
   mongodb: (r) => {
-    const what = str(r['fingerprint']) ?? [str(r['command']) ?? str(r['opcode']), str(r['database'])].filter((x) => x !== null).join(' ');
+    const what = str(r['fingerprint']) ?? [str(r['command']) ?? str(r['opcode_name']), str(r['database'])].filter((x) => x !== null).join(' ');
     const err = str(r['error_name']) ?? str(r['error_code']);
     return err !== null ? `${what} -> error ${err}` : r['ok'] === 1 || r['ok'] === true ? `${what} -> ok` : what;
+  },
+  mysql: (r) => {
+    const what = [str(r['cmd']) ?? '-', str(r['arg'])].filter((x) => x !== null).join(' ');
+    const err = str(r['error_code']);
+    return err !== null ? `${what} -> error ${err}${str(r['sql_state']) !== null ? ' ' + str(r['sql_state']) : ''}` : r['success'] === true ? `${what} -> ok` : what;
+  },
+  postgresql: (r) => {
+    const what = [str(r['frontend']) ?? '-', str(r['frontend_arg'])].filter((x) => x !== null).join(' ');
+    const err = str(r['sql_state']);
+    return err !== null ? `${what} -> error ${err}` : str(r['tag']) !== null ? `${what} -> ${str(r['tag'])}` : r['success'] === true ? `${what} -> ok` : what;
   },
 };
 

@@ -13,7 +13,7 @@
  * group's share of its kind's total.
  */
 import type { RecordValues } from '../records/schema.js';
-import { BoundedMap, Values, num } from './_stats.js';
+import { BoundedMap, Values, compareKeys, num } from './_stats.js';
 
 /** Field naming a transaction's outcome, per kind (its values are counted). */
 const OUTCOME: Record<string, (r: RecordValues) => string | null> = {
@@ -22,6 +22,10 @@ const OUTCOME: Record<string, (r: RecordValues) => string | null> = {
   ssl: (r) => (typeof r['last_alert'] === 'string' && r['last_alert'] !== '' ? `alert ${r['last_alert']}` : null),
   redis: (r) => (typeof r['error_prefix'] === 'string' && r['error_prefix'] !== '' ? `error ${r['error_prefix']}` : typeof r['reply_type'] === 'string' ? r['reply_type'] : null),
   mongodb: (r) => (typeof r['error_name'] === 'string' && r['error_name'] !== '' ? r['error_name'] : typeof r['error_code'] === 'number' ? `error ${r['error_code']}` : r['ok'] === 1 || r['ok'] === true ? 'ok' : null),
+  // MySQL: the ERR packet's code and SQL state (1146 42S02), else ok
+  mysql: (r) => (typeof r['error_code'] === 'number' ? `error ${r['error_code']}${typeof r['sql_state'] === 'string' ? ' ' + r['sql_state'] : ''}` : r['success'] === true ? 'ok' : null),
+  // PostgreSQL: the ErrorResponse's SQLSTATE (42P01), else ok
+  postgresql: (r) => (typeof r['sql_state'] === 'string' && r['sql_state'] !== '' ? `error ${r['sql_state']}` : r['success'] === true ? 'ok' : null),
 };
 
 export class TxnTotals {
@@ -122,9 +126,3 @@ export class TxnSummary {
   }
 }
 
-/** Group keys in order: numerically where both are numbers, else as text. */
-export function compareKeys(a: string, b: string): number {
-  const x = Number(a), y = Number(b);
-  if (a !== '' && b !== '' && Number.isFinite(x) && Number.isFinite(y)) return x - y;
-  return a < b ? -1 : a > b ? 1 : 0;
-}

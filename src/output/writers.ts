@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import type { stringify as Stringify } from 'csv-stringify/sync';
 import type { TextSink } from '../io/sink.js';
 import { cellText, columns, toJsonLine, type RecordSchema, type RecordValues } from '../records/schema.js';
+import { clock, clockTime, endpoint, fitColumns, fmtCount, fmtMs, fmtSeconds, pairCell, rowCells, schemaColumns, tableLine, type Column, type Laid } from './table.js';
 
 export interface RecordWriter {
   write(r: RecordValues): void;
@@ -49,156 +50,190 @@ export class CsvWriter implements RecordWriter {
   }
 }
 
-/** Columns of the terminal table: a readable subset, with widths. */
-export interface TableColumn {
-  field: string;
-  title: string;
-  width: number;
-  align?: 'left' | 'right';
-  /** Cell text from the record (default: the field's value). */
-  text?: (r: RecordValues) => string;
+export interface TableWriterOptions {
+  /** Terminal width in characters (Infinity: a file, nothing is cut). */
+  width?: number;
+  /** Every column at its natural width, no cell shortened. */
+  wide?: boolean;
+  /** The header is repeated every this many rows. */
+  headerEvery?: number;
 }
 
+/**
+ * A table for a terminal, streamed: the columns (src/output/table.ts) are
+ * laid out once for the width, so rows line up without being buffered.
+ */
 export class TableWriter implements RecordWriter {
   private rows = 0;
-  /** The next row starts with the header line again. */
+  private readonly laid: Laid<RecordValues>[];
+  private readonly header: string;
+  private readonly wide: boolean;
+  private readonly headerEvery: number;
+  constructor(private readonly sink: TextSink, cols: readonly Column[], o: TableWriterOptions = {}) {
+    this.wide = o.wide ?? false;
+    this.headerEvery = o.headerEvery ?? 40;
+    this.laid = fitColumns(cols, o.width ?? Infinity, { wide: this.wide });
+    this.header = tableLine(this.laid, this.laid.map((l) => l.col.title), 2, this.wide);
+  }
+  /** The next row starts with the header line again (a new block of a mixed table). */
   restart(): void {
     this.rows = 0;
   }
-  constructor(private readonly sink: TextSink, private readonly cols: readonly TableColumn[], private readonly headerEvery = 40) {}
-  private line(cells: string[]): string {
-    return (
-      cells
-        .map((c, i) => {
-          const col = this.cols[i]!;
-          const t = c.length > col.width ? c.slice(0, col.width - 1) + '…' : c;
-          return col.align === 'right' ? t.padStart(col.width) : t.padEnd(col.width);
-        })
-        .join('  ')
-        .trimEnd() + '\n'
-    );
-  }
   write(r: RecordValues): void {
-    if (this.rows % this.headerEvery === 0) this.sink.write(this.line(this.cols.map((c) => c.title)));
+    if (this.rows % this.headerEvery === 0) this.sink.write(this.header);
     this.rows++;
-    this.sink.write(
-      this.line(
-        this.cols.map((c) => {
-          if (c.text) return c.text(r);
-          const v = r[c.field];
-          return v === null || v === undefined ? '-' : String(v);
-        }),
-      ),
-    );
+    this.sink.write(tableLine(this.laid, rowCells(this.laid, r), 2, this.wide));
   }
   end(): void {
-    if (this.rows === 0) this.sink.write(this.line(this.cols.map((c) => c.title)));
+    if (this.rows === 0) this.sink.write(this.header);
   }
 }
 
-const endpoint = (h: unknown, p: unknown): string => (String(h).includes(':') ? `[${h}]:${p}` : `${h}:${p}`);
-/** Epoch seconds text (9 fraction digits) as UTC `YYYY-MM-DD HH:MM:SS.mmm`. */
-const clock = (ts: unknown): string => {
-  const [sec, frac = '0'] = String(ts).split('.');
-  return `${new Date(Number(sec) * 1000).toISOString().slice(0, 19).replace('T', ' ')}.${frac.slice(0, 3)}`;
-};
+const num = (v: unknown): number | null => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : null);
 
-export const CONN_TABLE_COLUMNS: readonly TableColumn[] = [
-  { field: 'ts', title: 'start (UTC)', width: 23, text: (r) => clock(r['ts']) },
-  { field: 'proto', title: 'proto', width: 5 },
-  { field: 'orig_h', title: 'originator', width: 30, align: 'right', text: (r) => endpoint(r['orig_h'], r['orig_p']) },
-  { field: 'resp_h', title: 'responder', width: 30, text: (r) => endpoint(r['resp_h'], r['resp_p']) },
-  { field: 'duration', title: 'seconds', width: 10, align: 'right', text: (r) => Number(r['duration']).toFixed(3) },
-  { field: 'orig_pkts', title: 'o_pkts', width: 7, align: 'right' },
-  { field: 'resp_pkts', title: 'r_pkts', width: 7, align: 'right' },
-  { field: 'orig_bytes', title: 'o_bytes', width: 10, align: 'right' },
-  { field: 'resp_bytes', title: 'r_bytes', width: 10, align: 'right' },
-  { field: 'handshake', title: 'handshake', width: 9 },
-  { field: 'rtt_ms', title: 'rtt_ms', width: 8, align: 'right', text: (r) => (r['rtt_ms'] === null ? '-' : Number(r['rtt_ms']).toFixed(1)) },
-  { field: 'orig_retransmission', title: 'o_rexmt', width: 7, align: 'right' },
-  { field: 'resp_retransmission', title: 'r_rexmt', width: 7, align: 'right' },
-  { field: 'conn_state', title: 'state', width: 6 },
-  { field: 'history', title: 'history', width: 14 },
-  { field: 'end_reason', title: 'end', width: 8 },
+/**
+ * The conn record's terminal table, most important first: who talked to whom
+ * (the endpoints, never without their ports), how it went (state, handshake,
+ * RTT), then volume, time and the rest. --wide shows them all, uncut.
+ */
+export const CONN_TABLE_COLUMNS: readonly Column[] = [
+  { title: 'start (UTC)', priority: 3, min: 12, width: 23, cut: 'start', text: (r) => clock(r['ts']), short: (r) => clockTime(r['ts']) },
+  { title: 'proto', priority: 5, min: 5, width: 5, text: (r) => String(r['proto'] ?? '-') },
+  { title: 'originator', priority: 1, min: 21, width: 28, align: 'right', cut: 'endpoint', text: (r) => endpoint(r['orig_h'], r['orig_p']) },
+  { title: 'responder', priority: 1, min: 21, width: 28, cut: 'endpoint', text: (r) => endpoint(r['resp_h'], r['resp_p']) },
+  { title: 'state', priority: 2, min: 6, width: 6, text: (r) => String(r['conn_state'] ?? '-') },
+  { title: 'handshake', priority: 4, min: 9, width: 9, text: (r) => (r['handshake'] === null || r['handshake'] === '' ? '-' : String(r['handshake'])) },
+  { title: 'rtt ms', priority: 2, min: 6, width: 7, align: 'right', text: (r) => fmtMs(r['rtt_ms']) },
+  { title: 'dur s', priority: 6, min: 7, width: 7, align: 'right', optional: true, text: (r) => fmtSeconds(r['duration']) },
+  { title: 'pkts o/r', priority: 7, min: 9, width: 11, align: 'right', optional: true, text: (r) => pairCell(fmtCount(num(r['orig_pkts'])), fmtCount(num(r['resp_pkts']))) },
+  { title: 'bytes o/r', priority: 5, min: 11, width: 13, align: 'right', text: (r) => pairCell(fmtCount(num(r['orig_bytes'])), fmtCount(num(r['resp_bytes']))) },
+  { title: 'rexmt o/r', priority: 6, min: 9, width: 9, align: 'right', optional: true, text: (r) => (r['orig_retransmission'] === null ? '-' : pairCell(fmtCount(num(r['orig_retransmission'])), fmtCount(num(r['resp_retransmission'])))) },
+  { title: 'history', priority: 8, min: 8, width: 12, optional: true, text: (r) => String(r['history'] ?? '-') },
+  { title: 'end', priority: 8, min: 8, width: 11, optional: true, text: (r) => String(r['end_reason'] ?? '-') },
+  { title: 'uid', priority: 9, min: 18, width: 18, optional: true, text: (r) => String(r['uid'] ?? '-') },
 ];
 
-/** Milliseconds with a precision that suits their size. */
-const msText = (v: unknown): string => {
-  if (typeof v !== 'number') return '-';
-  const a = Math.abs(v);
-  return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : a >= 1 ? v.toFixed(2) : v.toFixed(3);
-};
+const str = (v: unknown): string => (v === null || v === undefined || v === '' ? '-' : Array.isArray(v) ? v.join(',') : String(v));
+const field = (name: string, title: string, priority: number, min: number, width: number, o: Partial<Column> = {}): Column => ({ title, priority, min, width, text: (r) => str(r[name]), ...o });
 
-export const HTTP_TABLE_COLUMNS: readonly TableColumn[] = [
-  { field: 'ts', title: 'start (UTC)', width: 23, text: (r) => clock(r['ts']) },
-  { field: 'orig_h', title: 'client', width: 24, align: 'right', text: (r) => endpoint(r['orig_h'], r['orig_p']) },
-  { field: 'resp_h', title: 'server', width: 24, text: (r) => endpoint(r['resp_h'], r['resp_p']) },
-  { field: 'method', title: 'method', width: 7 },
-  { field: 'host', title: 'host', width: 20 },
-  { field: 'uri', title: 'uri', width: 32 },
-  { field: 'status_code', title: 'status', width: 6, align: 'right' },
-  { field: 'latency_ms', title: 'latency_ms', width: 10, align: 'right', text: (r) => msText(r['latency_ms']) },
-  { field: 'duration_ms', title: 'total_ms', width: 9, align: 'right', text: (r) => msText(r['duration_ms']) },
-  { field: 'response_body_len', title: 'resp_bytes', width: 10, align: 'right' },
-  { field: 'state', title: 'state', width: 10 },
+/** The columns every transaction table starts with: when, and between whom. */
+const TXN_HEAD: readonly Column[] = [
+  { title: 'start (UTC)', priority: 3, min: 12, width: 23, cut: 'start', text: (r) => clock(r['ts']), short: (r) => clockTime(r['ts']) },
+  { title: 'client', priority: 4, min: 21, width: 24, align: 'right', cut: 'endpoint', optional: true, text: (r) => endpoint(r['orig_h'], r['orig_p']) },
+  { title: 'server', priority: 2, min: 21, width: 24, cut: 'endpoint', text: (r) => endpoint(r['resp_h'], r['resp_p']) },
+];
+const latency = (p: number): Column => ({ title: 'latency ms', priority: p, min: 7, width: 10, align: 'right', text: (r) => fmtMs(r['latency_ms']) });
+const total = (p: number): Column => ({ title: 'total ms', priority: p, min: 7, width: 9, align: 'right', optional: true, text: (r) => fmtMs(r['duration_ms']) });
+const state = (p: number): Column => field('state', 'state', p, 8, 10, { optional: true });
+
+export const HTTP_TABLE_COLUMNS: readonly Column[] = [
+  ...TXN_HEAD,
+  field('method', 'method', 1, 4, 7),
+  field('host', 'host', 5, 8, 20, { optional: true }),
+  field('uri', 'uri', 1, 12, 32),
+  field('status_code', 'status', 1, 6, 6, { align: 'right' }),
+  latency(2),
+  total(6),
+  { title: 'resp bytes', priority: 6, min: 7, width: 10, align: 'right', optional: true, text: (r) => fmtCount(r['response_body_len']) },
+  state(7),
 ];
 
-const list = (v: unknown): string => (Array.isArray(v) ? v.join(',') : v === null || v === undefined ? '-' : String(v));
-
-export const DNS_TABLE_COLUMNS: readonly TableColumn[] = [
-  { field: 'ts', title: 'start (UTC)', width: 23, text: (r) => clock(r['ts']) },
-  { field: 'orig_h', title: 'client', width: 24, align: 'right', text: (r) => endpoint(r['orig_h'], r['orig_p']) },
-  { field: 'resp_h', title: 'server', width: 24, text: (r) => endpoint(r['resp_h'], r['resp_p']) },
-  { field: 'proto', title: 'proto', width: 5 },
-  { field: 'query', title: 'query', width: 32 },
-  { field: 'qtype_name', title: 'type', width: 6 },
-  { field: 'rcode_name', title: 'rcode', width: 9 },
-  { field: 'answers', title: 'answers', width: 30, text: (r) => list(r['answers']) },
-  { field: 'latency_ms', title: 'latency_ms', width: 10, align: 'right', text: (r) => msText(r['latency_ms']) },
-  { field: 'state', title: 'state', width: 10 },
+export const DNS_TABLE_COLUMNS: readonly Column[] = [
+  ...TXN_HEAD,
+  field('proto', 'proto', 6, 5, 5, { optional: true }),
+  field('query', 'query', 1, 12, 32),
+  field('qtype_name', 'type', 2, 4, 6),
+  field('rcode_name', 'rcode', 1, 7, 9),
+  field('answers', 'answers', 5, 10, 30, { optional: true }),
+  latency(2),
+  state(7),
 ];
 
-export const SSL_TABLE_COLUMNS: readonly TableColumn[] = [
-  { field: 'ts', title: 'start (UTC)', width: 23, text: (r) => clock(r['ts']) },
-  { field: 'orig_h', title: 'client', width: 24, align: 'right', text: (r) => endpoint(r['orig_h'], r['orig_p']) },
-  { field: 'resp_h', title: 'server', width: 24, text: (r) => endpoint(r['resp_h'], r['resp_p']) },
-  { field: 'server_name', title: 'server_name', width: 24 },
-  { field: 'version', title: 'version', width: 7 },
-  { field: 'cipher', title: 'cipher', width: 30 },
-  { field: 'next_protocol', title: 'alpn', width: 8 },
-  { field: 'ja4', title: 'ja4', width: 36 },
-  { field: 'latency_ms', title: 'latency_ms', width: 10, align: 'right', text: (r) => msText(r['latency_ms']) },
-  { field: 'handshake_ms', title: 'hs_ms', width: 8, align: 'right', text: (r) => msText(r['handshake_ms']) },
-  { field: 'state', title: 'state', width: 10 },
+export const SSL_TABLE_COLUMNS: readonly Column[] = [
+  ...TXN_HEAD,
+  field('server_name', 'server_name', 1, 10, 24),
+  field('version', 'version', 2, 7, 7),
+  field('cipher', 'cipher', 6, 10, 30, { optional: true }),
+  field('next_protocol', 'alpn', 5, 4, 8, { optional: true }),
+  field('ja4', 'ja4', 8, 10, 36, { optional: true }),
+  latency(3),
+  { title: 'hs ms', priority: 3, min: 6, width: 8, align: 'right', text: (r) => fmtMs(r['handshake_ms']) },
+  state(7),
 ];
 
-const TABLE_COLUMNS = new Map<string, readonly TableColumn[]>([
+export const REDIS_TABLE_COLUMNS: readonly Column[] = [
+  ...TXN_HEAD,
+  field('cmd_name', 'command', 1, 4, 10),
+  field('key', 'key', 1, 8, 28),
+  field('reply_type', 'reply', 2, 6, 13),
+  field('error_prefix', 'error', 3, 5, 10, { optional: true }),
+  latency(2),
+  { title: 'reply bytes', priority: 6, min: 7, width: 11, align: 'right', optional: true, text: (r) => fmtCount(r['reply_bytes']) },
+  state(7),
+];
+
+export const MONGODB_TABLE_COLUMNS: readonly Column[] = [
+  ...TXN_HEAD,
+  field('command', 'command', 1, 6, 12),
+  field('database', 'database', 3, 6, 12, { optional: true }),
+  field('collection', 'collection', 2, 8, 16),
+  { title: 'ok', priority: 2, min: 2, width: 3, align: 'right', text: (r) => str(r['ok']) },
+  field('error_name', 'error', 3, 6, 16, { optional: true }),
+  { title: 'docs', priority: 5, min: 4, width: 6, align: 'right', optional: true, text: (r) => fmtCount(r['docs_returned']) },
+  latency(2),
+  state(7),
+];
+
+export const MYSQL_TABLE_COLUMNS: readonly Column[] = [
+  ...TXN_HEAD,
+  field('cmd', 'command', 1, 5, 12),
+  field('arg', 'statement', 1, 12, 48),
+  field('error_code', 'error', 2, 5, 6, { optional: true }),
+  { title: 'rows', priority: 3, min: 4, width: 7, align: 'right', text: (r) => fmtCount(typeof r['result_rows'] === 'number' && r['result_rows'] > 0 ? r['result_rows'] : r['rows']) },
+  latency(2),
+  state(7),
+];
+
+export const POSTGRESQL_TABLE_COLUMNS: readonly Column[] = [
+  ...TXN_HEAD,
+  field('frontend', 'request', 3, 7, 14),
+  field('frontend_arg', 'statement', 1, 12, 48),
+  field('tag', 'tag', 2, 6, 14),
+  field('sql_state', 'sqlstate', 2, 5, 8, { optional: true }),
+  { title: 'rows', priority: 3, min: 4, width: 7, align: 'right', text: (r) => fmtCount(r['rows']) },
+  latency(2),
+  state(7),
+];
+
+const TABLE_COLUMNS = new Map<string, readonly Column[]>([
   ['conn', CONN_TABLE_COLUMNS],
   ['http', HTTP_TABLE_COLUMNS],
   ['dns', DNS_TABLE_COLUMNS],
   ['ssl', SSL_TABLE_COLUMNS],
+  ['redis', REDIS_TABLE_COLUMNS],
+  ['mongodb', MONGODB_TABLE_COLUMNS],
+  ['mysql', MYSQL_TABLE_COLUMNS],
+  ['postgresql', POSTGRESQL_TABLE_COLUMNS],
 ]);
 
-/** The terminal table's columns for a record kind: its own, or the time, the endpoints and the first fields of its schema. */
-export function tableColumns(schema: RecordSchema): readonly TableColumn[] {
+const IDENTITY = new Set(['ts', 'uid', 'community_id', 'orig_h', 'orig_p', 'resp_h', 'resp_p']);
+
+/**
+ * The terminal table's columns for a record kind: its own list, or for a
+ * transaction kind the time and endpoints then its fields in schema order,
+ * or (a kind without endpoints) every field.
+ */
+export function tableColumns(schema: RecordSchema): readonly Column[] {
   const own = TABLE_COLUMNS.get(schema.kind);
   if (own) return own;
-  const skip = new Set(['ts', 'uid', 'community_id', 'orig_h', 'orig_p', 'resp_h', 'resp_p']);
-  return [
-    { field: 'ts', title: 'start (UTC)', width: 23, text: (r) => clock(r['ts']) },
-    { field: 'orig_h', title: 'client', width: 24, align: 'right', text: (r) => endpoint(r['orig_h'], r['orig_p']) },
-    { field: 'resp_h', title: 'server', width: 24, text: (r) => endpoint(r['resp_h'], r['resp_p']) },
-    ...schema.fields.filter((f) => !skip.has(f.name)).slice(0, 8).map((f): TableColumn => ({ field: f.name, title: f.name, width: Math.max(8, Math.min(24, f.name.length + 2)), align: f.type === 'string' ? 'left' : 'right' })),
-  ];
+  if (!schema.fields.some((f) => f.name === 'resp_p')) return schemaColumns(schema);
+  const rest = schemaColumns({ ...schema, fields: schema.fields.filter((f) => !IDENTITY.has(f.name)) }).map((c) => ({ ...c, priority: c.priority + 4 }));
+  return [...TXN_HEAD, ...rest];
 }
 
 /** Columns for exactly the schema's fields, in its order (a table of `--fields`). */
-export function fieldColumns(schema: RecordSchema): readonly TableColumn[] {
-  return schema.fields.map((f): TableColumn => {
-    if (f.name === 'ts') return { field: 'ts', title: 'start (UTC)', width: 23, text: (r) => clock(r['ts']) };
-    const typical = f.name === 'uid' || f.name.endsWith('_uid') ? 18 : f.type === 'string' || f.type === 'list' ? 24 : f.type === 'bool' ? 5 : f.type === 'int' ? 10 : 13;
-    return { field: f.name, title: f.name, width: Math.max(f.name.length, typical), align: f.type === 'string' || f.type === 'list' ? 'left' : 'right' };
-  });
+export function fieldColumns(schema: RecordSchema): readonly Column[] {
+  return schemaColumns(schema);
 }
 
 /**
@@ -211,11 +246,12 @@ export class MixedTableWriter {
   private readonly writers = new Map<string, TableWriter>();
   constructor(
     private readonly sink: TextSink,
-    private readonly columns: (schema: RecordSchema) => readonly TableColumn[] = tableColumns,
+    private readonly columns: (schema: RecordSchema) => readonly Column[] = tableColumns,
+    private readonly o: TableWriterOptions = {},
   ) {}
   write(schema: RecordSchema, r: RecordValues): void {
     let w = this.writers.get(schema.kind);
-    if (w === undefined) this.writers.set(schema.kind, (w = new TableWriter(this.sink, this.columns(schema))));
+    if (w === undefined) this.writers.set(schema.kind, (w = new TableWriter(this.sink, this.columns(schema), this.o)));
     if (this.last !== schema.kind) {
       if (this.last !== null) this.sink.write('\n');
       this.sink.write(`[${schema.kind}]\n`);

@@ -5,10 +5,10 @@
  * a buffer that may hold only its first bytes (the decoder keeps at most
  * MONGO_MAX_BUFFER of a message), into the fields the mongodb record needs.
  * OP_COMPRESSED is decompressed first (noop, snappy with snappy.ts, zlib
- * with node:zlib, zstd with the zstd-napi binding the project already
- * uses), each bounded by MONGO_MAX_UNCOMPRESSED before any allocation.
+ * with node:zlib, zstd with node:zlib where this Node.js has it: 22.15 and
+ * later; elsewhere the compressor is named and the body left unread), each bounded by MONGO_MAX_UNCOMPRESSED before any allocation.
  */
-import { createRequire } from 'node:module';
+import * as zlib from 'node:zlib';
 import { inflateSync } from 'node:zlib';
 import { clip, text } from './_bytes.js';
 import { T_ARRAY, T_DOC, WALK_MALFORMED, WALK_TRUNCATED, countElements, int64Text, nameIs, numberValue, shape, stringValue, walk } from './bson.js';
@@ -76,14 +76,8 @@ export class MongoInfo {
   }
 }
 
-let zstdBinding: { decompress(b: Uint8Array): Buffer } | null = null;
-function zstd(): { decompress(b: Uint8Array): Buffer } {
-  if (zstdBinding === null) {
-    const require = createRequire(import.meta.url);
-    zstdBinding = require('zstd-napi') as { decompress(b: Uint8Array): Buffer };
-  }
-  return zstdBinding;
-}
+/** zstd from node:zlib (Node 22.15+ and 23.8+); null where this Node has none (the compressor is named, the body not read). */
+const zstdDecompress = (zlib as unknown as { zstdDecompressSync?: (b: Uint8Array, o?: { maxOutputLength?: number }) => Buffer }).zstdDecompressSync ?? null;
 
 function i32(b: Uint8Array, p: number): number {
   return b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24);
@@ -377,7 +371,7 @@ export class MongoParser {
       else if (cid === 2) out = inflateSync(data, { maxOutputLength: Math.max(size, 1) });
       else if (cid === 3) {
         const fcs = zstdContentSize(data);
-        out = fcs < 0 ? 'zstd frame without its content size: not decompressed' : fcs > size ? 'zstd content size over the stated size' : zstd().decompress(data);
+        out = fcs < 0 ? 'zstd frame without its content size: not decompressed' : fcs > size ? 'zstd content size over the stated size' : zstdDecompress === null ? 'zstd: this Node.js has no zstd (22.15 and later have): not decompressed' : zstdDecompress(data, { maxOutputLength: Math.max(size, 1) });
       } else out = `compressor ${cid} unknown: not decompressed`;
     } catch (e) {
       out = `${m.compressor} data corrupt (${e instanceof Error ? e.message : String(e)})`;

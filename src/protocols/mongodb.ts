@@ -390,8 +390,8 @@ class MongoDecoder implements StreamDecoder {
     r['ts'] = formatEpoch(q.startSec, q.startNsec);
     r['request_id'] = q.requestId;
     r['response_to'] = q.responseTo;
-    r['opcode'] = q.opcode;
-    r['reply_opcode'] = q.replyOpcode;
+    r['opcode_name'] = q.opcode;
+    r['reply_opcode_name'] = q.replyOpcode;
     r['command'] = q.command;
     r['database'] = q.database;
     r['collection'] = q.collection;

@@ -10,6 +10,8 @@ import { DNS } from './dns.js';
 import { HTTP } from './http.js';
 import { MONGODB } from './mongodb.js';
 import { REDIS } from './redis.js';
+import { MYSQL } from './mysql.js';
+import { POSTGRESQL } from './postgresql.js';
 import { TLS } from './tls.js';
 
 export const PROTOCOLS: readonly ProtocolDef[] = [
@@ -18,6 +20,8 @@ export const PROTOCOLS: readonly ProtocolDef[] = [
   DNS,
   REDIS,
   MONGODB,
+  MYSQL,
+  POSTGRESQL,
 ];
 
 /** A protocol by name or alias (case-insensitive). */

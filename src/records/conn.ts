@@ -6,7 +6,26 @@
  */
 import type { FieldDef, RecordSchema } from './schema.js';
 
-const f = (name: string, type: FieldDef['type'], vocab: FieldDef['vocab'], doc: string): FieldDef => ({ name, type, vocab, doc });
+const f = (name: string, type: FieldDef['type'], vocab: FieldDef['vocab'], doc: string, values?: readonly string[]): FieldDef => (values ? { name, type, vocab, doc, values } : { name, type, vocab, doc });
+
+/** Zeek's conn_state codes. */
+export const CONN_STATES = ['S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH'] as const;
+/** Handshake verdicts: tcpeek's, and tcpkit's abort. */
+export const HANDSHAKE_VALUES = ['success', 'reject', 'timeout', 'unreach', 'abort'] as const;
+
+/**
+ * Other names for conn fields, accepted wherever a field is named (`--where`,
+ * tcpsummary `--by`): the names other tools use for the same values.
+ */
+export const CONN_ALIASES: Readonly<Record<string, string>> = {
+  dst_port: 'resp_p',
+  src_port: 'orig_p',
+  dst: 'resp_h',
+  src: 'orig_h',
+  dst_ip: 'resp_h',
+  src_ip: 'orig_h',
+  state: 'conn_state',
+};
 
 /** Both roles of a per-direction field. */
 function both(stem: string, type: FieldDef['type'], vocab: FieldDef['vocab'], doc: string): FieldDef[] {
@@ -14,20 +33,22 @@ function both(stem: string, type: FieldDef['type'], vocab: FieldDef['vocab'], do
 }
 
 export const CONN_FIELDS: readonly FieldDef[] = [
-  f('ts', 'time', 'zeek', 'Time of the first packet, seconds since the epoch with 9 exact fraction digits (nanoseconds as captured).'),
+  f('ts', 'time', 'zeek', 'Time of the first packet, seconds since the epoch with 9 exact fraction digits (nanoseconds as captured). Readers that parse JSON or CSV numbers as doubles (jq, pandas, DuckDB) keep it to about 0.2 µs; ts_iso keeps every digit.'),
   f('uid', 'string', 'zeek', 'Stable connection id: "C" + 17 base62 characters derived from the 5-tuple, the first timestamp and the flow number, so the same capture gives the same uids on every run.'),
   f('community_id', 'string', 'community-id', 'Community ID v1 (seed 0) of the 5-tuple, as Zeek and Suricata compute it, for joining with their logs.'),
-  f('proto', 'string', 'zeek', 'Transport protocol: tcp, udp, icmp (ICMPv6 flows are icmp with ip_version 6, as in Zeek).'),
+  f('proto', 'string', 'zeek', 'Transport protocol: tcp, udp, icmp (ICMPv6 flows are icmp with ip_version 6, as in Zeek).', ['tcp', 'udp', 'icmp']),
   f('ip_version', 'int', 'tcpkit', '4 or 6.'),
   f('orig_h', 'string', 'zeek', 'Originator address (the SYN sender; see orig_rule).'),
   f('orig_p', 'int', 'zeek', 'Originator port (ICMP: the message type, as Zeek).'),
   f('resp_h', 'string', 'zeek', 'Responder address.'),
   f('resp_p', 'int', 'zeek', 'Responder port (ICMP: the code, or the counterpart type for request/reply pairs, as Community ID).'),
-  f('orig_rule', 'string', 'tcpkit', 'How the originator was decided: syn (it sent the SYN), synack (it received the SYN/ACK), ports (ephemeral vs well-known port heuristic, as goProbe and DataDog), first (sender of the first packet), icmp (request/reply type).'),
+  f('orig_rule', 'string', 'tcpkit', 'How the originator was decided: syn (it sent the SYN), synack (it received the SYN/ACK), ports (ephemeral vs well-known port heuristic, as goProbe and DataDog), first (sender of the first packet), icmp (request/reply type).', ['syn', 'synack', 'ports', 'first', 'icmp']),
   f('encap', 'string', 'tcpkit', "The encapsulation the flow's first packet came through, outer layer first, separated by spaces, each as name[:id=value]: mpls:label=N, pppoe:session=N, pbb:isid=N, vntag, fabricpath, nsh:spi=N, 4in4 / 6in4 / 4in6 / 6in6 (IP in IP), gre[:key=N], erspan1, erspan2:session=N, erspan3:session=N, wccp, pptp:call=N, etherip, eth-in-ip, mpls-in-ip, vxlan:vni=N, vxlan-gpe:vni=N, geneve:vni=N, gtpu:teid=N, teredo, ayiya, mpls-udp, gre-udp, l2tp:session=N (e.g. `vxlan:vni=42`; VLAN tags are in vlan). Empty when none. A tunnelled flow is keyed by its inner 5-tuple and the tunnel (its kind, outer address pair and the VNI, GRE key or ERSPAN session both directions share): the same inner 5-tuple in two tunnels is two flows."),
   f('tunnel_parents', 'string', 'zeek', "Uids of what carried the flow's packets, comma-separated (Zeek's tunnel_parents): for tunnels over UDP (VXLAN, Geneve, GTP-U, Teredo, AYIYA...) the conn records of the carrying UDP flows (one per direction and source port, as Zeek logs them); for tunnels over IP (IP in IP, GRE, ERSPAN) the tunnel's own uid. Empty when not tunnelled."),
   f('last_ts', 'time', 'tcpkit', 'Time of the last packet of the flow.'),
   f('duration', 'seconds', 'zeek', "Zeek's duration, in seconds (exact): from ts to the last packet before both sides had closed (sent a FIN or RST), the packet that closed the second side included; packets after that (the last ACK of a FIN exchange, a late RST) move last_ts only."),
+  f('ts_iso', 'string', 'zeek', 'ts as an RFC 3339 / ISO 8601 UTC string with 9 fraction digits (2024-05-01T12:00:00.123456789Z), as Zeek writes ts in its JSON logs with JSON::TS_ISO8601: use it where nanoseconds matter, since text keeps them in every reader (DuckDB: CAST(ts_iso AS TIMESTAMP_NS); pandas: pd.to_datetime).'),
+  f('last_ts_iso', 'string', 'tcpkit', 'last_ts as an RFC 3339 UTC string with 9 fraction digits.'),
   ...both('pkts', 'int', 'zeek', 'Packets'),
   ...both('ip_bytes', 'int', 'zeek', 'IP bytes: the IPv4 total length or 40 + IPv6 payload length of every packet, as the headers state them'),
   ...both('frame_bytes', 'int', 'tshark', 'Frame bytes: the original (on-the-wire) length of every frame, as tshark -z conv counts bytes'),
@@ -49,13 +70,14 @@ export const CONN_FIELDS: readonly FieldDef[] = [
   f('icmp_type', 'int', 'tcpkit', 'Type of the last ICMP error quoting this flow (or, for an ICMP flow, its first message type).'),
   f('icmp_code', 'int', 'tcpkit', 'Code of that ICMP message.'),
   f('vlan', 'int', 'zeek', "Outer 802.1Q VLAN id of the first packet (empty when untagged); for a tunnelled flow, of the frame inside the tunnel, as Zeek's."),
-  f('end_reason', 'string', 'tcpkit', 'Why the record was written: fin (both FINs seen, or a FIN the other side never answered), rst_orig or rst_resp (a RST from that side), idle (no packet for --idle-timeout of capture time), eof (input ended while open), interrupted (SIGINT; for tcpcapture also SIGTERM), evicted (written early because --max-flows flows were open), interim (tcpcapture: the connection was still open at an archive rotation; its counters so far, and a later record with the same uid is the final one).'),
+  f('end_reason', 'string', 'tcpkit', 'Why the record was written: fin (both FINs seen, or a FIN the other side never answered), rst_orig or rst_resp (a RST from that side), idle (no packet for --idle-timeout of capture time), eof (input ended while open), interrupted (SIGINT; for tcpcapture also SIGTERM), evicted (written early because --max-flows flows were open), interim (tcpcapture: the connection was still open at an archive rotation; its counters so far, and a later record with the same uid is the final one).', ['fin', 'rst_orig', 'rst_resp', 'idle', 'eof', 'interrupted', 'evicted', 'interim']),
   // ---- TCP analysis (part 2)
-  f('conn_state', 'string', 'zeek', "Zeek's connection state code (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH), from one pure function of the endpoint states, as Zeek's conn_state()."),
+  f('conn_state', 'string', 'zeek', "Zeek's connection state code (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH), from one pure function of the endpoint states, as Zeek's conn_state().", CONN_STATES),
   f('history', 'string', 'zeek', "Zeek's history letters: upper case originator, lower case responder; s SYN, h SYN/ACK, a pure ACK, d data, f FIN, r RST, g content gap, t retransmitted data, w zero window, i inconsistent, q multi-flag, ^ roles flipped; repetition rules as Zeek."),
   f('missed_bytes', 'int', 'zeek', 'Bytes of sequence space never captured by the end of the connection, both directions: gaps between captured segments that no later segment filled, plus data the peer acknowledged beyond the last byte seen. Approximates Zeek\'s missed_bytes (Zeek counts a gap when it gives up on it; a gap filled later counts in neither).'),
-  f('handshake', 'string', 'tcpeek', 'Handshake verdict: success, reject (RST answered the SYN), timeout (no answer within --syn-timeout or before the end of the capture), unreach (an ICMP destination-unreachable quoting the SYN); empty for connections picked up mid-stream.'),
-  f('handshake_ms', 'float', 'tshark', "Milliseconds from the first SYN to the ACK that completed the 3-way handshake (tshark's iRTT, tcpeek's handshake time)."),
+  f('handshake', 'string', 'tcpeek', 'Handshake verdict: success, reject (RST answered the SYN), timeout (no answer within --syn-timeout or before the end of the capture), unreach (an ICMP destination-unreachable quoting the SYN), abort (a tcpkit extension: the SYN sender itself reset before completing the handshake, so the client gave up: an application connect timeout or cancel, or the RST of a SYN scan after the SYN/ACK); empty for connections picked up mid-stream.', HANDSHAKE_VALUES),
+  f('handshake_ms', 'float', 'tshark', "tshark's iRTT (tcp.analysis.initial_rtt), ms: from the last SYN (a re-sent SYN restarts it) to the first segment after it with ACK and without SYN, from either side (normally the ACK completing the handshake; the RST/ACK of a refusal). The network round trip seen from the capture point; empty when no SYN was seen or nothing answered it (handshake timeout). Use it for RTT; use connect_ms for how long connecting took."),
+  f('connect_ms', 'float', 'tcpeek', "Connect time, ms: from the first SYN to the ACK that completed the handshake, SYN retransmissions included: how long connect() took as the client saw it (tcpeek's handshake time). Empty unless handshake is success. Equals handshake_ms when no SYN was re-sent; a one-second SYN retry adds a second here, not to handshake_ms."),
   f('dup_syn', 'int', 'tcpeek', 'Duplicate SYNs: SYNs from the originator after the first (same ISN).'),
   f('dup_synack', 'int', 'tcpeek', 'Duplicate SYN/ACKs from the responder after the first.'),
   f('reused_ports', 'int', 'tshark', 'SYNs that reused the 4-tuple of an earlier connection with a different ISN (tshark tcp.analysis.reused_ports; the earlier connection was written first).'),
@@ -83,7 +105,7 @@ export const CONN_FIELDS: readonly FieldDef[] = [
   ...both('rtt_stdev_ms', 'float', 'tcptrace', 'Sample standard deviation (n - 1) of the RTT samples, ms (0 for one sample)'),
   ...both('srtt_ms', 'float', 'datadog', 'Smoothed RTT as a kernel computes it (RFC 6298: first sample r gives srtt = r, then srtt = 7/8 srtt + 1/8 sample), ms, after the last sample (DataDog RTT)'),
   ...both('rttvar_ms', 'float', 'datadog', 'RTT variance as a kernel computes it (RFC 6298: first sample r gives r/2, then rttvar = 3/4 rttvar + 1/4 |srtt - sample| with the previous srtt), ms (DataDog RTTVar)'),
-  f('rtt_ms', 'float', 'tcpkit', 'One RTT for the connection: handshake_ms when the handshake was seen, else the smoothed RTT of the direction with more samples.'),
+  f('rtt_ms', 'float', 'tcpkit', "One RTT for the connection: handshake_ms (tshark's iRTT, from the last SYN) when known, else the smoothed RTT of the direction with more samples. Never includes SYN retries (connect_ms does)."),
   ...both('overlap_conflicts', 'int', 'tshark', 'Retransmitted bytes that differ from the bytes first seen at the same sequence numbers (tshark tcp.segment.overlap.conflict)'),
   // ---- application decoding (--decode)
   f('service', 'string', 'zeek', "The application protocol a decoder confirmed (a well-formed first message), in Zeek's names: http, dns, ssl; empty without --decode or when no decoder recognised the flow. Found by port or by the first bytes, so HTTP on port 5000 is http."),

@@ -8,12 +8,14 @@
  */
 import type { FieldDef, RecordSchema } from './schema.js';
 
-const f = (name: string, type: FieldDef['type'], vocab: FieldDef['vocab'], doc: string): FieldDef => ({ name, type, vocab, doc });
+const f = (name: string, type: FieldDef['type'], vocab: FieldDef['vocab'], doc: string, values?: readonly string[]): FieldDef => (values ? { name, type, vocab, doc, values } : { name, type, vocab, doc });
 
 export const FLOW_FIELDS: readonly FieldDef[] = [
   f('ts', 'time', 'tcpkit', 'Start of the interval, seconds since the epoch (9 fraction digits): an interval boundary (a multiple of --flows since the epoch, UTC), or the start of the capture for the first interval.'),
   f('end_ts', 'time', 'tcpkit', 'End of the interval: the next boundary, or the end of the capture for the last interval.'),
-  f('proto', 'string', 'goprobe', 'Transport protocol: tcp, udp, icmp (ICMPv6 flows are icmp with ip_version 6).'),
+  f('ts_iso', 'string', 'tcpkit', 'ts as an RFC 3339 UTC string with 9 fraction digits (exact in every reader; ts as a JSON or CSV number is read as a double).'),
+  f('end_ts_iso', 'string', 'tcpkit', 'end_ts as an RFC 3339 UTC string with 9 fraction digits.'),
+  f('proto', 'string', 'goprobe', 'Transport protocol: tcp, udp, icmp (ICMPv6 flows are icmp with ip_version 6).', ['tcp', 'udp', 'icmp']),
   f('ip_version', 'int', 'tcpkit', '4 or 6.'),
   f('orig_h', 'string', 'goprobe', "Originator address (goProbe's sip): the connection's orig_h, decided as for conn records."),
   f('resp_h', 'string', 'goprobe', "Responder address (goProbe's dip)."),

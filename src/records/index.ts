@@ -8,6 +8,8 @@ import { SSL_SCHEMA } from './ssl.js';
 import { TUNNEL_SCHEMA } from './tunnel.js';
 import { REDIS_SCHEMA } from './redis.js';
 import { MONGODB_SCHEMA } from './mongodb.js';
+import { MYSQL_SCHEMA } from './mysql.js';
+import { POSTGRESQL_SCHEMA } from './postgresql.js';
 
 export { CONN_SCHEMA } from './conn.js';
 export { FLOW_SCHEMA } from './flow.js';
@@ -17,6 +19,8 @@ export { SSL_SCHEMA } from './ssl.js';
 export { TUNNEL_SCHEMA } from './tunnel.js';
 export { REDIS_SCHEMA } from './redis.js';
 export { MONGODB_SCHEMA } from './mongodb.js';
+export { MYSQL_SCHEMA } from './mysql.js';
+export { POSTGRESQL_SCHEMA } from './postgresql.js';
 export * from './schema.js';
 
 /** Every record kind tcpkit writes: connections and flows, then the application transactions. */
@@ -29,6 +33,8 @@ export const SCHEMAS: ReadonlyMap<string, RecordSchema> = new Map([
   [TUNNEL_SCHEMA.kind, TUNNEL_SCHEMA],
   [REDIS_SCHEMA.kind, REDIS_SCHEMA],
   [MONGODB_SCHEMA.kind, MONGODB_SCHEMA],
+  [MYSQL_SCHEMA.kind, MYSQL_SCHEMA],
+  [POSTGRESQL_SCHEMA.kind, POSTGRESQL_SCHEMA],
 ]);
 
 /**

@@ -56,6 +56,29 @@ export function parseRecordLine(buf: Buffer, start: number, end: number): Record
   throw new ToolError('RECORD_NOT_A_RECORD', 'the object has no "record" key (not a tcpkit record)');
 }
 
+/**
+ * The exact text of a number field of a record line (`"ts":1600000000.123456789`
+ * gives "1600000000.123456789"), or null: JSON.parse reads such a time as a
+ * double and drops its last digits. Looks only at top-level keys written as
+ * tcpkit writes them (no spaces around the colon).
+ */
+export function rawNumberField(buf: Buffer, start: number, end: number, key: string): string | null {
+  const pat = `"${key}":`;
+  let i = buf.indexOf(pat, start, 'latin1');
+  while (i >= 0 && i < end) {
+    // a key starts after "{" or ","
+    const before = buf[i - 1];
+    if (before === 0x7b || before === 0x2c) {
+      let j = i + pat.length;
+      const s = j;
+      while (j < end && ((buf[j]! >= 0x30 && buf[j]! <= 0x39) || buf[j] === 0x2e || buf[j] === 0x2d)) j++;
+      return j > s ? buf.toString('latin1', s, j) : null;
+    }
+    i = buf.indexOf(pat, i + 1, 'latin1');
+  }
+  return null;
+}
+
 /** Reads every line of `lines` (from its current position) as tcpkit records. */
 export async function readRecordLines(lines: LineReader, name: string, h: RecordLineHandlers): Promise<RecordReadResult> {
   const res: RecordReadResult = { lines: 0, records: 0, bad: 0, stopped: false };

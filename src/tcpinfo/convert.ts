@@ -27,6 +27,8 @@ export interface ArchiveCsvOptions {
   skipBad?: boolean;
   /** Write the header line (default true). */
   header?: boolean;
+  /** Whether an input without rows still gets the header (default: yes, as Go's csvtool; no after an interrupt). */
+  headerWithoutRows?: () => boolean;
 }
 
 export interface ArchiveCsvResult {
@@ -62,12 +64,17 @@ export async function archiveToCsv(lines: LineReader, sink: TextSink, options: A
   const view = new ArchivalRecordView();
   const snap = new Snapshot();
   const rows = new CsvRowWriter();
-  if (options.header ?? true) sink.write(CSV_HEADER);
+  // the header goes out with the first good row (or at the end), never before a bad first line
+  let headerDue = options.header ?? true;
   for (;;) {
     while (lines.nextBuffered()) {
       result.lines++;
       try {
         decodeArchiveLine(lines.buf, lines.start, lines.end, view, snap);
+        if (headerDue) {
+          headerDue = false;
+          sink.write(CSV_HEADER);
+        }
         rows.write(snap);
       } catch (e) {
         if (!(e instanceof ToolError)) throw e;
@@ -104,6 +111,8 @@ export async function archiveToCsv(lines: LineReader, sink: TextSink, options: A
     }
     if (!more) break;
   }
+  // an input without rows still gets its header, as Go's csvtool writes it
+  if (headerDue && (options.headerWithoutRows?.() ?? true)) sink.write(CSV_HEADER);
   await sink.flush();
   result.outputClosed = sink.closed;
   return result;

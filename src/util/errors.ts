@@ -55,7 +55,8 @@ export function formatWhere(c: ErrorContext): string {
   if (c.packet !== undefined) parts.push(`packet ${c.packet}`);
   if (c.block !== undefined) parts.push(`block ${c.block}`);
   if (c.line !== undefined) parts.push(`line ${c.line}`);
-  if (c.column !== undefined) parts.push(`column ${c.column}`);
+  // a column inside a located line; an expression's column is in its message ("at column 5")
+  if (c.column !== undefined && (c.file !== undefined || c.line !== undefined)) parts.push(`column ${c.column}`);
   let where = c.file ?? '';
   if (parts.length > 0) where += (where ? ': ' : '') + parts.join(', ');
   if (c.offset !== undefined) where += ` (offset ${c.offset} = 0x${c.offset.toString(16)})`;

@@ -47,12 +47,39 @@ export function diffNs(aSec: number, aNsec: number, bSec: number, bNsec: number)
   return (bSec - aSec) * NS_PER_S + (bNsec - aNsec);
 }
 
-/** ISO 8601 UTC with nanoseconds: 2020-09-11T23:00:59.118652000Z. */
+/**
+ * RFC 3339 / ISO 8601 UTC with nanoseconds: 2020-09-11T23:00:59.118652000Z,
+ * for any whole number of seconds (a capture's timestamps can be anything):
+ * the civil date comes from the day count (H. Hinnant's civil_from_days),
+ * not from Date, which stops at ±275,760 years; a year outside 0000-9999 is
+ * written with a sign and at least six digits, as ISO 8601's expanded form
+ * and JavaScript's toISOString write it.
+ */
 export function formatIso(sec: number, nsec: number): string {
-  const d = new Date(sec * 1000);
-  const iso = d.toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+  const days = Math.floor(sec / 86400);
+  const sod = sec - days * 86400;
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const p2 = (n: number): string => (n < 10 ? '0' : '') + n;
+  const year = y >= 0 && y <= 9999 ? String(y).padStart(4, '0') : (y < 0 ? '-' : '+') + String(Math.abs(y)).padStart(6, '0');
+  const hh = Math.floor(sod / 3600), mm = Math.floor((sod % 3600) / 60), ss = sod % 60;
   const frac = String(nsec);
-  return `${iso.slice(0, 19)}.${'000000000'.slice(frac.length)}${frac}Z`;
+  return `${year}-${p2(m)}-${p2(d)}T${p2(hh)}:${p2(mm)}:${p2(ss)}.${'000000000'.slice(frac.length)}${frac}Z`;
+}
+
+/** Epoch seconds text ("1600000000.123456789", as formatEpoch writes it) as formatIso's string. */
+export function isoFromEpochText(text: string): string {
+  const dot = text.indexOf('.');
+  const sec = Number(dot < 0 ? text : text.slice(0, dot));
+  const nsec = dot < 0 ? 0 : Number((text.slice(dot + 1) + '000000000').slice(0, 9));
+  return formatIso(sec, nsec);
 }
 
 /**

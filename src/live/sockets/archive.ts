@@ -14,14 +14,14 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Transform } from 'node:stream';
-import { CompressStream } from 'zstd-napi';
+import { createZstdCompress } from '../../io/zstd.js';
 import { TcpInfoArchiveWriter } from '../../output/tcpinfo-archive.js';
 import type { SocketsMetrics } from './metrics.js';
 
-export const SOCKETS_ZSTD_PARAMS = { compressionLevel: 3, checksumFlag: true, windowLog: 16, hashLog: 12, chainLog: 12 } as const;
+export const SOCKETS_ZSTD_PARAMS = { level: 3, checksum: true, windowLog: 16, hashLog: 12, chainLog: 12 } as const;
 
 export function smallZstdCompressor(): Transform {
-  return new CompressStream({ ...SOCKETS_ZSTD_PARAMS }) as unknown as Transform;
+  return createZstdCompress({ ...SOCKETS_ZSTD_PARAMS });
 }
 
 export interface SocketsArchiveOptions {
