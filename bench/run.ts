@@ -128,6 +128,7 @@ function parse(): {
       'memory-runs': { type: 'string' },
       regen: { type: 'boolean' },
       'tcpanalyze-cmd': { type: 'string' },
+      hostile: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -304,6 +305,12 @@ function summarize(tool: Tool, runs: Measured[], cap: CaptureInfo): ToolResult {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--hostile')) {
+    // the hostile section (bench/hostile.ts): floods, a churn of long-lived connections, fragments
+    const { runHostile } = await import('./hostile.js');
+    await runHostile(process.argv.slice(2));
+    return;
+  }
   const opts = parse();
   if (!existsSync(TIME_BIN) || which(TIME_BIN) === null) {
     console.error(`run: ${TIME_BIN} (GNU time) is required to measure peak RSS.\n     Install it with:  sudo apt-get install time`);

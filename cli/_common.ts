@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isatty } from 'node:tty';
+import { constants } from 'node:os';
 import { Command, CommanderError } from 'commander';
 import { EXIT_DATA, EXIT_OK, EXIT_USAGE, UsageError, isToolError } from '../src/util/errors.js';
 
@@ -78,6 +79,32 @@ export function terminalWidth(): number {
 /** Writes one line to stderr. */
 export function warn(line: string): void {
   process.stderr.write(line.endsWith('\n') ? line : line + '\n');
+}
+
+/**
+ * The signals that stop a command the way Ctrl-C does: reading stops, the
+ * complete records are written, an output file is committed (see each
+ * command's help). SIGKILL cannot be caught: the next run that writes into
+ * the same directory removes the temporary file it leaves (src/io/atomic.ts).
+ */
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Calls `onStop` at the first stop signal; a second one exits at once with
+ * 128 + its number (exit handlers still remove temporary files). Returns a
+ * function that removes the handlers.
+ */
+export function onStopSignals(onStop: (signal: NodeJS.Signals) => void): () => void {
+  let stopped = false;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (stopped) process.exit(128 + (constants.signals[signal] ?? 2));
+    stopped = true;
+    onStop(signal);
+  };
+  for (const s of STOP_SIGNALS) process.on(s, handler);
+  return () => {
+    for (const s of STOP_SIGNALS) process.off(s, handler);
+  };
 }
 
 let epipeInstalled = false;

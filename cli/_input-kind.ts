@@ -22,10 +22,11 @@ export async function refuseWrongInput(
   accepts: readonly ContentKind[],
   wanted: string,
   hints: Partial<Record<ContentKind, string>> = {},
+  maxLine?: number,
 ): Promise<{ kind: ContentKind; lines: LineReader }> {
   const w = input.window;
   await w.fill(4); // before the LineReader is made: it sees the bytes buffered then
-  const lines = new LineReader(w);
+  const lines = new LineReader(w, { ...(maxLine !== undefined ? { maxLine } : {}), name: input.name });
   if (w.available === 0) return { kind: 'empty', lines };
   let kind = sniffContent(w.buf.subarray(w.pos, w.pos + Math.min(w.available, 4)));
   if (kind !== 'capture') {

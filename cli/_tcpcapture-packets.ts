@@ -21,7 +21,10 @@ import { HandshakeStats } from '../src/live/handshake-stats.js';
 import { StatsSocket } from '../src/live/stats-socket.js';
 import { Registry, serveMetrics } from '../src/live/prom.js';
 import { registerPacketMetrics } from '../src/live/packet-metrics.js';
-import { packageVersion, warn } from './_common.js';
+import { STOP_SIGNALS, packageVersion, warn } from './_common.js';
+import { byteSize } from './_args.js';
+import { MemoryBudget } from '../src/util/memory-budget.js';
+import { analysisBudgetFor } from '../src/analysis/tracker.js';
 import type { SubcommandStatus } from './tcpcapture.js';
 
 const NAME = 'tcpcapture';
@@ -42,7 +45,8 @@ interface PacketsOptions {
   synTimeout: string;
   idleTimeout: string;
   closeLinger: string;
-  maxFlows: string;
+  maxFlows?: string;
+  maxMemory: string;
   quiet: boolean;
 }
 
@@ -105,7 +109,8 @@ export function addPacketsCommand(program: Command, status: SubcommandStatus): v
     .option('--syn-timeout <duration>', 'a SYN with no answer for this long is a handshake timeout', '30s')
     .option('--idle-timeout <duration>', 'write a flow after this long without packets', '5m')
     .option('--close-linger <duration>', "after FIN/FIN or RST, keep a connection this long to count stragglers (Zeek's tcp_close_delay)", '5s')
-    .option('--max-flows <n>', 'most flows held at once; beyond it the least recently active is written early (end_reason evicted)', '1000000')
+    .option('--max-memory <bytes>', 'peak memory (RSS) to stay under (suffixes k, m, g): past it flows are written early (end_reason evicted), as tcpanalyze', '512m')
+    .option('--max-flows <n>', 'also hold at most this many flows at once (default: as many as --max-memory allows)')
     .option('-q, --quiet', 'no handshake lines, tool messages or progress notes on stderr (errors, drops and the summary still)', false)
     .addHelpText(
       'after',
@@ -138,7 +143,8 @@ async function runPackets(source: string | undefined, o: PacketsOptions): Promis
   const synTimeoutMs = durationMs(o.synTimeout, '--syn-timeout');
   const idleTimeoutMs = durationMs(o.idleTimeout, '--idle-timeout');
   const closeLingerMs = durationMs(o.closeLinger, '--close-linger');
-  const maxFlows = wholeNumber(o.maxFlows, '--max-flows');
+  const maxFlows = o.maxFlows !== undefined ? wholeNumber(o.maxFlows, '--max-flows') : Infinity;
+  const budget = new MemoryBudget(analysisBudgetFor(byteSize(o.maxMemory, '--max-memory')));
   const snaplen = o.snaplen !== undefined ? wholeNumber(o.snaplen, '--snaplen') : undefined;
   const filterSet = parseFilters(o.filter);
   const local = o.local !== undefined ? parseLocal(o.local) : null;
@@ -202,11 +208,9 @@ async function runPackets(source: string | undefined, o: PacketsOptions): Promis
       setTimeout(() => cap.stop(false), 8000).unref();
     } else cap.stop(false);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   cleanups.push(async () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
   });
   try {
     if (tool !== null) {
@@ -243,6 +247,7 @@ async function runPackets(source: string | undefined, o: PacketsOptions): Promis
       synTimeoutMs,
       analysis: o.analysis,
       maxFlows,
+      budget,
       onHandshake,
     });
     const cap = capture;

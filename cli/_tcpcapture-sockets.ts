@@ -21,7 +21,7 @@ import { SocketsMetrics } from '../src/live/sockets/metrics.js';
 import { Poller, type PollSummary } from '../src/live/sockets/poller.js';
 import { defaultMaxOpenFiles, openSocketsArchive } from '../src/live/sockets/archive.js';
 import { defaultUuidPrefix, readUuidPrefixFile } from '../src/live/sockets/uuid-prefix.js';
-import { warn } from './_common.js';
+import { STOP_SIGNALS, warn } from './_common.js';
 import type { SubcommandStatus } from './tcpcapture.js';
 
 const NAME = 'tcpcapture sockets';
@@ -151,8 +151,7 @@ async function runSockets(o: SocketsOptions): Promise<number> {
     if (++signals > 1) process.exit(130);
     poller.stop();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   let runError: unknown = null;
   let summary: PollSummary | null = null;
   try {
@@ -166,8 +165,7 @@ async function runSockets(o: SocketsOptions): Promise<number> {
     runError ??= e;
   }
   await closeAll();
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  for (const s of STOP_SIGNALS) process.off(s, onSignal);
   if (runError !== null) throw runError;
 
   if (!o.quiet && summary !== null) {

@@ -8,6 +8,7 @@
  */
 import { Option } from 'commander';
 import type { LineReader } from '../src/io/lines.js';
+import { byteSize } from './_args.js';
 import { TextSink } from '../src/io/sink.js';
 import { ToolError, UsageError, EXIT_OK } from '../src/util/errors.js';
 import { archiveToCsv, describeSkipped, openArchive } from '../src/tcpinfo/convert.js';
@@ -16,7 +17,7 @@ import { detectLineKind, type LineKind } from '../src/tcpinfo/detect.js';
 import { refuseWrongInput } from './_input-kind.js';
 import { J_ARRAY, J_NULL, J_OBJECT, J_STRING, J_TRUE, J_FALSE, parseGoJson, rawText, unquoteGo, GoJsonError, type JNode } from '../src/tcpinfo/go-json.js';
 import type { RecordSchema } from '../src/records/index.js';
-import { checkTerminalInput, isPrematureClose, letSignalsArrive, makeProgram, runMain, warn } from './_common.js';
+import { checkTerminalInput, isPrematureClose, letSignalsArrive, makeProgram, onStopSignals, runMain, warn } from './_common.js';
 
 const NAME = 'csvtool';
 
@@ -129,6 +130,7 @@ async function recordsToCsv(lines: LineReader, sink: TextSink, name: string, hea
     while (lines.nextBuffered()) {
       count.lines++;
       try {
+        if (lines.tooLong) throw lines.tooLongError();
         const values = recordValues(lines.buf, lines.start, lines.end);
         if (values === null) {
           // an archive's metadata line names its record kind: the header is known before any record
@@ -190,6 +192,7 @@ async function main(): Promise<number> {
   )
     .argument('[file]', 'archive or NDJSON file, plain or zstd/gzip (detected by content); none or - reads stdin')
     .option('--skip-bad', 'skip lines that cannot be decoded, count them on stderr and exit 0 (without it: stop at the first bad line, exit 1)', false)
+    .option('--max-line <bytes>', 'longest input line held (suffixes k, m, g); a longer line is a bad line, skipped as it streams by without being held in memory', '1m')
     .addOption(new Option('--kind <kind>', 'input kind: auto (decided by the first line), tcpinfo or tcpkit').choices(['auto', 'tcpinfo', 'tcpkit']).default('auto'))
     .option('--no-header', 'leave out the CSV header line (default: header on)')
     .addOption(new Option('-f, --format <format>', "output format: csv, or parquet (typed columns, zstd; tcp-info snapshots in csvtool's columns plus the archive's UUID, metadata lines left out) (default: parquet when -o ends in .parquet)").choices(['csv', 'parquet']))
@@ -207,17 +210,17 @@ Exit status: 0 ok, 1 data error (rows before the bad line are kept), 2 usage err
 Differences from m-lab's Go csvtool: docs/csvtool.md.`,
     );
   program.parse(process.argv);
-  const o = program.opts<{ skipBad: boolean; kind: 'auto' | 'tcpinfo' | 'tcpkit'; header: boolean; records?: string; format?: 'csv' | 'parquet'; output?: string }>();
+  const o = program.opts<{ skipBad: boolean; kind: 'auto' | 'tcpinfo' | 'tcpkit'; header: boolean; records?: string; maxLine: string; format?: 'csv' | 'parquet'; output?: string }>();
   const format = o.format ?? (o.output?.endsWith('.parquet') ? 'parquet' : 'csv');
   if (format === 'parquet' && o.output === undefined && process.stdout.isTTY === true) throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write Parquet to a terminal; use -o FILE.parquet or a pipe');
   const file = program.args[0];
   checkTerminalInput(NAME, program.args, 'a tcp-info archive or tcpkit records', 'csvtool archive.jsonl.zst, or tcpanalyze capture.pcap | csvtool');
+  const maxLine = byteSize(o.maxLine, '--max-line');
   const fromStdin = file === undefined || file === '-';
   let interrupted = false;
   if (fromStdin) {
-    // Ctrl-C stops reading a pipe: the rows so far are written, exit 0 (a second one exits at once)
-    process.on('SIGINT', () => {
-      if (interrupted) process.exit(130);
+    // Ctrl-C (or SIGTERM, SIGHUP) stops reading a pipe: the rows so far are written, exit 0 (a second one exits at once)
+    onStopSignals(() => {
       interrupted = true;
       process.stdin.destroy();
     });
@@ -236,7 +239,7 @@ Differences from m-lab's Go csvtool: docs/csvtool.md.`,
       'records-csv': 'it is already CSV (csvtool converts tcpkit NDJSON records and tcp-info archives to CSV)',
       'tcpinfo-csv': 'it is already CSV (csvtool converts the archive itself: JSONL, plain or zstd)',
       csv: 'csvtool converts tcp-info archives and tcpkit NDJSON records to CSV',
-    });
+    }, maxLine);
     let kind: LineKind | 'auto' = o.kind;
     if (kind === 'auto') {
       kind = 'tcpinfo';

@@ -12,14 +12,16 @@
  * one record per connection as NDJSON, CSV or a terminal table.
  */
 import { Option } from 'commander';
-import { analyzeCaptures, describeSkips } from '../src/analysis/pipeline.js';
+import { analyzeCaptures, describeEvictions, describeSkips } from '../src/analysis/pipeline.js';
+import { MemoryBudget } from '../src/util/memory-budget.js';
+import { analysisBudgetFor } from '../src/analysis/tracker.js';
 import { TextSink } from '../src/io/sink.js';
 import { CONN_SCHEMA, SCHEMA_VERSION, TUNNEL_SCHEMA, type RecordRow, type RecordValues } from '../src/records/index.js';
 import { AppLayer } from '../src/analysis/app-layer.js';
 import { PROTOCOLS, parseDecodeList, parseDecodePorts } from '../src/protocols/registry.js';
 import { RecordOutput, chooseKinds, isDirectoryOutput, selectFields, type RecordFormat } from './_records-out.js';
 import { UsageError, isToolError, formatWhere, EXIT_DATA, EXIT_OK, type ToolError } from '../src/util/errors.js';
-import { checkTerminalInput, isPrematureClose, letSignalsArrive, makeProgram, terminalWidth, packageVersion, runMain, warn } from './_common.js';
+import { checkTerminalInput, isPrematureClose, letSignalsArrive, makeProgram, onStopSignals, terminalWidth, packageVersion, runMain, warn } from './_common.js';
 import { byteSize, durationMs, progressLine } from './_args.js';
 import { HANDSHAKE_HEADER, countHandshake, emptyCounts, handshakeLine, summaryJson, type FilterCounts } from '../src/output/tcpeek.js';
 import { parseFilters, parseLocal } from '../src/filter/index.js';
@@ -61,10 +63,11 @@ async function main(): Promise<number> {
     .option('--sort <fields>', 'write the records sorted by these fields (comma-separated) when the run ends, instead of as connections end (holds every record in memory)')
     .option('--follow <uid>', 'write one connection\'s reassembled byte streams (a conn uid, or a tcp.stream number as tshark counts them), like tshark -z follow,tcp')
     .addOption(new Option('--follow-format <format>', 'with --follow: ascii, hex or raw, as tshark').choices(['ascii', 'hex', 'raw']).default('ascii'))
-    .option('--max-buffer <bytes>', 'out-of-order bytes held for reassembly, all connections together (suffixes k, m, g)', '64m')
+    .option('--max-buffer <bytes>', 'out-of-order bytes held for reassembly (--follow, --decode), all connections together (suffixes k, m, g; default: an eighth of the analysis state --max-memory allows, 38 MB of 512m)')
     .option('-o, --output <file>', 'write to FILE instead of stdout (written to a temporary name, renamed when complete); a directory (DIR/) gets one file per record kind: conn.jsonl.zst, http.jsonl.zst, ...')
     .option('--threads <n>', 'threads for records of the full analysis: 2 runs the analysis on a second thread (same output; more CPU time and about 60 MB more memory, faster only where memory bandwidth is not the limit), 1 keeps everything on one; auto = 2 on machines with 4 or more CPUs', '1')
-    .option('--max-flows <n>', 'most flows held at once; beyond it the least recently active flow is written early (end_reason evicted): bounds memory on scans and floods', '1000000')
+    .option('--max-memory <bytes>', 'peak memory (RSS) to stay under (suffixes k, m, g; at least 64m): the analysis state (flows, their analysis, reassembly and fragment buffers) gets (this - 80 MB) / 1.4, and when it is used up flows are written early (end_reason evicted): those that closed first, then the least recently active embryonic flows (no payload, no answer yet; a quarter of the state at most), then the least recently active others', '512m')
+    .option('--max-flows <n>', 'also hold at most this many flows at once (default: as many as --max-memory allows)')
     .option('--idle-timeout <duration>', 'write a flow after this much capture time without packets', '5m')
     .option('--close-linger <duration>', "after its close (FIN/FIN, a RST, or a FIN the peer never answered), a connection takes packets for this long (capture time: final ACKs, retransmitted FINs); the next packet starts a new connection (Zeek's tcp_close_delay)", '5s')
     .option('--tunnels', "NDJSON: after the conn records, one tunnel record per tunnel the packets came through (Zeek's tunnel.log; docs/encapsulation.md)", false)
@@ -107,10 +110,11 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     records?: string;
     fields?: string;
     sort?: string;
-    maxBuffer: string;
+    maxBuffer?: string;
+    maxMemory: string;
     output?: string;
     idleTimeout: string;
-    maxFlows: string;
+    maxFlows?: string;
     threads: string;
     closeLinger: string;
     header: boolean;
@@ -127,7 +131,10 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   const closeLingerMs = durationMs(o.closeLinger, '--close-linger');
   const synTimeoutMs = durationMs(o.synTimeout, '--syn-timeout');
   const view = checkModes(o, (k) => program.getOptionValueSource(k) === 'cli');
-  const maxBuffer = byteSize(o.maxBuffer, '--max-buffer');
+  const maxMemory = byteSize(o.maxMemory, '--max-memory');
+  if (maxMemory < 64 * 1024 * 1024) throw new UsageError('USAGE_BAD_SIZE', `--max-memory: "${o.maxMemory}" is below the least, 64m`);
+  const budget = new MemoryBudget(analysisBudgetFor(maxMemory));
+  const maxBuffer = o.maxBuffer !== undefined ? byteSize(o.maxBuffer, '--max-buffer') : budget.share(1 / 8);
   const protocols = o.decode !== undefined ? parseDecodeList(o.decode) : [];
   const decodePorts = parseDecodePorts(o.decodePort);
   for (const name of decodePorts.keys()) {
@@ -141,8 +148,8 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   }
   const threads = o.threads === 'auto' ? (availableParallelism() >= 4 ? 2 : 1) : Number(o.threads);
   if (!Number.isInteger(threads) || threads < 1) throw new UsageError('USAGE_BAD_NUMBER', `--threads: "${o.threads}" is not auto or a positive whole number`);
-  const maxFlows = Number(o.maxFlows);
-  if (!Number.isInteger(maxFlows) || maxFlows < 1) throw new UsageError('USAGE_BAD_NUMBER', `--max-flows: "${o.maxFlows}" is not a positive whole number`);
+  const maxFlows = o.maxFlows === undefined ? Infinity : Number(o.maxFlows);
+  if (o.maxFlows !== undefined && (!Number.isInteger(maxFlows) || maxFlows < 1)) throw new UsageError('USAGE_BAD_NUMBER', `--max-flows: "${o.maxFlows}" is not a positive whole number`);
   const toTerminal = (o.output === undefined || o.output === '-') && process.stdout.isTTY === true;
   const dirOut = isDirectoryOutput(o.output);
   const { format, compression } = outputFormat(o, view, toTerminal, dirOut);
@@ -227,20 +234,29 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   let interrupted = false;
   // Progress on stderr, only when it is a terminal (and not --quiet): bytes read, packets/s, open flows.
   const progress = process.stderr.isTTY === true && !o.quiet ? progressLine(NAME) : null;
+  const onStop = (): void => {
+    interrupted = true;
+    // a pipe whose writer stays open would keep a read pending forever
+    if (files.includes('-')) process.stdin.destroy();
+  };
   if (view === 'follow' && o.follow !== undefined) {
     const fsink = sink!;
+    const offSignals = onStopSignals(onStop);
     const res = await followConnection(files.map((f) => inputSpec(f, 'ahead')), o.follow, o.followFormat, (t) => fsink.write(String(t)), {
       maxBuffer,
+      budget,
       idleTimeoutMs,
       closeLingerMs,
-      control: { stop: () => fsink.closed, wait: () => (fsink.closed ? null : fsink.ready()) },
+      control: { stop: () => interrupted || fsink.closed, wait: () => (fsink.closed ? null : fsink.ready()) },
       ...(app !== null && followMarks !== null ? { app, marks: followMarks } : {}),
     });
+    offSignals();
     await fsink.flush();
     if (fsink.error) throw fsink.error;
     await out!.commit(true);
     let code = EXIT_OK;
     for (const e of res.analysis.errors) {
+      if (interrupted && (e as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') continue; // stdin closed by the signal
       warn(`${NAME}: ${isToolError(e) ? (e as ToolError).describe() : e.message}`);
       code = EXIT_DATA;
     }
@@ -255,13 +271,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     }
     return code;
   }
-  const onSigint = (): void => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    // a pipe whose writer stays open would keep a read pending forever
-    if (files.includes('-')) process.stdin.destroy();
-  };
-  process.on('SIGINT', onSigint);
+  const offSignals = onStopSignals(onStop);
 
   const analysisThread = twoThreads
     ? startAnalysisThread((r) => {
@@ -280,6 +290,8 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
       synTimeoutMs,
       analysis: o.analysis,
       maxFlows,
+      budget,
+      strict: o.strict,
       ...(analysisThread ? { analyzer: analysisThread.analysis } : {}),
       onRecord: (r) => {
         if (analysisThread) analysisThread.pending(r);
@@ -300,6 +312,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
         : {}),
       ...(view === 'flags'
         ? {
+            segmentFlags: true,
             onSegment: (c, fromA, pv, frame, bits) => {
               if (bits !== 0) {
                 const sa = (c.aux as ConnAnalysis).seq;
@@ -328,7 +341,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   progress?.clear();
   if (res === null) {
     // Ctrl-C before any data: what was opened is closed, nothing more
-    process.off('SIGINT', onSigint);
+    offSignals();
     if (recOut !== null) await recOut.finish(true);
     else {
       await sink!.flush();
@@ -339,12 +352,12 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   if (recOut !== null) {
     // tunnel records last: every conn record that names a tunnel comes before it
     for (const r of tunnelRecords) recOut.write(TUNNEL_SCHEMA, r);
-    process.off('SIGINT', onSigint);
+    offSignals();
     await recOut.finish(true);
   } else {
     if (view === 'summary') sink!.write(summaryJson([...summaries]) + '\n');
     await sink!.flush();
-    process.off('SIGINT', onSigint);
+    offSignals();
     if (sink!.error) throw sink!.error;
     await out!.commit(true);
   }
@@ -356,9 +369,8 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     else warn(`${NAME}: ${formatWhere({})}${e.message}`);
     code = EXIT_DATA;
   }
-  if (res.stats.evictedFlows > 0 && !o.quiet) {
-    warn(`${NAME}: ${res.stats.evictedFlows} flows written early because --max-flows ${maxFlows} was reached (end_reason evicted)`);
-  }
+  const evictions = describeEvictions(res.stats, o.maxMemory, o.maxFlows ?? null);
+  if (evictions && !o.quiet) warn(`${NAME}: ${evictions}`);
   if (app !== null && !o.quiet) {
     const st = app.stats;
     const gaveUp = [...st.stopped].map(([k, v]) => `${v} ${k}`);
@@ -377,6 +389,12 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     warn(
       `${NAME}: ${s.packets} packets in ${res.inputs.map((i) => `${i.name} (${i.format}${i.compression === 'none' ? '' : ', ' + i.compression})`).join(', ')}; ` +
         `${s.flows} flows (peak ${s.peakOpenFlows} open); ${s.truncatedPackets} truncated by snaplen; ${s.icmpErrorsLinked} ICMP errors linked to flows`,
+    );
+    const mb = (x: number): string => (x / 2 ** 20).toFixed(1);
+    warn(
+      `${NAME}: analysis state peak ${mb(budget.peak)} of ${mb(budget.limit)} MiB (--max-memory ${o.maxMemory}): ` +
+        budget.accounts.map((a) => `${a.name} ${mb(a.peak)}`).join(', ') +
+        `; ${s.embryonicEnded} flows ended embryonic (no payload, no answer)`,
     );
   }
   return code;

@@ -23,8 +23,10 @@ import { filterRecordLines, filterTcpInfoLines, type LineFilterResult } from '..
 import { filterCapture } from '../src/analysis/capture-filter.js';
 import { describeSkips } from '../src/analysis/pipeline.js';
 import { EXIT_DATA, EXIT_OK, ToolError, UsageError, isToolError } from '../src/util/errors.js';
-import { checkTerminalInput, isPrematureClose, makeProgram, runMain, warn } from './_common.js';
-import { durationMs, progressLine } from './_args.js';
+import { checkTerminalInput, isPrematureClose, makeProgram, onStopSignals, runMain, warn } from './_common.js';
+import { byteSize, durationMs, progressLine } from './_args.js';
+import { MemoryBudget } from '../src/util/memory-budget.js';
+import { analysisBudgetFor } from '../src/analysis/tracker.js';
 import { kindText, openOutput, outputCompression, outputName, type Compression } from './_output.js';
 import { ParquetLineTarget } from '../src/output/parquet-rows.js';
 import { ArchivalRecordView } from '../src/tcpinfo/archival-record.js';
@@ -44,7 +46,9 @@ interface Opts extends SelectOptionValues {
   idleTimeout: string;
   closeLinger: string;
   synTimeout: string;
-  maxFlows: string;
+  maxFlows?: string;
+  maxMemory: string;
+  maxLine: string;
   quiet: boolean;
   stats: boolean;
 }
@@ -118,7 +122,9 @@ async function main(): Promise<number> {
     .option('--idle-timeout <duration>', 'captures: as tcpanalyze, a flow ends after this much capture time without packets', '5m')
     .option('--close-linger <duration>', 'captures: as tcpanalyze, time a closed connection collects stragglers', '5s')
     .option('--syn-timeout <duration>', 'captures: a SYN unanswered this long is a handshake timeout', '30s')
-    .option('--max-flows <n>', 'captures: most flows held at once (see tcpanalyze)', '1000000')
+    .option('--max-memory <bytes>', 'captures: peak memory (RSS) to stay under; flows are written early past it (see tcpanalyze)', '512m')
+    .option('--max-flows <n>', 'captures: also hold at most this many flows at once (see tcpanalyze)')
+    .option('--max-line <bytes>', 'records and archives: longest input line held (suffixes k, m, g); a longer line is a bad line, skipped as it streams by without being held in memory', '1m')
     .option('-q, --quiet', 'no warnings or statistics on stderr', false)
     .option('--stats', 'print how many records, snapshots or connections were kept and dropped to stderr (always when stderr is a terminal, unless --quiet)', false)
     .addHelpText(
@@ -147,23 +153,21 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
     idleTimeoutMs: durationMs(o.idleTimeout, '--idle-timeout'),
     closeLingerMs: durationMs(o.closeLinger, '--close-linger'),
     synTimeoutMs: durationMs(o.synTimeout, '--syn-timeout'),
-    maxFlows: Number(o.maxFlows),
+    maxFlows: o.maxFlows === undefined ? Infinity : Number(o.maxFlows),
+    budget: new MemoryBudget(analysisBudgetFor(byteSize(o.maxMemory, '--max-memory'))),
   };
-  if (!Number.isInteger(analysis.maxFlows) || analysis.maxFlows < 1) throw new UsageError('USAGE_BAD_NUMBER', `--max-flows: "${o.maxFlows}" is not a positive whole number`);
+  if (o.maxFlows !== undefined && (!Number.isInteger(analysis.maxFlows) || analysis.maxFlows < 1)) throw new UsageError('USAGE_BAD_NUMBER', `--max-flows: "${o.maxFlows}" is not a positive whole number`);
 
+  const maxLine = byteSize(o.maxLine, '--max-line');
   const stdin = file === '-';
   let interrupted = false;
-  const onSignal = (): void => {
-    if (interrupted) process.exit(130);
+  const offSignals = onStopSignals(() => {
     interrupted = true;
     // a pipe whose writer stays open would keep a read pending forever
     if (stdin) process.stdin.destroy();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
   const quietStop = (): number => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    offSignals();
     return EXIT_OK;
   };
   let input: OpenedInput;
@@ -177,8 +181,14 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
   let lines: LineReader;
   try {
     await input.window.fill(4); // a LineReader sees the bytes buffered when it is made
-    lines = new LineReader(input.window);
+    lines = new LineReader(input.window, { maxLine, name: input.name });
     kind = o.kind === 'auto' ? await detectKind(input, lines) : o.kind;
+    // One rule for empty inputs (README, Exit status): 0 bytes are an empty set of records, and not a
+    // capture, which needs its file header: a capture asked for (-w, -o FILE.pcap[ng], --kind capture) is CAPTURE_EMPTY.
+    const capName = outPath !== undefined && /\.pcap(ng)?(\.zst)?$/.test(outPath);
+    if (input.window.available === 0 && input.window.eof && (kind === 'capture' || o.write !== undefined || capName)) {
+      throw new ToolError('CAPTURE_EMPTY', 'empty input (0 bytes): not a capture', { file: input.name, offset: 0 });
+    }
   } catch (e) {
     await input.window.close().catch(() => {});
     if (interrupted && isPrematureClose(e)) return quietStop();
@@ -190,7 +200,7 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
   let compression: Compression;
   try {
     if (kind !== 'capture') {
-      const analysisOption = ['idleTimeout', 'closeLinger', 'synTimeout', 'maxFlows'].find((k) => program.getOptionValueSource(k) === 'cli');
+      const analysisOption = ['idleTimeout', 'closeLinger', 'synTimeout', 'maxFlows', 'maxMemory'].find((k) => program.getOptionValueSource(k) === 'cli');
       if (analysisOption !== undefined) {
         const flag = '--' + analysisOption.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
         throw new UsageError('USAGE_CONFLICT', `${flag} applies to captures (it shapes how their connections are rebuilt), but the input is ${kind === 'tcpinfo' ? 'a tcp-info archive' : 'tcpkit records'}`);
@@ -289,8 +299,7 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
     if (interrupted) return code; // the read the signal cut short is not a data error
     throw e;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    offSignals();
   }
   return code;
 }

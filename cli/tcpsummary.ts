@@ -13,11 +13,12 @@ import type { LineReader } from '../src/io/lines.js';
 import { rawNumberField, readRecordLines } from '../src/records/ndjson-reader.js';
 import { BY_ALIASES, ExactNumber, SummaryBuilder, stringifySummary, summaryDelta } from '../src/output/summary.js';
 import { summaryTable } from '../src/output/summary-table.js';
-import { ALL_FIELDS } from '../src/records/index.js';
+import { ALL_FIELDS, CONN_SCHEMA } from '../src/records/index.js';
+import { invalidField } from '../src/records/validate.js';
 import { refuseWrongInput } from './_input-kind.js';
 import { EXIT_DATA, EXIT_OK, ToolError, UsageError } from '../src/util/errors.js';
-import { checkTerminalInput, isPrematureClose, letSignalsArrive, makeProgram, terminalWidth, packageVersion, runMain, warn } from './_common.js';
-import { progressLine } from './_args.js';
+import { checkTerminalInput, isPrematureClose, letSignalsArrive, makeProgram, onStopSignals, terminalWidth, packageVersion, runMain, warn } from './_common.js';
+import { byteSize, progressLine } from './_args.js';
 import { addSelectOptions, selectorFrom, splitFilterArgs, type SelectOptionValues } from './_select.js';
 
 const NAME = 'tcpsummary';
@@ -29,6 +30,7 @@ interface Opts extends SelectOptionValues {
   wide: boolean;
   since?: string;
   quiet: boolean;
+  maxLine: string;
 }
 
 /** An earlier summary: its parsed JSON, and its `to` as written (every digit of the time). */
@@ -61,6 +63,7 @@ async function main(): Promise<number> {
     .option('--top <n>', 'with --by: list the N groups with the most connections and sum the others into one "rest" (0: list every group)', '20')
     .option('--wide', 'table: every column at full width, nothing left out or shortened (default: the table fits the terminal)', false)
     .option('--since <summary.json>', 'print the difference from an earlier summary (counters only, as tcpeekstat REFRESH; RTT percentiles and top talkers are left out)')
+    .option('--max-line <bytes>', 'longest input line held (suffixes k, m, g); a longer line is a bad line, skipped as it streams by without being held in memory', '1m')
     .option('-q, --quiet', 'no warnings on stderr', false)
     .addHelpText(
       'after',
@@ -93,18 +96,16 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
   }
   const previous = o.since !== undefined ? readPrevious(o.since) : undefined;
   const previousSummary = previous?.summary;
+  const maxLine = byteSize(o.maxLine, '--max-line');
   if (!o.quiet) for (const w of selector.warnings()) warn(`${NAME}: warning: ${w}`);
   const format = o.format ?? (process.stdout.isTTY === true || o.wide ? 'table' : 'json');
 
   let interrupted = false;
-  const onSignal = (): void => {
-    if (interrupted) process.exit(130);
+  const offSignals = onStopSignals(() => {
     interrupted = true;
     // a pipe whose writer stays open would keep a read pending forever
     process.stdin.destroy();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
 
   const top = Number(o.top);
   if (!Number.isInteger(top) || top < 0) throw new UsageError('USAGE_BAD_NUMBER', `--top: "${o.top}" is not a whole number (0 lists every group)`);
@@ -132,9 +133,17 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
         capture: 'run tcpanalyze on it first (tcpanalyze FILE | tcpsummary)',
         tcpinfo: 'csvtool converts it to CSV, tcpfilter selects its sockets',
         summary: 'tcpsummary takes it as the earlier summary of --since (tcpsummary NEW-RECORDS --since FILE)',
-      }));
+      }, maxLine));
       const res = await readRecordLines(lines, input.name, {
         record: (r, buf, start, end) => {
+          // forged or damaged values (2^64 packets, an RTT of 1e308) reject the record, as a bad line
+          const why = r['record'] === 'conn' ? invalidField(CONN_SCHEMA, r) : null;
+          if (why !== null) {
+            bad++;
+            code = EXIT_DATA;
+            if (bad <= 3 && !o.quiet) warn(`${NAME}: skipped: ${new ToolError('RECORD_BAD_VALUE', why, { file: input.name, line: lines.lineNo, offset: lines.lineOffset }).describe()}`);
+            return false;
+          }
           // the exact times from the line: JSON.parse made doubles of them
           summary.add(r, selector.names(r), rawNumberField(buf, start, end, 'ts'), rawNumberField(buf, start, end, 'last_ts'));
           if (progress !== null && (summary.records & 0xffff) === 0) progress.update({ packets: summary.records, bytes: bytesBefore + input.window.offset, openFlows: -1 });
@@ -174,8 +183,7 @@ Without filters every record counts in "all". Exit status: 0 ok, 1 data error (u
   }
   const width = process.stdout.isTTY === true ? terminalWidth() : Infinity;
   process.stdout.write(format === 'table' ? summaryTable(result, { width, wide: o.wide }) : stringifySummary(result) + '\n');
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  offSignals();
   if (bad > 0 && !o.quiet) warn(`${NAME}: ${bad} unreadable lines skipped (not counted in the summary)`);
   if (dataError !== null) throw dataError;
   return code;

@@ -101,6 +101,7 @@ export async function runCapture(path: string): Promise<Run> {
   const segs = new Map<number, number>();
   await analyzeCaptures([{ path }], {
     onRecord: (r) => records.push(r),
+    segmentFlags: true,
     onSegment: (c, fromA, _pv, frame, bits) => {
       const sa = (c.aux as ConnAnalysis).seq;
       if (!firstTs.has(c.serial)) firstTs.set(c.serial, formatEpoch(c.firstSec, c.firstNsec));

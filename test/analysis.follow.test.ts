@@ -6,7 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { writePcap } from './_capture-helpers.js';
 import { join } from 'node:path';
 import { decompress } from './_zstd.js';
 import { followConnection, parseFollowSelector } from '../src/analysis/follow.js';
@@ -164,4 +166,57 @@ test('bad arguments are usage errors with stable codes', async () => {
   assert.throws(() => parseFollowSelector('-1'), { message: '--follow: expected a connection uid (C + 17 letters and digits) or a tcp.stream number, got "-1"' });
   await assert.rejects(() => follow(capturePath('zeek__http-get.pcap'), '0', 'yaml' as FollowFormat), (e: unknown) => e instanceof UsageError && e.code === 'FOLLOW_BAD_FORMAT' && e.message === '--follow-format: expected one of raw, hex, ascii, got "yaml"');
   await assert.rejects(() => follow(capturePath('zeek__http-get.pcap'), '0', 'hex', { maxBuffer: -5 }), { code: 'REASSEMBLY_BAD_OPTION' });
+});
+
+/** A raw-IP capture (link type 101) of one connection: handshake, then `data` segments [seq offset, length] in the order given. */
+function reverseCapture(segments: [number, number][]): Buffer {
+  const pkt = (src: number, dst: number, sp: number, dp: number, seq: number, ack: number, flags: number, len: number): Buffer => {
+    const b = Buffer.alloc(40 + len);
+    b.fill(0x61, 40);
+    b[0] = 0x45;
+    b.writeUInt16BE(b.length, 2);
+    b[8] = 64;
+    b[9] = 6;
+    b.writeUInt32BE(src, 12);
+    b.writeUInt32BE(dst, 16);
+    b.writeUInt16BE(sp, 20);
+    b.writeUInt16BE(dp, 22);
+    b.writeUInt32BE(seq >>> 0, 24);
+    b.writeUInt32BE(ack >>> 0, 28);
+    b[32] = 0x50;
+    b[33] = flags;
+    b.writeUInt16BE(65535, 34);
+    return b;
+  };
+  const C = 0x0a000002, S = 0x0a000001, isn = 1000;
+  const recs: Buffer[] = [pkt(C, S, 40000, 80, isn, 0, 0x02, 0), pkt(S, C, 80, 40000, 5000, isn + 1, 0x12, 0), pkt(C, S, 40000, 80, isn + 1, 5001, 0x10, 0)];
+  for (const [o, len] of segments) recs.push(pkt(C, S, 40000, 80, isn + 1 + o, 5001, 0x10, len));
+  return writePcap(recs.map((data, i) => ({ ts: 1_700_000_000_000_000_000n + BigInt(i) * 1000n, data })), { linkType: 101 });
+}
+
+test('a stream sent in reverse order: with room it is reassembled and only the real hole is missing; past the buffer cap the given-up bytes are marked as such, not as missing from the capture', async () => {
+  const segs: [number, number][] = [];
+  for (let i = 0; i < 10; i++) segs.push([i * 1000, 1000]);
+  const far = 10_000 + 1_000_000; // a real hole of 1,000,000 bytes
+  for (let i = 99; i >= 0; i--) segs.push([far + i * 1000, 1000]);
+  const dir = mkdtempSync(join(tmpdir(), 'tcpkit-follow-'));
+  try {
+    const path = join(dir, 'reverse.pcap');
+    writeFileSync(path, reverseCapture(segs));
+    const roomy = await follow(path, '0', 'ascii');
+    assert.deepEqual(roomy.out.match(/\[[^\]]*\]/g), ['[1000000 bytes missing in capture file]']);
+    assert.equal(roomy.res.streams[0].deliveredBytes, 110_000);
+    const tight = await follow(path, '0', 'ascii', { maxBufferedPerStream: 40_960 });
+    const notes = tight.out.match(/\[[^\]]*\]/g)!;
+    assert.equal(notes.length, 2, notes.join(' '));
+    const given = Number(/^\[(\d+) bytes not reassembled: the 40960-byte buffer cap of this stream was reached before they came\]$/.exec(notes[0]!)?.[1]);
+    const late = Number(/^\[(\d+) bytes came after the buffer cap had given them up: not shown\]$/.exec(notes[1]!)?.[1]);
+    const st = tight.res.streams[0];
+    assert.equal(st.lateBytes, late);
+    assert.equal(given, 1_000_000 + late, 'the bytes given up are the real hole and the late ones');
+    assert.equal(st.deliveredBytes + late, 110_000, 'every captured byte is delivered or reported late');
+    assert.equal(st.overlapBytes, 0, 'late bytes are not retransmissions');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

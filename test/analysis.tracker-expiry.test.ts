@@ -2,12 +2,14 @@
  * The tracker moves its activity list lazily (a packet does not relink its
  * flow). This checks that flows still end in exactly the order of an eager
  * least-recently-active list: idle expiry in last-packet order, eviction of
- * the least recently active flow at --max-flows, the rest by flow number.
+ * the least recently active flow at --max-flows (embryonic flows first: those
+ * with at most EMBRYO_PACKETS packets, all from one side), the rest by flow
+ * number.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ConnTracker } from '../src/analysis/tracker.js';
+import { ConnTracker, EMBRYO_PACKETS } from '../src/analysis/tracker.js';
 import { PacketView } from '../src/capture/packet.js';
 import { LinkType } from '../src/capture/packet.js';
 
@@ -55,7 +57,7 @@ function runTracker(events: readonly [number, number][], idleMs: number, maxFlow
 /** The same rules with an eagerly ordered list (an array sorted by last packet). */
 function model(events: readonly [number, number][], idleMs: number, maxFlows: number): Ended[] {
   const ended: Ended[] = [];
-  interface Flow { port: number; serial: number; lastMs: number }
+  interface Flow { port: number; serial: number; lastMs: number; pkts: number }
   let open: Flow[] = []; // least recently active first
   let nowMs = 0, serial = 0, ms = 1_000_000;
   for (const [flow, step] of events) {
@@ -67,17 +69,21 @@ function model(events: readonly [number, number][], idleMs: number, maxFlows: nu
     const port = 1000 + flow;
     let f = open.find((x) => x.port === port);
     if (f === undefined) {
-      if (open.length >= maxFlows) ended.push({ port: open.shift()!.port, reason: 'evicted' });
-      f = { port, serial: ++serial, lastMs: nowMs };
+      if (open.length >= maxFlows) {
+        const e = open.findIndex((x) => x.pkts <= EMBRYO_PACKETS);
+        ended.push({ port: open.splice(e >= 0 ? e : 0, 1)[0]!.port, reason: 'evicted' });
+      }
+      f = { port, serial: ++serial, lastMs: nowMs, pkts: 0 };
     } else open = open.filter((x) => x !== f);
     f.lastMs = nowMs;
+    f.pkts++;
     open.push(f);
   }
   for (const f of [...open].sort((a, b) => a.serial - b.serial)) ended.push({ port: f.port, reason: 'eof' });
   return ended;
 }
 
-test('flows end in the order of an eager least-recently-active list (idle expiry, eviction, end of input)', () => {
+test('flows end in the order of eager least-recently-active lists (idle expiry, eviction of embryonic flows first, end of input)', () => {
   fc.assert(
     fc.property(
       fc.array(fc.tuple(fc.integer({ min: 0, max: 11 }), fc.integer({ min: 0, max: 40 })), { maxLength: 300 }),

@@ -158,6 +158,9 @@ Options:
   --skip-bad             skip lines that cannot be decoded, count them on stderr
                          and exit 0 (without it: stop at the first bad line,
                          exit 1) (default: false)
+  --max-line <bytes>     longest input line held (suffixes k, m, g); a longer
+                         line is a bad line, skipped as it streams by without
+                         being held in memory (default: "1m")
   --kind <kind>          input kind: auto (decided by the first line), tcpinfo
                          or tcpkit (choices: "auto", "tcpinfo", "tcpkit",
                          default: "auto")
@@ -255,4 +258,45 @@ test('after a bad line csvtool exits at once even though the writer of its stdin
   clearTimeout(timer);
   child.stdin.destroy();
   assert.deepEqual([code, stderr], [1, 'csvtool: <stdin>: line 2 (offset 151 = 0x97): invalid JSON: unexpected end of JSON input [TCPINFO_BAD_JSON]\n']);
+});
+
+test('a congestion-algorithm attribute that is not UTF-8 goes into the CSV byte for byte, as Go writes string(raw) (no U+FFFD: base64 is decoded after JSON); only a leading space rune or , " CR LF quote it', () => {
+  const line = readFileSync(join(FIX, 'edgecases', 'in', 'cong_bbr.jsonl'), 'utf8').trim();
+  const cases: [Buffer, Buffer][] = [
+    [Buffer.from([0xff, 0xfe, 0x63, 0x75, 0x62, 0x69, 0x63, 0x00]), Buffer.from([0xff, 0xfe, 0x63, 0x75, 0x62, 0x69, 0x63])],
+    // U+00A0 (NO-BREAK SPACE, UTF-8 c2 a0) first is Unicode space: quoted; a lone 0xa0 is not a rune at all: not quoted
+    [Buffer.from([0xc2, 0xa0, 0x78, 0x00]), Buffer.from([0x22, 0xc2, 0xa0, 0x78, 0x22])],
+    [Buffer.from([0xa0, 0x78, 0x00]), Buffer.from([0xa0, 0x78])],
+  ];
+  for (const [attr, cell] of cases) {
+    const input = line.replace('"YmJyAA=="', JSON.stringify(attr.toString('base64')));
+    assert.notEqual(input, line);
+    const r = run([], input + '\n');
+    assert.equal(r.status, 0, r.stderr);
+    const row = r.stdout.subarray(r.stdout.indexOf(0x0a) + 1);
+    // the cell sits between the 18th and 19th commas (column 19, CongestionAlgorithm)
+    let at = -1;
+    for (let i = 0; i < 18; i++) at = row.indexOf(0x2c, at + 1);
+    const end = row.indexOf(Buffer.from(',0,'), at + 1);
+    assert.ok(row.subarray(at + 1, end).equals(cell), `${attr.toString('hex')}: cell ${row.subarray(at + 1, end).toString('hex')}`);
+  }
+});
+
+test('--max-line: a longer line is a bad line, skipped without being held (with --skip-bad the rest converts); a bad size is a usage error', () => {
+  const plain = decompress(readFileSync(NDT_ZST)).toString();
+  const lines = plain.trim().split('\n');
+  const input = [lines[0], `{"Timestamp":"${'x'.repeat(3 << 20)}"}`, ...lines.slice(1)].join('\n') + '\n';
+  const strict = run([], input);
+  assert.equal(strict.status, 1);
+  assert.match(strict.stderr, /^csvtool: <stdin>: line 2 \(offset \d+ = 0x[0-9a-f]+\): line longer than the 1048576-byte limit \(--max-line\): skipped without reading it into memory \[INPUT_LINE_TOO_LONG\]\n$/);
+  const skip = run(['--skip-bad'], input);
+  assert.equal(skip.status, 0);
+  assert.ok(skip.stdout.equals(NDT_CSV), 'every other line converts as without it');
+  assert.match(skip.stderr, /skipped 1 bad line of \d+ \(1 INPUT_LINE_TOO_LONG\)/);
+  const bigger = run(['--max-line', '4m'], input);
+  assert.equal(bigger.status, 1);
+  assert.match(bigger.stderr, /TCPINFO_BAD_TIME|invalid|\[TCPINFO_/, 'held whole under a 4 MiB limit, and then a bad timestamp');
+  const bad = run(['--max-line', 'lots'], input);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--max-line: "lots" is not a size/);
 });

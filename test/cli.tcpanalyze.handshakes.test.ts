@@ -65,7 +65,7 @@ test('--max-flows bounds the flows held at once: the least recently active are w
   const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { end_reason: string });
   const evicted = recs.filter((x) => x.end_reason === 'evicted').length;
   assert.ok(evicted > 1000, `evicted ${evicted}`);
-  assert.equal(r.stderr, `tcpanalyze: ${evicted} flows written early because --max-flows 100 was reached (end_reason evicted)\n`);
+  assert.equal(r.stderr, `tcpanalyze: ${evicted} flows written early (end_reason evicted): ${evicted} at --max-flows 100\n`);
   const bad = run(['--max-flows', '0', scan]);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--max-flows: "0" is not a positive whole number \[USAGE_BAD_NUMBER\]/);

@@ -121,6 +121,6 @@ test('every option default stated in the README and docs/ is the one --help show
   assert.deepEqual(problems, []);
   // the statements this test is there for
   const opts = new Set(found.map(([, o]) => o));
-  for (const o of ['close-linger', 'idle-timeout', 'max-flows', 'interval', 'max-buffer', 'kind']) assert.ok(opts.has(o), `--${o} found in the docs`);
+  for (const o of ['close-linger', 'idle-timeout', 'max-memory', 'interval', 'max-buffer', 'kind']) assert.ok(opts.has(o), `--${o} found in the docs`);
   assert.ok(checked >= 10, `${checked} defaults checked`);
 });

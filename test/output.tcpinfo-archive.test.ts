@@ -151,7 +151,7 @@ test('while a segment is open only a temporary file exists; abort() removes it a
     await w.write(9n, r, r.timestamp);
     const during = listFiles(dir);
     assert.equal(during.length, 1);
-    assert.match(during[0]!, /^2023\/10\/10\/\.tcpkit-h_0000000000000009\.00000\.jsonl\.zst\.[0-9a-f]{12}\.tmp$/);
+    assert.match(during[0]!, /^2023\/10\/10\/\.tcpkit-h_0000000000000009\.00000\.jsonl\.zst\.\d+\.[0-9a-f]{12}\.tmp$/);
     await w.abort();
     assert.deepEqual(listFiles(dir), []);
   } finally {

@@ -21,6 +21,8 @@ class Recorder implements StreamConsumer {
   out = new Map<number, number>();
   pos: number;
   gapCalls: [number, number][] = [];
+  forcedGapCalls: [number, number][] = [];
+  lateCalls: [number, number][] = [];
   dataCalls = 0;
   conflicts: [number, number][] = [];
   views: { buf: Uint8Array; off: number }[] = [];
@@ -35,12 +37,16 @@ class Recorder implements StreamConsumer {
     this.dataCalls++;
     this.views.push({ buf, off });
   }
-  onGap(relSeq: number, len: number): void {
+  onGap(relSeq: number, len: number, forced?: boolean): void {
     assert.equal(relSeq, this.pos, `gap at ${relSeq}, expected ${this.pos}`);
     assert.ok(len > 0, 'empty gap');
     for (let i = 0; i < len; i++) this.out.set(relSeq + i, -1);
     this.pos += len;
     this.gapCalls.push([relSeq, len]);
+    if (forced) this.forcedGapCalls.push([relSeq, len]);
+  }
+  onLate(relSeq: number, len: number): void {
+    this.lateCalls.push([relSeq, len]);
   }
   onOverlapConflict(relSeq: number, len: number): void {
     this.conflicts.push([relSeq, len]);
@@ -513,6 +519,26 @@ test('per-stream cap: the oldest buffered data is delivered after its hole is re
   assert.equal(r.stats.gapBytes, 6);
   assert.equal(r.stats.forcedGapBytes, 2);
   assert.equal(pool.stats.inUse, 0);
+});
+
+test('a hole given up at a cap is reported as forced, the holes of the flush are not; bytes that come for it later are late, not overlaps', () => {
+  const { r, rec } = setup({ pageSize: 4, perStream: 8, window: 0 });
+  r.push(0, bytes('ab'), 0, 2, 2);
+  r.push(6, bytes('gh'), 0, 2, 2); // buffered after a hole 2..5
+  r.push(2, bytes('cd'), 0, 2, 2); // fills part of it
+  r.push(20, bytes('uvwx'), 0, 4, 4);
+  r.push(28, bytes('CDEF'), 0, 4, 4); // a third page: the cap gives up hole 4..5
+  assert.deepEqual(rec.forcedGapCalls, [[4, 2]]);
+  r.push(4, bytes('ef'), 0, 2, 2); // the given-up bytes arrive after all
+  assert.deepEqual(rec.lateCalls, [[4, 2]]);
+  assert.equal(r.stats.lateBytes, 2);
+  assert.equal(r.stats.overlapBytes, 0);
+  r.push(6, bytes('gh'), 0, 2, 2); // a real retransmission of delivered bytes
+  assert.equal(r.stats.overlapBytes, 2);
+  r.flush();
+  // the hole 8..19 comes out as a plain gap; the forced one stayed apart
+  assert.deepEqual(rec.gapCalls.slice(-3), [[4, 2], [8, 12], [24, 4]]);
+  assert.deepEqual(rec.forcedGapCalls, [[4, 2]]);
 });
 
 test('a segment bigger than the per-stream cap skips the hole before it and goes straight through', () => {

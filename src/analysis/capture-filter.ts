@@ -27,7 +27,7 @@ export interface CaptureFilterOptions {
   /** Output format; 'input' keeps the input's (pcap stays pcap with its timestamp precision). */
   format: 'pcap' | 'pcapng' | 'input';
   target: ByteTarget;
-  analysis: Pick<AnalyzeOptions, 'idleTimeoutMs' | 'closeLingerMs' | 'synTimeoutMs' | 'maxFlows'>;
+  analysis: Pick<AnalyzeOptions, 'idleTimeoutMs' | 'closeLingerMs' | 'synTimeoutMs' | 'maxFlows' | 'budget'>;
   control: DriveControl;
   /** Progress of each pass (see AnalyzeOptions.onProgress). */
   onProgress?: AnalyzeOptions['onProgress'];

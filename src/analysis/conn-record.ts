@@ -8,7 +8,7 @@ import { Conn, type Half } from '../tcp/conn.js';
 import { formatAddr } from '../util/ip.js';
 import { formatEpoch, formatIso, formatSpan } from '../util/time.js';
 import { connCommunityId, connUid } from './conn-uid.js';
-import { ConnAnalysis } from './conn-analysis.js';
+import { ConnAnalysis, HeavyAnalysis } from './conn-analysis.js';
 import { Verdict } from './handshake.js';
 import { CONN_SCHEMA } from '../records/conn.js';
 
@@ -150,7 +150,9 @@ export const ANALYSIS_FIELDS: readonly string[] = (() => {
   for (const proto of [IPPROTO_TCP, IPPROTO_UDP, 1]) {
     const c = new Conn();
     c.proto = proto;
-    c.aux = new ConnAnalysis();
+    const ca = new ConnAnalysis();
+    ca.heavy = new HeavyAnalysis();
+    c.aux = ca;
     fillAnalysis(noting, c);
   }
   return CONN_SCHEMA.fields.map((f) => f.name).filter((n) => set.has(n));

@@ -23,6 +23,19 @@ export interface FlowAnalysis {
   unreachable(c: Conn, type: number, code: number, sec: number, nsec: number): void;
   /** Capture time moved to `nowMs` (handshake timeouts). */
   advance(nowMs: number): void;
+  /**
+   * An embryonic flow carried payload or was answered (see ConnTracker): from
+   * now on it gets the full per-flow analysis state.
+   */
+  graduate(c: Conn): void;
+  /**
+   * The analysis state of a flow that is still embryonic is wanted for a
+   * record while it stays open (tcpcapture's interim records); `released`
+   * drops it again.
+   */
+  materialize(c: Conn): void;
   /** The flow ends (called before its record is written; `c.endReason` is set). */
   ended(c: Conn): void;
+  /** The record of an ended flow (or an interim record) was built: state kept only for it can go. */
+  released(c: Conn): void;
 }

@@ -16,6 +16,9 @@
  * Missing bytes appear as a chunk holding the text
  * "[N bytes missing in capture file]" plus its terminating NUL byte, exactly
  * as tshark stores it (so it counts 1 + strlen bytes towards hex offsets).
+ * tshark has no buffer cap; tcpkit's markers for what a cap costs take the
+ * same form (notes in brackets, NUL-terminated): bytes given up at the cap
+ * before they arrived, and bytes that came after their range was given up.
  */
 
 export type FollowFormat = 'raw' | 'hex' | 'ascii';
@@ -32,9 +35,21 @@ export function followHeader(fmt: FollowFormat, filter: string, node0: string, n
   return `\n${FOLLOW_SEPARATOR}Follow: tcp,${fmt}\nFilter: ${filter}\nNode 0: ${node0}\nNode 1: ${node1}\n`;
 }
 
-/** The bytes tshark's follow stores in place of `len` missing bytes. */
-export function gapMarker(len: number): Uint8Array {
-  const s = `[${len} bytes missing in capture file]`;
+/**
+ * The bytes tshark's follow stores in place of `len` missing bytes; `cap`
+ * (the per-stream buffer cap in bytes) for a hole given up at that cap, whose
+ * bytes may still come later (tshark holds everything and would show them).
+ */
+export function gapMarker(len: number, cap = 0): Uint8Array {
+  return note(cap > 0 ? `[${len} bytes not reassembled: the ${cap}-byte buffer cap of this stream was reached before they came]` : `[${len} bytes missing in capture file]`);
+}
+
+/** `len` bytes that came after the buffer cap had given their range up (not shown). */
+export function lateMarker(len: number): Uint8Array {
+  return note(`[${len} bytes came after the buffer cap had given them up: not shown]`);
+}
+
+function note(s: string): Uint8Array {
   const b = new Uint8Array(s.length + 1);
   for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
   return b;

@@ -30,7 +30,8 @@ import { Decoded, ACK, FIN, RST, SYN, IPPROTO_TCP, Outcome } from '../decode/dec
 import { decodePacket } from '../decode/packet.js';
 import type { Conn } from '../tcp/conn.js';
 import { unwrap } from '../tcp/seq.js';
-import { PagePool, type PagePoolStats } from '../tcp/page-pool.js';
+import { DEFAULT_MAX_BUFFER_BYTES, PagePool, type PagePoolStats } from '../tcp/page-pool.js';
+import type { MemoryBudget } from '../util/memory-budget.js';
 import { StreamReassembler, type StreamConsumer, type StreamStats } from '../tcp/reassembly.js';
 import { UsageError } from '../util/errors.js';
 import { formatAddr } from '../util/ip.js';
@@ -38,7 +39,7 @@ import { communityId } from './community-id.js';
 import { stableUid } from './uid.js';
 import { analyzeCaptures, type AnalyzeResult } from './pipeline.js';
 import type { AppLayer } from './app-layer.js';
-import { FOLLOW_FORMATS, FOLLOW_SEPARATOR, followHeader, followNode, formatChunk, gapMarker, type FollowFormat } from './follow-format.js';
+import { FOLLOW_FORMATS, FOLLOW_SEPARATOR, followHeader, followNode, formatChunk, gapMarker, lateMarker, type FollowFormat } from './follow-format.js';
 
 /** A transaction's start, to be marked in the followed text: its time and one line about it. */
 export interface FollowMark {
@@ -78,7 +79,9 @@ export interface FollowOptions {
   maxMarkedText?: number;
   /** Bytes of out-of-order data held for both directions together (--max-buffer); default 64 MiB. */
   maxBuffer?: number;
-  /** Bytes of out-of-order data held per direction; default 4 MiB. */
+  /** Memory budget the flows and the reassembly pages are charged to (see MemoryBudget). */
+  budget?: MemoryBudget;
+  /** Bytes of out-of-order data held per direction; default half of maxBuffer (one connection is followed). */
   maxBufferedPerStream?: number;
   /** Delivered bytes kept per direction to compare retransmissions with; default 64 KiB. */
   overlapWindow?: number;
@@ -130,6 +133,9 @@ class _FollowDirection implements StreamConsumer {
   private chunkEnd = 0;
   /** Bytes of this node's chunks so far (tshark's hex offset). */
   private pos = 0;
+  /** The per-stream buffer cap, and bytes that came after it had given their range up. */
+  private readonly cap: number;
+  private late = 0;
 
   constructor(
     pool: PagePool,
@@ -138,9 +144,11 @@ class _FollowDirection implements StreamConsumer {
     private readonly fmt: FollowFormat,
     private readonly write: (text: string) => void,
   ) {
+    // one connection is followed: each of its two streams may use half the pool (tshark holds everything)
+    this.cap = opts.maxBufferedPerStream ?? Math.floor((opts.maxBuffer ?? DEFAULT_MAX_BUFFER_BYTES) / 2);
     this.re = new StreamReassembler(pool, {
       consumer: this,
-      ...(opts.maxBufferedPerStream !== undefined ? { maxBufferedPerStream: opts.maxBufferedPerStream } : {}),
+      maxBufferedPerStream: this.cap,
       ...(opts.overlapWindow !== undefined ? { overlapWindow: opts.overlapWindow } : {}),
     });
   }
@@ -166,6 +174,11 @@ class _FollowDirection implements StreamConsumer {
     this.re.flush();
     this.close();
     this.held.length = 0;
+    if (this.late > 0) {
+      const m = lateMarker(this.late);
+      this.emit(m, m.length);
+      this.late = 0;
+    }
   }
 
   onData(buf: Uint8Array, off: number, len: number, relSeq: number): void {
@@ -181,11 +194,16 @@ class _FollowDirection implements StreamConsumer {
     }
   }
 
-  onGap(relSeq: number, len: number): void {
+  onGap(relSeq: number, len: number, forced = false): void {
     this.close();
-    const m = gapMarker(len);
+    const m = gapMarker(len, forced ? this.cap : 0);
     this.emit(m, m.length);
     this.dropHeldBefore(relSeq + len);
+  }
+
+  /** Bytes that came after the cap had given their range up: counted, and one note per stream at its end. */
+  onLate(_relSeq: number, len: number): void {
+    this.late += len;
   }
 
   /** Opens a chunk at `o`: it ends where the first held segment (arrival order) starting at or before `o` ends. */
@@ -261,7 +279,8 @@ export async function followConnection(
 ): Promise<FollowResult> {
   validate(format);
   const sel = parseFollowSelector(uid);
-  const pool = new PagePool(opts.maxBuffer !== undefined ? { maxBytes: opts.maxBuffer } : {});
+  const account = opts.budget ? opts.budget.account('reassembly', opts.maxBuffer ?? opts.budget.share(1 / 8)) : null;
+  const pool = new PagePool({ ...(opts.maxBuffer !== undefined ? { maxBytes: opts.maxBuffer } : {}), account });
   const marks = opts.marks;
   const held = marks !== undefined ? new _MarkedText(write, marks, opts.maxMarkedText ?? 64 * 1024 * 1024) : null;
   const chunkOut = held !== null ? (t: string): void => held.chunk(t) : write;
@@ -324,6 +343,7 @@ export async function followConnection(
     ...(opts.closeLingerMs !== undefined ? { closeLingerMs: opts.closeLingerMs } : {}),
     onSegment,
     ...(opts.app ? { app: opts.app } : {}),
+    ...(opts.budget ? { budget: opts.budget } : {}),
     onRecord: (r) => {
       if (done || targetUid === null || r['uid'] !== targetUid) return;
       done = true;

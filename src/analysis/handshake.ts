@@ -40,8 +40,10 @@ export class Handshake {
   icmpCode = -1;
   /** Set once the verdict has been reported (tcpeek line). */
   reported = false;
-  /** Set while the connection waits in the tracker's timeout queue. */
+  /** Set once the connection was put in the analyzer's timeout queue. */
   queued = false;
+  /** Set while the analyzer still waits for its verdict (a queue entry with this unset is stale). */
+  waiting = false;
 
   reset(): void {
     this.verdict = Verdict.NONE;
@@ -55,6 +57,7 @@ export class Handshake {
     this.icmpCode = -1;
     this.reported = false;
     this.queued = false;
+    this.waiting = false;
   }
 
   /**

@@ -15,6 +15,7 @@ import { tunnelRecord, type Tunnel } from './tunnels.js';
 import type { DefragStats } from '../decode/defrag.js';
 import type { FlowAnalysis } from './flow-analysis.js';
 import type { AppLayer } from './app-layer.js';
+import type { MemoryBudget } from '../util/memory-budget.js';
 
 export interface AnalyzeOptions {
   idleTimeoutMs?: number;
@@ -24,10 +25,14 @@ export interface AnalyzeOptions {
   analysis?: 'full' | 'flows';
   /** Most flows held at once (see TrackerOptions.maxFlows). */
   maxFlows?: number;
+  /** The memory budget of the analysis state (see TrackerOptions.budget). */
+  budget?: MemoryBudget;
   /** Called with each handshake verdict as it is decided. */
   onHandshake?: (c: Conn) => void;
-  /** Called for every TCP segment with its analysis flags. */
+  /** Called for every TCP segment with its analysis flags (0 unless `segmentFlags`). */
   onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number) => void;
+  /** onSegment reads the analysis flags or state of each segment (see TrackerOptions.segmentFlags). */
+  segmentFlags?: boolean;
   /** Called with each finished flow's record (and the flow, valid only during the call). */
   onRecord?: (r: RecordValues, c: Conn) => void;
   /** Called at the end of the input with the `tunnel` record of each tunnel the packets came through. */
@@ -49,6 +54,8 @@ export interface AnalyzeOptions {
   /** Application decoders (src/analysis/app-layer.ts); records get `service` and transaction counts. */
   app?: AppLayer;
   control?: DriveControl;
+  /** Damage in a capture file that would be counted and skipped (records of zeros) ends that file as a data error. */
+  strict?: boolean;
   /** Called about every 65,536 packets and at each buffer refill, for progress displays. */
   onProgress?: (p: Progress) => void;
 }
@@ -71,14 +78,14 @@ export interface AnalyzeResult {
   stopped: boolean;
 }
 
-export async function openCaptures(specs: InputSpec[]): Promise<{ inputs: OpenedInput[]; readers: CaptureReader[] }> {
+export async function openCaptures(specs: InputSpec[], strict = false): Promise<{ inputs: OpenedInput[]; readers: CaptureReader[] }> {
   const inputs: OpenedInput[] = [];
   const readers: CaptureReader[] = [];
   try {
     for (let i = 0; i < specs.length; i++) {
       const input = await openInput(specs[i]!);
       inputs.push(input);
-      readers.push(await openCapture(input, i));
+      readers.push(await openCapture(input, i, strict));
     }
   } catch (e) {
     for (const inp of inputs) await inp.window.close().catch(() => {});
@@ -88,7 +95,7 @@ export async function openCaptures(specs: InputSpec[]): Promise<{ inputs: Opened
 }
 
 export async function analyzeCaptures(specs: InputSpec[], opts: AnalyzeOptions): Promise<AnalyzeResult> {
-  const { inputs, readers } = await openCaptures(specs);
+  const { inputs, readers } = await openCaptures(specs, opts.strict === true);
   return analyzeReaders(inputs, readers, opts);
 }
 
@@ -100,7 +107,7 @@ export async function analyzeCaptures(specs: InputSpec[], opts: AnalyzeOptions):
 export async function analyzeOpened(opened: OpenedInput[], opts: AnalyzeOptions): Promise<AnalyzeResult> {
   const readers: CaptureReader[] = [];
   try {
-    for (let i = 0; i < opened.length; i++) readers.push(await openCapture(opened[i]!, i));
+    for (let i = 0; i < opened.length; i++) readers.push(await openCapture(opened[i]!, i, opts.strict === true));
   } catch (e) {
     for (const inp of opened) await inp.window.close().catch(() => {});
     throw e;
@@ -115,8 +122,10 @@ async function analyzeReaders(inputs: OpenedInput[], readers: CaptureReader[], o
     synTimeoutMs: opts.synTimeoutMs ?? DEFAULT_TRACKER_OPTIONS.synTimeoutMs,
     analysis: opts.analysis ?? 'full',
     maxFlows: opts.maxFlows ?? DEFAULT_TRACKER_OPTIONS.maxFlows,
+    ...(opts.budget ? { budget: opts.budget } : {}),
     ...(opts.onHandshake ? { onHandshake: opts.onHandshake } : {}),
     ...(opts.onSegment ? { onSegment: opts.onSegment } : {}),
+    ...(opts.segmentFlags ? { segmentFlags: true } : {}),
     ...(opts.analyzer ? { analyzer: opts.analyzer } : {}),
     ...(opts.onTunnelRecord ? { onTunnel: (t: Tunnel) => opts.onTunnelRecord!(tunnelRecord(t, tracker.tunnels)) } : {}),
     ...(opts.app ? { app: opts.app } : {}),
@@ -185,4 +194,18 @@ export function describeSkips(res: AnalyzeResult): string {
   const incomplete = res.defrag.incompleteFragments;
   if (incomplete > 0) parts.push(`${incomplete} IP fragments of datagrams that never completed`);
   return parts.join('; ');
+}
+
+/**
+ * One line saying how many flows were written early and why (empty when
+ * none): `maxMemory` and `maxFlows` are the option values as the user gave
+ * them (maxFlows null when not given).
+ */
+export function describeEvictions(stats: TrackerStats, maxMemory: string, maxFlows: string | null): string {
+  if (stats.evictedFlows === 0) return '';
+  const parts: string[] = [];
+  if (stats.evictedEmbryonic > 0) parts.push(`${stats.evictedEmbryonic} embryonic (no payload, no answer) past their quarter of --max-memory ${maxMemory}`);
+  if (stats.evictedForMemory > 0) parts.push(`${stats.evictedForMemory} to keep the analysis state within --max-memory ${maxMemory}`);
+  if (stats.evictedForCount > 0) parts.push(`${stats.evictedForCount} at --max-flows ${maxFlows ?? ''}`);
+  return `${stats.evictedFlows} flows written early (end_reason evicted): ${parts.join(', ')}`;
 }

@@ -26,7 +26,7 @@ import { ConnAnalyzer } from './conn-analyzer.js';
 import { ANALYSIS_FIELDS, fillAnalysis, fillEndpoints } from './conn-record.js';
 import type { FlowAnalysis } from './flow-analysis.js';
 
-const E_CREATED = 1, E_TCP = 2, E_FLIP = 3, E_OTHER = 4, E_UNREACH = 5, E_ADVANCE = 6, E_END = 7;
+const E_CREATED = 1, E_TCP = 2, E_FLIP = 3, E_OTHER = 4, E_UNREACH = 5, E_ADVANCE = 6, E_END = 7, E_GRADUATE = 8;
 
 const ORIG_RULES: readonly OrigRuleName[] = [OrigRule.SYN, OrigRule.SYNACK, OrigRule.PORTS, OrigRule.FIRST, OrigRule.ICMP];
 const END_REASONS: readonly EndReason[] = ['fin', 'rst_orig', 'rst_resp', 'idle', 'eof', 'interrupted', 'evicted'];
@@ -249,6 +249,21 @@ export class RemoteAnalysis implements FlowAnalysis {
     this.done(o + 2);
   }
 
+  graduate(c: Conn): void {
+    const o = this.w.reserve(2);
+    this.w.f[o] = E_GRADUATE;
+    this.w.f[o + 1] = c.id;
+    this.done(o + 2);
+  }
+
+  materialize(): void {
+    throw new Error('RemoteAnalysis: the analysis state lives on the analysis thread (no interim records with --threads 2)');
+  }
+
+  released(): void {
+    // the analysis thread releases a flow's state once it has sent its fields
+  }
+
   ended(c: Conn): void {
     const o = this.w.reserve(MAX_EVENT);
     const f = this.w.f;
@@ -345,8 +360,13 @@ export function runRemoteAnalysis(ring: SharedRing, synTimeoutMs: number, onRow:
           if (c.proto !== IPPROTO_TCP) fillEndpoints(scratch, c);
           fillAnalysis(scratch, c);
           onRow(analysisRow(scratch));
+          an.released(c);
           break;
         }
+        case E_GRADUATE:
+          an.graduate(conns[id]!);
+          p += 2;
+          break;
         default:
           throw new Error(`analysis ring: unknown event ${type} at word ${p}`);
       }

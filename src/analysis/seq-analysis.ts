@@ -42,6 +42,7 @@
 import type { Decoded } from '../decode/decoded.js';
 import type { RecordValues } from '../records/schema.js';
 import { seqLt, seqLte } from '../tcp/seq.js';
+import type { BudgetAccount } from '../util/memory-budget.js';
 
 /** Analysis flags, one bit each; FLAG_NAMES gives the tshark field names in snake case. */
 export const Flag = {
@@ -103,7 +104,8 @@ const F_REUSED = Flag.REUSED_PORTS;
 
 /** tshark's TCP_MAX_UNACKED_SEGMENTS. */
 export const UNACKED_CAP = 10000;
-const UNACKED_INITIAL = 16;
+/** First ring size, in segments: most connections have a few unacked at a time (4 x 2 directions x 32 bytes per flow). */
+const UNACKED_INITIAL = 4;
 /** Ring capacity: the power of two that holds UNACKED_CAP entries. */
 const UNACKED_RING = 16384;
 /** Sequence holes tracked per direction for unique/missed bytes; older ones are written off as missed. */
@@ -164,7 +166,8 @@ class Dir {
   matchT = -0;
   matchRetx = false;
   // ---- tcpkit counters
-  readonly counts = new Float64Array(DIRECTION_FLAG_COUNT);
+  /** Flag counts, a plain array: a Float64Array of this size keeps its bytes off the heap at ~300 bytes of overhead. */
+  readonly counts: number[] = new Array<number>(DIRECTION_FLAG_COUNT).fill(0);
   rttN = 0;
   rttMean = -0;
   rttM2 = -0;
@@ -185,15 +188,23 @@ class Dir {
   holeOverflowBytes = 0;
   /** Highest offset the peer acknowledged in this direction's space (-1 none). */
   peerAckEnd = -0;
+  /** Where ring growth past its first size is charged (a memory budget), and how much is. */
+  private readonly account: BudgetAccount | null;
+  private ringCharged = 0;
 
-  constructor() {
+  constructor(account: BudgetAccount | null) {
     this.matchT = -1;
     this.peerAckEnd = -1;
+    this.account = account;
   }
 
   reset(): void {
     // a pooled flow must not keep a long flow's ring: memory stays bounded by open flows
     if (this.seg !== null && this.seg.length > UNACKED_INITIAL * 4) this.seg = null;
+    if (this.ringCharged > 0) {
+      this.account!.release(this.ringCharged);
+      this.ringCharged = 0;
+    }
     this.resetFlow();
     this.minSeq = 0;
     this.minRel = 0;
@@ -252,6 +263,12 @@ class Dir {
     }
     const cap = old.length >> 2;
     const seg = doubles(Math.min(cap * 2, UNACKED_RING) * 4);
+    if (this.account !== null) {
+      // the first ring is part of a flow's estimated cost; growth beyond it is charged
+      const extra = (seg.length - UNACKED_INITIAL * 4) * 8 - this.ringCharged;
+      this.account.charge(extra);
+      this.ringCharged += extra;
+    }
     const mask = cap - 1;
     for (let i = 0; i < this.n; i++) {
       const o = ((this.head + i) & mask) << 2, w = i << 2;
@@ -523,7 +540,7 @@ const fillFlagCounts = new Function(
   FLAG_NAMES.slice(0, DIRECTION_FLAG_COUNT)
     .map((n, i) => `r.orig_${n} = o[${i}]; r.resp_${n} = p[${i}];`)
     .join('\n'),
-) as (r: RecordValues, o: Float64Array, p: Float64Array) => void;
+) as (r: RecordValues, o: number[], p: number[]) => void;
 
 export class SeqAnalysis {
   // -0 marks fields that hold doubles (see Half in src/tcp/conn.ts).
@@ -542,8 +559,8 @@ export class SeqAnalysis {
   /** Sequence-space bytes skipped by the last segment (a content gap opened), 0 if none. */
   gapBytes = 0;
 
-  private readonly a = new Dir();
-  private readonly b = new Dir();
+  private readonly a: Dir;
+  private readonly b: Dir;
   private started = false;
   private sec0 = 0;
   /** tshark's ts_mru_syn (ns since sec0, -1 none) and ts_first_rtt (iRTT, 0 = not known, as tshark). */
@@ -551,8 +568,11 @@ export class SeqAnalysis {
   private firstRttNs = 0;
   private pendingReused = false;
 
-  constructor() {
+  /** `account`: where growth of the unacked-segment rings is charged (none: not counted). */
+  constructor(account: BudgetAccount | null = null) {
     this.ackRttMs = -1;
+    this.a = new Dir(account);
+    this.b = new Dir(account);
   }
 
   reset(): void {

@@ -4,8 +4,22 @@
  * state, and hands finished flows to `onFlowEnd` as soon as they end: a TCP
  * connection after both FINs or a RST plus a linger time (stragglers still
  * count), any flow after `idleTimeoutMs` of capture time without packets,
- * the rest at `finish()`. Memory is bounded by the flows open at once.
- * Steady state allocates nothing per packet.
+ * the rest at `finish()`. Memory is bounded by the flows open at once and
+ * by a memory budget (see below). Steady state allocates nothing per packet.
+ *
+ * Memory budget: every flow is charged to a MemoryBudget at an estimated cost
+ * (the constants below, measured with heap snapshots of many flows). A new
+ * flow is embryonic: it costs the flow object and, in the full analysis, the
+ * handshake state and a log of its events (ConnAnalyzer). It graduates, and
+ * is charged the heavy analysis state, when it carries payload, when the
+ * other side answers (anything but a RST), or after EMBRYO_PACKETS packets.
+ * Embryonic flows are listed apart and may hold at most EMBRYO_SHARE of the
+ * budget: beyond it the least recently active of them is written (end_reason
+ * evicted), as a kernel's SYN backlog drops the oldest embryonic connection,
+ * so a flood of spoofed SYNs cannot push out established connections. When
+ * the whole budget is used, flows that finished closing go first, then the
+ * least recently active embryonic flow, then the least recently active
+ * established one. Eviction writes records, never aborts.
  */
 import type { PacketView } from '../capture/packet.js';
 import { Decoded, FIN, SYN, RST, ACK, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMPV6, Outcome, OUTCOME_NAMES, ENCAP_NAMES, ENCAP_ERROR_NAMES, MAX_ENCAP, MAX_TUNNELS } from '../decode/decoded.js';
@@ -17,11 +31,13 @@ import { Conn, Half, OrigRule, type EndReason } from '../tcp/conn.js';
 import { FlowTable } from '../tcp/table.js';
 import { unwrap } from '../tcp/seq.js';
 import { FlowList } from '../tcp/flow-list.js';
+import { ActivityList } from '../tcp/activity-list.js';
 import { clientByPorts } from '../util/ports.js';
 import { ConnAnalyzer } from './conn-analyzer.js';
 import type { FlowAnalysis } from './flow-analysis.js';
 import { OVERFLOW_TUNNEL, TunnelTable, type Tunnel } from './tunnels.js';
 import { connUid } from './conn-uid.js';
+import { MemoryBudget, type BudgetAccount } from '../util/memory-budget.js';
 
 export interface TrackerOptions {
   /** Flows with no packet for this long (capture time) are written. */
@@ -41,8 +57,14 @@ export interface TrackerOptions {
    * and byte counts and handshake options only (part-2 fields stay null).
    */
   analysis?: 'full' | 'flows';
-  /** Most flows held at once; beyond it the least recently active flow is written early (end_reason evicted). */
+  /** Most flows held at once, beside the memory budget (default: no count limit); beyond it a flow is evicted. */
   maxFlows?: number;
+  /**
+   * The budget flows and their analysis are charged to; when it is used up,
+   * flows are written early (end_reason evicted). Default: a budget of
+   * DEFAULT_MAX_MEMORY bytes of its own.
+   */
+  budget?: MemoryBudget;
   /** Called once per finished flow, before the flow object is recycled. */
   onFlowEnd: (c: Conn) => void;
   /** Called when a handshake verdict is decided (tcpeek's live line; with the default analyzer). */
@@ -54,6 +76,12 @@ export interface TrackerOptions {
   analyzer?: FlowAnalysis;
   /** Called for every TCP segment with its analysis flags (for --flags). */
   onSegment?: (c: Conn, fromA: boolean, pv: PacketView, frame: number, flags: number) => void;
+  /**
+   * onSegment reads the analysis flags (or the analysis state) of every
+   * segment: every flow then gets its full analysis state from its first
+   * packet (embryonic flows would report 0).
+   */
+  segmentFlags?: boolean;
   /** Called at finish() with each tunnel seen, in the order they appeared. */
   onTunnel?: (t: Tunnel) => void;
   /** Application decoding (src/analysis/app-layer.ts): sees every TCP segment and UDP datagram, and each flow's end before its record. */
@@ -73,7 +101,41 @@ const RECENT_ENDS = 16384;
 /** 5 s: Zeek's tcp_close_delay, after which Zeek removes a closed connection (the default of closeLingerMs). */
 export const ZEEK_CLOSE_DELAY_MS = 5_000;
 
-export const DEFAULT_TRACKER_OPTIONS = { idleTimeoutMs: 300_000, closeLingerMs: ZEEK_CLOSE_DELAY_MS, synTimeoutMs: 30_000, maxFlows: 1_000_000 };
+export const DEFAULT_TRACKER_OPTIONS = { idleTimeoutMs: 300_000, closeLingerMs: ZEEK_CLOSE_DELAY_MS, synTimeoutMs: 30_000, maxFlows: Infinity };
+
+/** Default memory budget for the analysis state (what --max-memory 512m leaves for it, see analysisBudgetFor). */
+export const DEFAULT_MAX_MEMORY = 308 * 1024 * 1024;
+/** Node's own memory and the read and write buffers, outside the analysis state (peak RSS of a run on a small capture: 50-60 MB). */
+export const RUNTIME_BYTES = 80 * 1024 * 1024;
+/**
+ * Peak RSS per byte of charged analysis state: the garbage collector's room
+ * above the live heap and the heap's fragmentation (measured 1.25-1.4 with
+ * the flags on tcpanalyze's first line, 500,000 long-lived connections).
+ */
+export const HEAP_OVERHEAD = 1.4;
+
+/**
+ * The analysis-state budget for a peak RSS of `maxMemory` bytes
+ * (--max-memory): what is left after the runtime, over the heap's overhead;
+ * at least 4 MiB. 512m gives 308 MiB.
+ */
+export function analysisBudgetFor(maxMemory: number): number {
+  return Math.max(4 * 1024 * 1024, Math.floor((maxMemory - RUNTIME_BYTES) / HEAP_OVERHEAD));
+}
+/** Share of the budget embryonic flows may hold. */
+export const EMBRYO_SHARE = 1 / 4;
+/** Packets after which a flow graduates even without payload or an answer. */
+export const EMBRYO_PACKETS = 6;
+/**
+ * Estimated bytes per flow, measured on this project's Node (heap growth per
+ * flow with 200,000 flows held, scripts/soak-hostile.mjs --measure): the flow
+ * object with its two directions, its hash-table slots and list links ...
+ */
+export const FLOW_BYTES = 900;
+/** ... plus, in the full analysis, the handshake state, the event log and the timeout queue entry ... */
+export const EMBRYO_ANALYSIS_BYTES = 500;
+/** ... plus, once graduated, tshark's sequence analysis and Zeek's state with their first buffers. */
+export const HEAVY_ANALYSIS_BYTES = 3400;
 
 export interface TrackerStats {
   packets: number;
@@ -89,7 +151,7 @@ export interface TrackerStats {
   truncatedPackets: number;
   icmpErrorsLinked: number;
   peakOpenFlows: number;
-  /** Flows written early because --max-flows was reached (least recently active first). */
+  /** Flows written early (end_reason evicted), for the three reasons below. */
   evictedFlows: number;
   /** Packets that came through at least one tunnel (over IP or UDP). */
   tunnelledPackets: number;
@@ -100,6 +162,14 @@ export interface TrackerStats {
    * tunnel's UDP flow counted them (ARP in VXLAN, a truncated inner header...).
    */
   innerNotAnalysed: Map<string, number>;
+  /** Embryonic flows (no payload, no answer) written because they passed their share of the budget. */
+  evictedEmbryonic: number;
+  /** Flows written because the memory budget was used up. */
+  evictedForMemory: number;
+  /** Flows written because maxFlows flows were open. */
+  evictedForCount: number;
+  /** Flows that were still embryonic when they ended. */
+  embryonicEnded: number;
 }
 
 /** Parents (tunnel_parents uids) kept per flow at most. */
@@ -108,8 +178,10 @@ const MAX_PARENTS = 8;
 export class ConnTracker {
   readonly d = new Decoded();
   readonly table = new FlowTable();
-  readonly defrag = new Defragmenter();
-  private readonly active = new FlowList();
+  readonly defrag: Defragmenter;
+  /** Open flows that graduated, and embryonic ones, each in activity order (moved lazily). */
+  private readonly active = new ActivityList();
+  private readonly embryos = new ActivityList();
   private readonly closing = new FlowList();
   private readonly opts: TrackerOptions;
   private serial = 0;
@@ -135,6 +207,10 @@ export class ConnTracker {
     tunnelledPackets: 0,
     undecodedEncaps: new Map(),
     innerNotAnalysed: new Map(),
+    evictedEmbryonic: 0,
+    evictedForMemory: 0,
+    evictedForCount: 0,
+    embryonicEnded: 0,
   };
   private readonly outcomeCounts = new Float64Array(OUTCOME_NAMES.length);
   private readonly innerOutcomeCounts = new Float64Array(OUTCOME_NAMES.length);
@@ -163,28 +239,78 @@ export class ConnTracker {
   /** The full analysis (null with analysis 'flows'). */
   private readonly an: FlowAnalysis | null;
   private readonly app: AppHooks | null;
+  readonly budget: MemoryBudget;
+  /** Charges of open flows: embryonic ones not closing, and the rest. */
+  private readonly embryoAcct: BudgetAccount;
+  private readonly flowAcct: BudgetAccount;
+  /** Estimated bytes of an embryonic flow, and what graduation adds. */
+  private readonly lightCost: number;
+  private readonly heavyCost: number;
+  /** Every flow gets its full analysis state at once (--flags reads it on every segment). */
+  private readonly eager: boolean;
 
   constructor(opts: TrackerOptions) {
     this.opts = opts;
     this.maxFlows = opts.maxFlows ?? DEFAULT_TRACKER_OPTIONS.maxFlows;
-    this.an = opts.analysis === 'flows' ? null : (opts.analyzer ?? new ConnAnalyzer(opts.synTimeoutMs, opts.onHandshake));
+    this.budget = opts.budget ?? new MemoryBudget(DEFAULT_MAX_MEMORY);
+    this.flowAcct = this.budget.account('flows');
+    this.embryoAcct = this.budget.account('embryonic flows', this.budget.share(EMBRYO_SHARE));
+    this.budget.onReclaim(() => this.evictOne(false));
+    // IP fragments waiting for the rest of their datagram: an eighth of the budget (64 MiB of the default)
+    this.defrag = new Defragmenter(30_000, 8192, 0, this.budget.account('ip fragments', this.budget.share(1 / 8)));
+    const full = opts.analysis !== 'flows';
+    this.an = full ? (opts.analyzer ?? new ConnAnalyzer(opts.synTimeoutMs, opts.onHandshake, this.flowAcct)) : null;
+    this.lightCost = FLOW_BYTES + (full ? EMBRYO_ANALYSIS_BYTES : 0);
+    this.heavyCost = full ? HEAVY_ANALYSIS_BYTES : 0;
+    this.eager = opts.segmentFlags === true;
     this.app = opts.app ?? null;
   }
 
   /**
-   * The table is full (a scan or a flood of one-packet flows): write the
-   * flow that finished closing first, else the least recently active one,
-   * so memory stays bounded whatever the input.
+   * Memory or the flow count is used up (a scan, a flood): write the flow
+   * that finished closing first, else the least recently active embryonic
+   * one, else the least recently active established one, so memory stays
+   * bounded whatever the input. False when no flow is left.
    */
-  private evictOne(): void {
-    const c = this.closing.head ?? this.leastRecentlyActive();
-    if (c === null) return;
+  private evictOne(forCount: boolean): boolean {
+    const c = this.closing.head ?? this.leastRecentlyActive(this.embryos) ?? this.leastRecentlyActive(this.active);
+    if (c === null) return false;
     if (c.inClosing) {
       this.end(c, c.endReason); // already closed: only its linger is cut short
-      return;
+      return true;
     }
     this.stats.evictedFlows++;
+    if (forCount) this.stats.evictedForCount++;
+    else this.stats.evictedForMemory++;
     this.end(c, 'evicted');
+    return true;
+  }
+
+  /** Embryonic flows would pass their share: write the least recently active ones. */
+  private evictEmbryos(cost: number): void {
+    while (this.embryoAcct.wouldExceed(cost)) {
+      const c = this.leastRecentlyActive(this.embryos);
+      if (c === null) return;
+      this.stats.evictedFlows++;
+      this.stats.evictedEmbryonic++;
+      this.end(c, 'evicted');
+    }
+  }
+
+  /** The flow carried payload or an answer: it gets (and is charged) the full analysis state. */
+  private graduate(c: Conn): void {
+    c.embryonic = false;
+    if (c.inClosing) this.flowAcct.charge(this.heavyCost);
+    else {
+      this.embryos.remove(c);
+      this.embryoAcct.release(this.lightCost);
+      this.flowAcct.charge(this.lightCost + this.heavyCost);
+      // touched by this packet: the newest in the activity order
+      c.listedTouch = c.lastTouch;
+      c.listedMs = c.lastMs;
+      this.active.pushTail(c);
+    }
+    if (this.an !== null) this.an.graduate(c);
   }
 
   onPacket(pv: PacketView): void {
@@ -247,6 +373,8 @@ export class ConnTracker {
     if (proto === IPPROTO_TCP) this.tcp(pv, d);
     else if (proto === IPPROTO_UDP) this.udp(pv, d);
     else this.icmp(pv, d);
+    const b = this.budget;
+    if (b.used > b.limit) b.relieve();
   }
 
   /**
@@ -388,20 +516,20 @@ export class ConnTracker {
     this.lastSerial = c.serial;
   }
 
-  /** Moves a flow that was active since it was listed to its place by its last packet. */
-  private relist(c: Conn): void {
-    this.active.remove(c);
+  /** Moves a flow of `list` that was active since it was listed to its place by its last packet. */
+  private relist(list: ActivityList, c: Conn): void {
+    list.remove(c);
     c.listedTouch = c.lastTouch;
     c.listedMs = c.lastMs;
-    this.active.insertByListed(c);
+    list.insertByListed(c);
   }
 
-  /** The open (not closing) flow whose last packet is the oldest. */
-  private leastRecentlyActive(): Conn | null {
-    let c = this.active.head;
+  /** The flow of `list` (open flows, established or embryonic) whose last packet is the oldest. */
+  private leastRecentlyActive(list: ActivityList): Conn | null {
+    let c = list.head;
     while (c !== null && c.lastTouch !== c.listedTouch) {
-      this.relist(c);
-      c = this.active.head;
+      this.relist(list, c);
+      c = list.head;
     }
     return c;
   }
@@ -420,14 +548,19 @@ export class ConnTracker {
   }
 
   private createFlow(pv: PacketView, proto: number, version: number, s0: number, s1: number, s2: number, s3: number, sp: number, d0: number, d1: number, d2: number, d3: number, dp: number, hash: number, tun: number): Conn {
-    if (this.table.size >= this.maxFlows) this.evictOne();
+    const cost = this.lightCost;
+    if (this.embryoAcct.wouldExceed(cost)) this.evictEmbryos(cost);
+    const b = this.budget;
+    if (b.used + cost > b.limit) b.relieve(cost);
+    if (this.table.size >= this.maxFlows) this.evictOne(true);
     const c = this.table.insert(hash, proto, version, s0, s1, s2, s3, sp, d0, d1, d2, d3, dp, tun);
     c.serial = ++this.serial;
     c.firstSec = pv.sec;
     c.firstNsec = pv.nsec;
     c.lastTouch = c.listedTouch = this.stats.packets;
     c.lastMs = c.listedMs = this.nowMs;
-    this.active.pushTail(c);
+    this.embryos.pushTail(c);
+    this.embryoAcct.charge(cost);
     this.stats.flows++;
     if (this.table.size > this.stats.peakOpenFlows) this.stats.peakOpenFlows = this.table.size;
     return c;
@@ -538,6 +671,7 @@ export class ConnTracker {
       if (end > h.maxEnd && (flags & RST) === 0) h.maxEnd = end;
       if (flags & FIN && h.finRel < 0) h.finRel = end;
     }
+    if (c.embryonic && (this.eager || len > 0 || (!fromA && (flags & RST) === 0) || c.ha.pkts + c.hb.pkts > EMBRYO_PACKETS)) this.graduate(c);
     const frame = this.stats.packets;
     const segFlags = this.an !== null ? this.an.tcp(c, fromA, d, pv, frame) : 0;
     if (this.opts.onSegment) this.opts.onSegment(c, fromA, pv, frame, segFlags);
@@ -579,6 +713,8 @@ export class ConnTracker {
     const h = fromA ? c.ha : c.hb;
     this.count(h, pv, d);
     h.maxEnd += d.payloadLen;
+    // a datagram's payload is no sign of a conversation (one-packet floods carry some): an answer is
+    if (c.embryonic && (this.eager || !fromA || c.ha.pkts + c.hb.pkts > EMBRYO_PACKETS)) this.graduate(c);
     if (this.an !== null) this.an.other(c, fromA, d.payloadLen);
   }
 
@@ -628,7 +764,11 @@ export class ConnTracker {
   private startClosing(c: Conn, reason: EndReason): void {
     c.endReason = reason;
     c.closeAtMs = this.nowMs + this.opts.closeLingerMs;
-    this.active.remove(c);
+    if (c.embryonic) {
+      this.embryos.remove(c);
+      this.embryoAcct.release(this.lightCost);
+      this.flowAcct.charge(this.lightCost);
+    } else this.active.remove(c);
     this.closing.pushTail(c);
     c.inClosing = true;
   }
@@ -640,10 +780,25 @@ export class ConnTracker {
     // The list is in listing order and a flow is listed no later than its last
     // packet, so the idle flows are all in the prefix listed before the cut-off;
     // flows active since are listed again, the rest end in last-packet order.
-    for (let c = this.active.head; c !== null && c.listedMs + idle <= now; c = this.active.head) {
-      if (c.lastTouch !== c.listedTouch) this.relist(c);
-      else this.end(c, 'idle');
+    // Both lists (established and embryonic) are walked together, so idle
+    // flows end in last-packet order whichever list they are in.
+    const cutoff = now - idle;
+    for (;;) {
+      const a = this.idleHead(this.active, cutoff);
+      const e = this.idleHead(this.embryos, cutoff);
+      const c = a === null ? e : e === null || a.lastTouch < e.lastTouch ? a : e;
+      if (c === null) return;
+      this.end(c, 'idle');
     }
+  }
+
+  /** The head of `list` if it has been idle since `cutoffMs` (heads active since are listed again first). */
+  private idleHead(list: ActivityList, cutoffMs: number): Conn | null {
+    for (let c = list.head; c !== null && c.listedMs <= cutoffMs; c = list.head) {
+      if (c.lastTouch === c.listedTouch) return c;
+      this.relist(list, c);
+    }
+    return null;
   }
 
   /**
@@ -652,7 +807,7 @@ export class ConnTracker {
    * (tshark keeps every conversation of the file; this keeps the last
    * RECENT_ENDS, one entry per connection, never per packet).
    */
-  private readonly recentEnds = new Map<number, number>();
+  private readonly recentEnds = new RecentEnds(RECENT_ENDS);
 
   /**
    * A 53-bit key of the 4-tuple, the same in both directions: the flow
@@ -670,16 +825,13 @@ export class ConnTracker {
   private rememberEnd(c: Conn): void {
     const syner = c.ha.isn >= 0 ? c.ha : c.hb.isn >= 0 ? c.hb : null;
     if (syner === null) return;
-    const key = ConnTracker.tupleKey(c);
-    this.recentEnds.delete(key);
-    this.recentEnds.set(key, syner.isn);
-    if (this.recentEnds.size > RECENT_ENDS) this.recentEnds.delete(this.recentEnds.keys().next().value!);
+    this.recentEnds.set(ConnTracker.tupleKey(c), syner.isn);
   }
 
   private wasEndedWithOtherIsn(c: Conn, isn: number): boolean {
     if (this.recentEnds.size === 0) return false;
     const prev = this.recentEnds.get(ConnTracker.tupleKey(c));
-    return prev !== undefined && prev !== isn;
+    return prev >= 0 && prev !== isn;
   }
 
   private end(c: Conn, reason: EndReason): void {
@@ -688,11 +840,22 @@ export class ConnTracker {
       if (c.proto === IPPROTO_TCP) this.rememberEnd(c);
       this.an.ended(c);
     }
-    if (c.inClosing) this.closing.remove(c);
-    else this.active.remove(c);
+    const cost = c.embryonic ? this.lightCost : this.lightCost + this.heavyCost;
+    if (c.inClosing) {
+      this.closing.remove(c);
+      this.flowAcct.release(cost);
+    } else if (c.embryonic) {
+      this.embryos.remove(c);
+      this.embryoAcct.release(cost);
+    } else {
+      this.active.remove(c);
+      this.flowAcct.release(cost);
+    }
+    if (c.embryonic) this.stats.embryonicEnded++;
     c.inClosing = false;
     if (this.app !== null) this.app.ended(c);
     this.opts.onFlowEnd(c);
+    if (this.an !== null) this.an.released(c);
     this.table.remove(c);
   }
 
@@ -717,7 +880,15 @@ export class ConnTracker {
     const open: Conn[] = [];
     for (const c of this.table.all()) if (!c.inClosing) open.push(c);
     open.sort((x, y) => x.serial - y.serial);
-    for (const c of open) fn(c);
+    const an = this.an;
+    for (const c of open) {
+      if (an === null || !c.embryonic) fn(c);
+      else {
+        an.materialize(c);
+        fn(c);
+        an.released(c);
+      }
+    }
   }
 
   /** Writes every flow still open, in the order the flows started. */
@@ -746,5 +917,108 @@ export class ConnTracker {
   /** Flows currently open. */
   get openFlows(): number {
     return this.table.size;
+  }
+}
+
+/**
+ * The last `cap` keys set, with a value each: an open-addressing hash table
+ * (linear probing, backward-shift deletion) of entry numbers over typed
+ * arrays, and a least-recently-set list through the entries. Keys are
+ * tupleKey()s, whose low 21 bits are already a mixed hash. (A Map trimmed
+ * by deleting its first key, as this was before, walks over every deleted
+ * entry at its front on each trim until V8 rehashes the table: thousands of
+ * steps per ended connection under a flood; number keys outside the int32
+ * range also cost a heap number each.)
+ */
+class RecentEnds {
+  private readonly slots: Int32Array;
+  private readonly mask: number;
+  private readonly keys: Float64Array;
+  private readonly values: Float64Array;
+  private readonly prev: Int32Array;
+  private readonly next: Int32Array;
+  private head = -1;
+  private tail = -1;
+  size = 0;
+
+  constructor(private readonly cap: number) {
+    let n = 2;
+    while (n < cap * 2) n *= 2;
+    this.slots = new Int32Array(n).fill(-1);
+    this.mask = n - 1;
+    this.keys = new Float64Array(cap);
+    this.values = new Float64Array(cap);
+    this.prev = new Int32Array(cap);
+    this.next = new Int32Array(cap);
+  }
+
+  private home(key: number): number {
+    return (key % 2097152) & this.mask;
+  }
+
+  /** The entry holding `key`, or -1. */
+  private find(key: number): number {
+    for (let i = this.home(key); ; i = (i + 1) & this.mask) {
+      const e = this.slots[i]!;
+      if (e < 0 || this.keys[e] === key) return e;
+    }
+  }
+
+  /** The value of `key`, or -1. */
+  get(key: number): number {
+    const e = this.find(key);
+    return e < 0 ? -1 : this.values[e]!;
+  }
+
+  /** Sets `key` (now the most recent); the least recent key goes when `cap` are held. */
+  set(key: number, value: number): void {
+    let e = this.find(key);
+    if (e >= 0) this.unlink(e);
+    else {
+      if (this.size < this.cap) e = this.size++;
+      else {
+        e = this.head;
+        this.unlink(e);
+        this.removeSlot(e);
+      }
+      this.keys[e] = key;
+      let i = this.home(key);
+      while (this.slots[i]! >= 0) i = (i + 1) & this.mask;
+      this.slots[i] = e;
+    }
+    this.values[e] = value;
+    this.prev[e] = this.tail;
+    this.next[e] = -1;
+    if (this.tail >= 0) this.next[this.tail] = e;
+    else this.head = e;
+    this.tail = e;
+  }
+
+  private unlink(e: number): void {
+    const p = this.prev[e]!, n = this.next[e]!;
+    if (p >= 0) this.next[p] = n;
+    else this.head = n;
+    if (n >= 0) this.prev[n] = p;
+    else this.tail = p;
+  }
+
+  /** Takes entry `e` out of the hash table (backward-shift deletion, as FlowTable). */
+  private removeSlot(e: number): void {
+    const slots = this.slots, mask = this.mask;
+    let i = this.home(this.keys[e]!);
+    while (slots[i] !== e) i = (i + 1) & mask;
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      const x = slots[j]!;
+      if (x < 0) break;
+      const h = this.home(this.keys[x]!);
+      const inRange = i <= j ? h > i && h <= j : h > i || h <= j;
+      if (!inRange) {
+        slots[i] = x;
+        i = j;
+      }
+    }
+    slots[i] = -1;
   }
 }

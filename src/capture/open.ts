@@ -25,7 +25,8 @@ export function isCaptureMagic(first4: number): boolean {
   return isPcapMagic(first4) || first4 === SHB_TYPE;
 }
 
-export async function openCapture(input: OpenedInput, inputIndex = 0): Promise<CaptureReader> {
+/** `strict`: damage that a reader would count and skip ends the file as an error instead. */
+export async function openCapture(input: OpenedInput, inputIndex = 0, strict = false): Promise<CaptureReader> {
   const w = input.window;
   try {
     await w.fill(4);
@@ -39,7 +40,7 @@ export async function openCapture(input: OpenedInput, inputIndex = 0): Promise<C
   if (w.available === 0) throw new ToolError('CAPTURE_EMPTY', 'empty input (0 bytes): not a capture', { file: input.name, offset: 0 });
   if (w.available < 4) throw new ToolError('CAPTURE_TRUNCATED', `input of ${w.available} bytes is too short to be a capture`, { file: input.name, offset: 0 });
   const v = w.buf.readUInt32BE(w.pos);
-  if (isPcapMagic(v)) return new PcapReader(w, input.name, inputIndex);
+  if (isPcapMagic(v)) return new PcapReader(w, input.name, inputIndex, strict);
   if (v === SHB_TYPE) return new PcapngReader(w, input.name, inputIndex);
   // not a capture: say what it is, when that is clear, and which command reads it
   await w.fill(512).catch(() => false);

@@ -3,6 +3,12 @@
  * 24-byte file header, then 16-byte record headers each followed by
  * incl_len bytes. All four magics: a1b2c3d4 (µs) and a1b23c4d (ns), in
  * either byte order.
+ *
+ * Zeros where records should be (a file whose tail was never written, a
+ * sparse file after a crash) read as records of length 0 with timestamp 0:
+ * billions of them. They are damage, not packets: counted as skipped records
+ * (one line at the end), passed over a page at a time, and with `strict` the
+ * first one ends the file as PCAP_ZERO_RECORDS.
  */
 import { ToolError } from '../util/errors.js';
 import type { ByteWindow } from '../io/window.js';
@@ -16,6 +22,11 @@ const RECORD_HEADER = 16;
 const MAX_SNAPLEN = 262144;
 /** Records longer than this are treated as corruption (hostile lengths). */
 export const RECORD_LIMIT = 16 * 1024 * 1024;
+/** Skip reason for records of zeros (see the file comment). */
+export const ZERO_RECORDS = 'zero-length records with zero timestamps (zeros where records should be: damage)';
+const ZEROS = Buffer.alloc(4096);
+/** record(): a run of zero records was passed over; read on. */
+const ZERO = -100;
 
 export function isPcapMagic(v: number): boolean {
   return v === PCAP_MAGIC_US || v === PCAP_MAGIC_NS || v === 0xd4c3b2a1 || v === 0x4d3cb2a1;
@@ -39,11 +50,14 @@ export class PcapReader implements CaptureReader {
   private headerDone = false;
   private count = 0;
   private done = false;
+  private readonly strict: boolean;
 
-  constructor(w: ByteWindow, name: string, inputIndex = 0) {
+  /** `strict`: a damaged record ends the file with an error instead of being counted and skipped. */
+  constructor(w: ByteWindow, name: string, inputIndex = 0, strict = false) {
     this.w = w;
     this.name = name;
     this.packet.input = inputIndex;
+    this.strict = strict;
   }
 
   private view(): DataView {
@@ -85,6 +99,26 @@ export class PcapReader implements CaptureReader {
   }
 
   next(): number {
+    for (;;) {
+      const r = this.record();
+      if (r !== ZERO) return r;
+    }
+  }
+
+  /** Passes over records of zeros from `w.pos`: whole pages at a time, then 16 bytes at a time. */
+  private skipZeros(): number {
+    const w = this.w;
+    const b = w.buf;
+    let p = w.pos;
+    const end = w.end;
+    while (p + ZEROS.length <= end && b.compare(ZEROS, 0, ZEROS.length, p, p + ZEROS.length) === 0) p += ZEROS.length;
+    while (p + RECORD_HEADER <= end && b.readUInt32LE(p) === 0 && b.readUInt32LE(p + 4) === 0 && b.readUInt32LE(p + 8) === 0 && b.readUInt32LE(p + 12) === 0) p += RECORD_HEADER;
+    const n = (p - w.pos) / RECORD_HEADER;
+    w.pos = p;
+    return n;
+  }
+
+  private record(): number {
     if (this.done) return END;
     const w = this.w;
     if (!this.headerDone) {
@@ -114,6 +148,16 @@ export class PcapReader implements CaptureReader {
     }
     const sec = dv.getUint32(p, le);
     const frac = dv.getUint32(p + 4, le);
+    if (incl === 0 && sec === 0 && frac === 0 && dv.getUint32(p + 12, le) === 0) {
+      if (this.strict) {
+        return this.fail('PCAP_ZERO_RECORDS', 'a record of zeros (length 0, timestamp 0): zeros where records should be (damage)', w.base + p, this.count + 1);
+      }
+      const n = this.skipZeros();
+      this.count += n; // records of the file, as a packet number counts them (tshark would show each as a frame)
+      countSkip(this.skips, ZERO_RECORDS, n);
+      this.need = RECORD_HEADER;
+      return ZERO;
+    }
     const pk = this.packet;
     const unit = this.nanos ? 1_000_000_000 : 1_000_000;
     const nsPerUnit = this.nanos ? 1 : 1000;

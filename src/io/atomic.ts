@@ -1,16 +1,21 @@
 /**
  * Atomic file writes: data goes to a temporary name in the destination's
- * directory (`.tcpkit-<name>.<random>.tmp`) and is renamed to the final name
+ * directory (`.tcpkit-<name>.<pid>.<random>.tmp`) and is renamed to the final name
  * only when complete, so a failed or interrupted write never leaves a half
  * file under the final name (readers such as m-lab's ETL pick files up by
  * name). `commit()` flushes, fsyncs and renames; `abort()` removes the
  * temporary file. By default an existing final file is never replaced: the
  * rename is done with link()+unlink(), which fails with EEXIST, and the data
  * stays in the temporary file named in the error.
+ *
+ * A process killed outright (SIGKILL, a crash) leaves its temporary file: the
+ * first file a later process creates in the same directory removes the
+ * temporary files of this naming that are over a minute old and whose
+ * process is gone (removeStaleTemps).
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { link, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { ToolError } from '../util/errors.js';
@@ -38,7 +43,54 @@ export interface AtomicFileOptions {
 
 /** The temporary name used for `finalPath`. */
 export function tempPathFor(finalPath: string): string {
-  return join(dirname(finalPath), `.tcpkit-${basename(finalPath)}.${randomBytes(6).toString('hex')}.tmp`);
+  return join(dirname(finalPath), `.tcpkit-${basename(finalPath)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+const TEMP_NAME = /^\.tcpkit-.+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+/** A temporary file younger than this is left alone whatever its process (clocks, a pid reused at once). */
+export const STALE_TEMP_MS = 60_000;
+/** Directories already cleaned by this process. */
+const cleaned = new Set<string>();
+
+function processGone(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH'; // EPERM: alive, another user's
+  }
+}
+
+/**
+ * Removes the temporary files of this naming in `dir` that are older than
+ * STALE_TEMP_MS and whose process no longer runs; returns their names. Once
+ * per directory and process, unless `force`. Errors are ignored: cleaning is
+ * a courtesy, never a reason to fail a write.
+ */
+export async function removeStaleTemps(dir: string, force = false, nowMs = Date.now()): Promise<string[]> {
+  if (!force && cleaned.has(dir)) return [];
+  cleaned.add(dir);
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (m === null || !processGone(Number(m[1]))) continue;
+    const p = join(dir, name);
+    try {
+      if ((await stat(p)).mtimeMs > nowMs - STALE_TEMP_MS) continue;
+      await unlink(p);
+      removed.push(name);
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+  return removed;
 }
 
 export class AtomicFile {
@@ -78,6 +130,7 @@ export class AtomicFile {
         throw ioError('ATOMIC_MKDIR_FAILED', `cannot create directory ${dirname(finalPath)}`, finalPath, e);
       }
     }
+    await removeStaleTemps(dirname(finalPath));
     const tempPath = tempPathFor(finalPath);
     let fh;
     try {

@@ -7,9 +7,18 @@
  * valid until the next `fill()` (gopacket's ZeroCopyReadPacketData contract):
  * `nextBuffered()` never moves or refills the buffer.
  *
- * There is no line length limit: a line longer than the window makes the
- * window grow (up to its own `maxRecord`). Go's bufio.Scanner, used by
- * m-lab's csvtool, silently stops at a 64 KiB line instead; see docs/csvtool.md.
+ * Line length: a line longer than the window makes the window grow, up to
+ * `maxLine` bytes (default 1 MiB, commands' --max-line; real records are a
+ * few KB, the longest line of m-lab's test corpus is 70 KB). A longer line is
+ * handed out at once as `tooLong` with no bytes (the caller counts it as a
+ * bad line) and the rest of it is skipped as it streams by, never held: a
+ * 20 GB line costs the time to read it, not the memory. Go's bufio.Scanner,
+ * used by m-lab's csvtool, silently stops at a 64 KiB line instead; see
+ * docs/csvtool.md.
+ *
+ * A run of more than `maxEmptyRun` empty lines in a row (default 65,536) is
+ * damage, not data (a file of newlines where records should be): the reader
+ * throws INPUT_EMPTY_RUN instead of handing them out one by one.
  *
  * Typical loop (synchronous per line, one await per buffer refill):
  *
@@ -19,9 +28,24 @@
  *   }
  */
 import type { ByteWindow } from './window.js';
+import { ToolError } from '../util/errors.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
+
+/** Default longest line (--max-line). */
+export const DEFAULT_MAX_LINE = 1 << 20;
+/** Default longest run of empty lines before the input counts as damaged. */
+export const DEFAULT_MAX_EMPTY_RUN = 65536;
+
+export interface LineReaderOptions {
+  /** Longest line held, in bytes (default DEFAULT_MAX_LINE). */
+  maxLine?: number;
+  /** Most empty lines in a row before INPUT_EMPTY_RUN (default DEFAULT_MAX_EMPTY_RUN). */
+  maxEmptyRun?: number;
+  /** File name for messages. */
+  name?: string;
+}
 
 export class LineReader {
   readonly window: ByteWindow;
@@ -37,6 +61,15 @@ export class LineReader {
   lineOffset = 0;
   /** Whether the current line was terminated by `\n` (false only for a last unterminated line). */
   terminated = false;
+  /** The current line is longer than `maxLine`: it has no bytes here (start === end) and the rest of it is skipped. */
+  tooLong = false;
+  readonly maxLine: number;
+  private readonly maxEmptyRun: number;
+  private readonly name: string | undefined;
+  /** Inside a too-long line already handed out: its bytes are dropped up to its newline. */
+  private skipping = false;
+  /** Empty lines in a row so far. */
+  private emptyRun = 0;
 
   /** unread() was called: nextBuffered() hands out the current line again. */
   private replay = false;
@@ -45,10 +78,22 @@ export class LineReader {
   /** Bytes after `window.pos` already searched for `\n` without success. */
   private scanned = 0;
 
-  constructor(window: ByteWindow) {
+  constructor(window: ByteWindow, opts: LineReaderOptions = {}) {
     this.window = window;
     this.buf = window.buf;
     this.view = window.buf.subarray(0, window.end);
+    this.maxLine = opts.maxLine ?? DEFAULT_MAX_LINE;
+    this.maxEmptyRun = opts.maxEmptyRun ?? DEFAULT_MAX_EMPTY_RUN;
+    this.name = opts.name;
+  }
+
+  /** The located error for a too-long current line (for callers that count it as a bad line). */
+  tooLongError(): ToolError {
+    return new ToolError('INPUT_LINE_TOO_LONG', `line longer than the ${this.maxLine}-byte limit (--max-line): skipped without reading it into memory`, {
+      ...(this.name !== undefined ? { file: this.name } : {}),
+      line: this.lineNo,
+      offset: this.lineOffset,
+    });
   }
 
   /**
@@ -62,10 +107,21 @@ export class LineReader {
       return true;
     }
     const w = this.window;
-    const pos = w.pos;
+    let pos = w.pos;
+    if (this.skipping) {
+      const nl = this.view.indexOf(LF, pos);
+      if (nl < 0) {
+        w.pos = w.end; // dropped: nothing of a too-long line is kept
+        if (w.eof) this.skipping = false;
+        return false;
+      }
+      this.skipping = false;
+      pos = w.pos = nl + 1;
+    }
     if (pos >= w.end) return false;
     const nl = this.view.indexOf(LF, pos + this.scanned);
     if (nl < 0) {
+      if (w.end - pos > this.maxLine) return this.handOutTooLong(pos, w.end, true);
       if (!w.eof) {
         this.scanned = w.end - pos;
         return false;
@@ -75,8 +131,25 @@ export class LineReader {
       w.pos = w.end;
       return true;
     }
+    if (nl - pos > this.maxLine) return this.handOutTooLong(pos, nl + 1, false);
     this.setLine(pos, nl, true);
     w.pos = nl + 1;
+    if (nl === pos && ++this.emptyRun > this.maxEmptyRun) {
+      throw new ToolError('INPUT_EMPTY_RUN', `more than ${this.maxEmptyRun} empty lines in a row: blank space where records should be (damage); the rest is not read`, {
+        ...(this.name !== undefined ? { file: this.name } : {}),
+        line: this.lineNo,
+        offset: this.lineOffset,
+      });
+    }
+    return true;
+  }
+
+  /** Hands out the line starting at `pos` as too long; `to` is where reading goes on, `more` when its newline is still to come. */
+  private handOutTooLong(pos: number, to: number, more: boolean): boolean {
+    this.setLine(pos, pos, true);
+    this.tooLong = true;
+    this.skipping = more && !this.window.eof;
+    this.window.pos = to;
     return true;
   }
 
@@ -121,6 +194,8 @@ export class LineReader {
   }
 
   private setLine(start: number, nl: number, terminated: boolean): void {
+    this.tooLong = false;
+    if (nl > start) this.emptyRun = 0;
     let end = nl;
     if (end > start && this.buf[end - 1] === CR) end--;
     this.start = start;

@@ -15,15 +15,13 @@ import { drained } from './drained.js';
 
 export class TextSink {
   private batch: Buffer | null = null;
-  /** A written batch that may be filled again (see push). */
-  private spare: Buffer | null = null;
+  /** Written batches that may be filled again (see push). */
+  private readonly spare: Buffer[] = [];
   /**
-   * Whether a batch may be reused once the destination took it synchronously
-   * (writableLength 0 after the write). Only for a destination that copies
-   * what it is given during the write, such as a SyncFileStream or
-   * process.stdout: a file there is written with writeSync, and a pipe or
-   * terminal write that completes at once leaves nothing queued. Other
-   * Writables may keep the chunk itself.
+   * Whether a batch may be reused once its write's callback came. Only for a
+   * destination that is done with a chunk when it calls back, such as a
+   * SyncFileStream or process.stdout (a file written with writeSync, a pipe
+   * or terminal by libuv). Other Writables (a compressor) may keep the chunk.
    */
   private readonly reusable: boolean;
   private pos = 0;
@@ -67,8 +65,7 @@ export class TextSink {
         this.send(text);
         return this.waiting !== null;
       }
-      this.batch = this.spare ?? Buffer.allocUnsafe(2 * this.batchBytes);
-      this.spare = null;
+      this.batch = this.spare.pop() ?? Buffer.allocUnsafe(2 * this.batchBytes);
     }
     this.pos += this.batch.write(text, this.pos);
     if (this.pos >= this.batchBytes) {
@@ -84,14 +81,34 @@ export class TextSink {
     const chunk = b.subarray(0, this.pos);
     this.batch = null;
     this.pos = 0;
-    this.send(chunk);
-    // one 128 KB buffer instead of a new one per 64 KB written: 2-3 % of a flows-mode run
-    if (this.reusable && this.out.writableLength === 0) this.spare = b;
+    // A few 128 KB buffers instead of a new one per 64 KB written: 2-3 % of a flows-mode run, and
+    // with a slow reader (a pipe) each new one was external memory that set off a full garbage
+    // collection now and then: most of the run with a 500 MB heap of flows. A buffer comes back
+    // at once when the destination took it synchronously, else when the write's callback says
+    // the destination is done with it.
+    if (!this.reusable) {
+      this.send(chunk);
+      return;
+    }
+    let back = false;
+    const done = (): void => {
+      if (back) return;
+      back = true;
+      this.recycle(b);
+    };
+    this.send(chunk, done);
+    // taken synchronously (a file, or a pipe with room): free at once, the callback comes later
+    if (this.out.writableLength === 0) done();
   }
 
-  private send(chunk: string | Buffer): void {
+  private recycle(b: Buffer): void {
+    if (this.spare.length < 4) this.spare.push(b);
+  }
+
+  /** Writes `chunk`; `done` is the write's callback (the destination is done with the chunk). */
+  private send(chunk: string | Buffer, done?: () => void): void {
     this.charsWritten += chunk.length;
-    const ok = this.out.write(chunk);
+    const ok = done !== undefined ? this.out.write(chunk, done) : this.out.write(chunk);
     if (!ok && this.waiting === null) {
       this.waiting = drained(this.out).then(() => {
         this.waiting = null;

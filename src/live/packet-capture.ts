@@ -23,6 +23,7 @@ import { openInput } from '../io/input.js';
 import { drivePackets, openCapture } from '../capture/open.js';
 import type { PacketView } from '../capture/packet.js';
 import { ConnTracker } from '../analysis/tracker.js';
+import type { MemoryBudget } from '../util/memory-budget.js';
 import { connRecord } from '../analysis/conn-record.js';
 import type { Conn } from '../tcp/conn.js';
 import { CONN_SCHEMA, FLOW_SCHEMA, toJsonLine } from '../records/index.js';
@@ -57,6 +58,8 @@ export interface PacketCaptureOptions {
   synTimeoutMs: number;
   analysis: 'full' | 'flows';
   maxFlows: number;
+  /** Memory budget of the analysis state (see TrackerOptions.budget). */
+  budget?: MemoryBudget;
   /** Called with each handshake verdict as it is decided (analysis full). */
   onHandshake?: (c: Conn) => void;
   /** Called with each completed archive file (path relative to dir). */
@@ -191,6 +194,7 @@ export class PacketCapture {
       synTimeoutMs: opts.synTimeoutMs,
       analysis: opts.analysis,
       maxFlows: opts.maxFlows,
+      ...(opts.budget ? { budget: opts.budget } : {}),
       ...(opts.onHandshake ? { onHandshake: opts.onHandshake } : {}),
       onFlowEnd: (c) => this.flowEnded(c),
     });

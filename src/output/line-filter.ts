@@ -91,6 +91,11 @@ async function tcpInfoLoop(lines: LineReader, o: LineFilterOptions, batch: ByteB
   for (;;) {
     while (lines.nextBuffered()) {
       res.lines++;
+      if (lines.tooLong) {
+        res.bad++;
+        o.bad(lines.tooLongError());
+        continue;
+      }
       const b = lines.buf, s = lines.start, e = lines.end;
       try {
         if (!scanArchivalRecord(b, s, e, view)) decodeArchivalRecordGo(b, s, e, view);

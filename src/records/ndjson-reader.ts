@@ -86,6 +86,11 @@ export async function readRecordLines(lines: LineReader, name: string, h: Record
   for (;;) {
     while (lines.nextBuffered()) {
       res.lines++;
+      if (lines.tooLong) {
+        res.bad++;
+        h.bad(lines.tooLongError());
+        continue;
+      }
       let r: RecordValues | null;
       try {
         r = parseRecordLine(lines.buf, lines.start, lines.end);

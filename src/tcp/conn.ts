@@ -145,6 +145,12 @@ export class Conn {
   prev: Conn | null = null;
   next: Conn | null = null;
   inClosing = false;
+  /**
+   * The flow has carried no payload and no answer yet (a SYN with no reply, a
+   * one-packet probe): the tracker lists it apart, evicts it first and keeps
+   * the heavy analysis state for when it graduates (see ConnTracker).
+   */
+  embryonic = true;
   /** Per-connection analysis state owned by the analysis layer (pooled with the flow). */
   aux: ConnAux | null = null;
   /** Application decoding (src/analysis/app-layer.ts): 0 undecided, 1 left alone, 2 decoded; its state in `app`. */
@@ -185,6 +191,7 @@ export class Conn {
     this.uidText = null;
     this.prev = this.next = null;
     this.inClosing = false;
+    this.embryonic = true;
     this.aux?.reset();
     this.appState = 0;
     this.app = null;

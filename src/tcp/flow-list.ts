@@ -29,10 +29,27 @@ export class FlowList {
   }
 
   /**
-   * Inserts `c` by `listedTouch` (the list is kept in that order): walks from
-   * the tail, where a flow listed again after recent activity belongs.
+   * Inserts `c` by `listedTouch` (the list is kept in that order), after the
+   * flows with the same value: walks from the end nearer in listedTouch. A
+   * flow listed again after recent activity belongs near the tail; one
+   * touched just after it was listed (a SYN/ACK after the SYN, an ACK after
+   * the data), near the head, where walking from the tail would cross the
+   * whole list (every eviction did, under a flood of long-lived flows).
    */
   insertByListed(c: Conn): void {
+    const h = this.head, t = this.tail;
+    if (h !== null && t !== null && t.listedTouch > c.listedTouch && c.listedTouch - h.listedTouch < t.listedTouch - c.listedTouch) {
+      let n: Conn = h;
+      while (n.listedTouch <= c.listedTouch) n = n.next!; // stops at the tail at the latest
+      const p = n.prev;
+      c.prev = p;
+      c.next = n;
+      if (p === null) this.head = c;
+      else p.next = c;
+      n.prev = c;
+      this.length++;
+      return;
+    }
     let p = this.tail;
     while (p !== null && p.listedTouch > c.listedTouch) p = p.prev;
     if (p === this.tail) {

@@ -15,6 +15,7 @@
  *   recently (an intrusive LRU list of `TailHolder`s).
  */
 import { UsageError } from '../util/errors.js';
+import type { BudgetAccount } from '../util/memory-budget.js';
 
 export const DEFAULT_PAGE_SIZE = 4096;
 /** Default for --max-buffer: 64 MiB of pages across all streams. */
@@ -25,6 +26,8 @@ export interface PagePoolOptions {
   pageSize?: number;
   /** Bytes of pages handed out at once, all streams together (--max-buffer); default 64 MiB. */
   maxBytes?: number;
+  /** Memory budget account charged for every page created (released by `trim`). */
+  account?: BudgetAccount | null;
 }
 
 export interface PagePoolStats {
@@ -57,7 +60,7 @@ function bad(name: string, want: string, got: unknown): UsageError {
 }
 
 /** Validates pool options once (exact messages) and fills in defaults. */
-export function normalizePoolOptions(o: PagePoolOptions = {}): Required<PagePoolOptions> {
+export function normalizePoolOptions(o: PagePoolOptions = {}): Required<Omit<PagePoolOptions, 'account'>> {
   const pageSize = o.pageSize ?? DEFAULT_PAGE_SIZE;
   const maxBytes = o.maxBytes ?? DEFAULT_MAX_BUFFER_BYTES;
   if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > 1 << 20) throw bad('pageSize', 'a whole number of bytes from 1 to 1048576', pageSize);
@@ -72,9 +75,11 @@ export class PagePool {
   private lruHead: TailHolder | null = null;
   private lruTail: TailHolder | null = null;
   readonly stats: PagePoolStats;
+  private readonly account: BudgetAccount | null;
 
   constructor(opts: PagePoolOptions = {}) {
     const o = normalizePoolOptions(opts);
+    this.account = opts.account ?? null;
     this.pageSize = o.pageSize;
     this.capPages = Math.floor(o.maxBytes / o.pageSize);
     this.stats = { pageSize: o.pageSize, capPages: this.capPages, inUse: 0, peak: 0, created: 0, capHits: 0, reclaimedTailPages: 0 };
@@ -121,6 +126,7 @@ export class PagePool {
     if (p === undefined) {
       p = new Uint8Array(this.pageSize);
       st.created++;
+      this.account?.charge(this.pageSize);
     }
     if (++st.inUse > st.peak) st.peak = st.inUse;
     return p;
@@ -134,6 +140,7 @@ export class PagePool {
 
   /** Drops the free list (pages in use are unaffected). */
   trim(): void {
+    this.account?.release(this.free.length * this.pageSize);
     this.free.length = 0;
   }
 

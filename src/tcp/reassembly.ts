@@ -42,13 +42,21 @@ import { PageMap, _copy, type DiffSink } from './page-map.js';
 export interface StreamConsumer {
   /** `len` bytes at `buf[off]`, stream offsets relSeq .. relSeq+len-1, in order. Valid only during the call. */
   onData(buf: Uint8Array, off: number, len: number, relSeq: number): void;
-  /** `len` bytes at relSeq are missing (never captured, or given up at a cap). */
-  onGap(relSeq: number, len: number): void;
+  /**
+   * `len` bytes at relSeq are missing: never captured, or (`forced`) given up
+   * at a memory cap before they arrived, so some of them may still come (see
+   * onLate). A hole of one kind is reported apart from the other.
+   */
+  onGap(relSeq: number, len: number, forced?: boolean): void;
+  /** `len` bytes at relSeq arrived after a cap had given their range up (they are not delivered). */
+  onLate?(relSeq: number, len: number): void;
   /** A retransmission differed from the bytes kept for relSeq .. relSeq+len-1 (first to last differing byte). */
   onOverlapConflict?(relSeq: number, len: number): void;
 }
 
 export const DEFAULT_MAX_BUFFERED_PER_STREAM = 4 * 1024 * 1024;
+/** Ranges given up at a cap remembered per stream, to tell late bytes from retransmissions. */
+const FORCED_KEEP = 8;
 export const DEFAULT_OVERLAP_WINDOW = 64 * 1024;
 
 export interface ReassemblerOptions {
@@ -71,6 +79,8 @@ export interface StreamStats {
   /** Holes given up because a memory cap was hit (included in gapBytes). */
   forcedGaps: number;
   forcedGapBytes: number;
+  /** Bytes that arrived after a cap had given their range up (not delivered, not in overlapBytes). */
+  lateBytes: number;
   /** Bytes that arrived again (over delivered or buffered bytes). */
   overlapBytes: number;
   /** Of those, bytes that differed from the kept copy, and the pushes that had any. */
@@ -88,7 +98,7 @@ export interface StreamStats {
 
 function newStats(): StreamStats {
   return {
-    segments: 0, outOfOrderSegments: 0, deliveredBytes: 0, gaps: 0, gapBytes: 0, forcedGaps: 0, forcedGapBytes: 0,
+    segments: 0, outOfOrderSegments: 0, deliveredBytes: 0, gaps: 0, gapBytes: 0, forcedGaps: 0, forcedGapBytes: 0, lateBytes: 0,
     overlapBytes: 0, overlapConflictBytes: 0, overlapConflicts: 0, overlapUncheckedBytes: 0,
     bufferedBytes: 0, bufferedBytesPeak: 0, pages: 0, pagesPeak: 0,
   };
@@ -132,6 +142,9 @@ export class StreamReassembler implements TailHolder, DiffSink {
   // A gap waiting to be reported (adjacent holes are merged into one call).
   private gapStart = 0;
   private gapLen = 0;
+  private gapForced = false;
+  /** The last FORCED_KEEP ranges given up at a cap, [start, end) pairs, oldest first: later bytes in them are late, not overlaps. */
+  private readonly forcedRanges: number[] = [];
   // Conflicting bytes of the current push: first and last offset.
   private cFirst = -1;
   private cLast = -1;
@@ -161,6 +174,7 @@ export class StreamReassembler implements TailHolder, DiffSink {
     this.next = startOffset;
     this.tailStart = startOffset;
     this.gapLen = 0;
+    this.forcedRanges.length = 0;
     this.cFirst = this.cLast = -1;
     Object.assign(this.stats, newStats());
   }
@@ -270,9 +284,21 @@ export class StreamReassembler implements TailHolder, DiffSink {
 
   // ------------------------------------------------------------------ steps
 
-  /** Bytes [s, e) were delivered already: compare them with the tail. */
+  /** Bytes [s, e) were delivered already (or given up at a cap: late): compare them with the tail. */
   private compareDelivered(s: number, e: number, buf: Uint8Array, off: number): void {
     const st = this.stats;
+    const fr = this.forcedRanges;
+    for (let i = fr.length - 2; i >= 0; i -= 2) {
+      const a = fr[i]!, b = fr[i + 1]!;
+      if (a >= e || b <= s) continue;
+      // the part inside a range given up at a cap: late data, reported apart; the rest is compared as usual
+      const ls = a > s ? a : s, le = b < e ? b : e;
+      st.lateBytes += le - ls;
+      this.consumer.onLate?.(ls, le - ls);
+      if (ls > s) this.compareDelivered(s, ls, buf, off);
+      if (le < e) this.compareDelivered(le, e, buf, off + (le - s));
+      return;
+    }
     st.overlapBytes += e - s;
     const from = this.tailStart > s ? this.tailStart : s;
     if (from >= e) {
@@ -392,12 +418,19 @@ export class StreamReassembler implements TailHolder, DiffSink {
     if (forced) {
       st.forcedGaps++;
       st.forcedGapBytes += len;
+      const fr = this.forcedRanges;
+      if (fr.length > 0 && fr[fr.length - 1] === this.next) fr[fr.length - 1] = to;
+      else {
+        if (fr.length === 2 * FORCED_KEEP) fr.splice(0, 2);
+        fr.push(this.next, to);
+      }
     }
-    if (this.gapLen > 0 && this.gapStart + this.gapLen === this.next) this.gapLen += len;
+    if (this.gapLen > 0 && this.gapStart + this.gapLen === this.next && this.gapForced === forced) this.gapLen += len;
     else {
       this.flushGap();
       this.gapStart = this.next;
       this.gapLen = len;
+      this.gapForced = forced;
     }
     this.next = to;
     this.tailStart = to;
@@ -409,7 +442,7 @@ export class StreamReassembler implements TailHolder, DiffSink {
     const len = this.gapLen;
     this.gapLen = 0;
     this.stats.gaps++;
-    this.consumer.onGap(this.gapStart, len);
+    this.consumer.onGap(this.gapStart, len, this.gapForced);
   }
 
   private endOp(): void {

@@ -3,7 +3,9 @@
  * open-addressing hash table with linear probing over an Int32Array of flow
  * ids. The hash of a key is the XOR of its two endpoint hashes, so both
  * directions land in the same slot chain without reordering the key.
- * Deletion uses backward shifting (no tombstones). Flow objects are pooled.
+ * Deletion uses backward shifting (no tombstones). Flow objects are pooled
+ * (up to SPARE_FLOWS of them: after a flood the rest are garbage, so memory
+ * follows the flows open).
  */
 import { Conn } from './conn.js';
 
@@ -20,6 +22,9 @@ function mix(h: number): number {
 export function endpointHash(a0: number, a1: number, a2: number, a3: number, port: number): number {
   return mix(a0 ^ Math.imul(a1, 0x2c1b3c6d) ^ Math.imul(a2, 0x297a2d39) ^ Math.imul(a3, 0x1b873593) ^ Math.imul(port + 1, 0x9e3779b1));
 }
+
+/** Ended flow objects kept for reuse. */
+const SPARE_FLOWS = 4096;
 
 export class FlowTable {
   private slots: Int32Array;
@@ -133,7 +138,7 @@ export class FlowTable {
     this.freeIds.push(c.id);
     c.id = -1;
     this.size--;
-    this.pool.push(c);
+    if (this.pool.length < SPARE_FLOWS) this.pool.push(c);
   }
 
   /** Every live flow (for the end of input). */

@@ -70,6 +70,7 @@ export async function archiveToCsv(lines: LineReader, sink: TextSink, options: A
     while (lines.nextBuffered()) {
       result.lines++;
       try {
+        if (lines.tooLong) throw lines.tooLongError();
         decodeArchiveLine(lines.buf, lines.start, lines.end, view, snap);
         if (headerDue) {
           headerDue = false;
