@@ -195,7 +195,7 @@ async function main(): Promise<number> {
     .option('--max-line <bytes>', 'longest input line held (suffixes k, m, g); a longer line is a bad line, skipped as it streams by without being held in memory', '1m')
     .addOption(new Option('--kind <kind>', 'input kind: auto (decided by the first line), tcpinfo or tcpkit').choices(['auto', 'tcpinfo', 'tcpkit']).default('auto'))
     .option('--no-header', 'leave out the CSV header line (default: header on)')
-    .addOption(new Option('-f, --format <format>', "output format: csv, or parquet (typed columns, zstd; tcp-info snapshots in csvtool's columns plus the archive's UUID, metadata lines left out) (default: parquet when -o ends in .parquet)").choices(['csv', 'parquet']))
+    .addOption(new Option('-f, --format <format>', "output format: csv, or parquet (typed columns, zstd or gzip by Node version; tcp-info snapshots in csvtool's columns plus the archive's UUID, metadata lines left out) (default: parquet when -o ends in .parquet)").choices(['csv', 'parquet']))
     .option('-o, --output <file>', 'write to FILE instead of stdout (temporary name, renamed when complete)')
     .option('--records <kind>', 'tcpkit records of several kinds (tcpanalyze --decode): convert those of this kind (conn, http, ...) and skip the others')
     .addHelpText(
