@@ -84,7 +84,6 @@ export function kindText(k: NonNullable<OutputName['kind']>): string {
 export function outputCompression(path: string | undefined, zstdFlag: boolean): Compression {
   const n = outputName(path);
   if (zstdFlag && n.compression === 'gzip') throw new UsageError('USAGE_CONFLICT', `-z (zstd) contradicts the output name ${path} (gzip): give one of them`);
-  if (n.kind === 'parquet') throw new UsageError('USAGE_BAD_OUTPUT', `${path}: Parquet output is not supported; name the file .ndjson, .csv or .jsonl.zst`);
   return zstdFlag ? 'zstd' : n.compression;
 }
 

@@ -195,7 +195,7 @@ async function main(): Promise<number> {
     .option('--max-line <bytes>', 'longest input line held (suffixes k, m, g); a longer line is a bad line, skipped as it streams by without being held in memory', '1m')
     .addOption(new Option('--kind <kind>', 'input kind: auto (decided by the first line), tcpinfo or tcpkit').choices(['auto', 'tcpinfo', 'tcpkit']).default('auto'))
     .option('--no-header', 'leave out the CSV header line (default: header on)')
-    .addOption(new Option('-f, --format <format>', "output format: csv, or parquet (typed columns, zstd or gzip by Node version; tcp-info snapshots in csvtool's columns plus the archive's UUID, metadata lines left out) (default: parquet when -o ends in .parquet)").choices(['csv', 'parquet']))
+    .addOption(new Option('-f, --format <format>', "output format: csv, or parquet (typed columns, compressed; tcp-info snapshots in csvtool's columns plus the archive's UUID, metadata lines left out) (default: parquet when -o ends in .parquet)").choices(['csv', 'parquet']))
     .option('-o, --output <file>', 'write to FILE instead of stdout (temporary name, renamed when complete)')
     .option('--records <kind>', 'tcpkit records of several kinds (tcpanalyze --decode): convert those of this kind (conn, http, ...) and skip the others')
     .addHelpText(
@@ -212,7 +212,7 @@ Differences from m-lab's Go csvtool: docs/csvtool.md.`,
   program.parse(process.argv);
   const o = program.opts<{ skipBad: boolean; kind: 'auto' | 'tcpinfo' | 'tcpkit'; header: boolean; records?: string; maxLine: string; format?: 'csv' | 'parquet'; output?: string }>();
   const format = o.format ?? (o.output?.endsWith('.parquet') ? 'parquet' : 'csv');
-  if (format === 'parquet' && o.output === undefined && process.stdout.isTTY === true) throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write Parquet to a terminal; use -o FILE.parquet or a pipe');
+  if (format === 'parquet' && (o.output === undefined || o.output === '-') && process.stdout.isTTY === true) throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write Parquet to a terminal; use -o FILE.parquet or a pipe');
   const file = program.args[0];
   checkTerminalInput(NAME, program.args, 'a tcp-info archive or tcpkit records', 'csvtool archive.jsonl.zst, or tcpanalyze capture.pcap | csvtool');
   const maxLine = byteSize(o.maxLine, '--max-line');
@@ -268,11 +268,9 @@ Differences from m-lab's Go csvtool: docs/csvtool.md.`,
     const r = await archiveToCsv(lines, sink, { name: input.name, skipBad: o.skipBad, header: o.header, headerWithoutRows: () => !fromStdin });
     if (r.rows === 0 && o.header && fromStdin && !r.outputClosed) {
       if (!interrupted) await letSignalsArrive();
-      if (!interrupted) {
-        sink.write(CSV_HEADER);
-        await sink.flush();
-      }
+      if (!interrupted) sink.write(CSV_HEADER);
     }
+    await sink.flush();
     await out?.commit(true);
     if (r.skipped > 0) warn(`${NAME}: ${input.name}: ${describeSkipped(r)}`);
     return EXIT_OK;

@@ -46,7 +46,7 @@ const NAME = 'tcpanalyze';
 async function main(): Promise<number> {
   const program = makeProgram(NAME, 'Rebuild every TCP connection (and UDP/ICMP flow) of packet captures and write one record per connection.')
     .argument('[files...]', 'pcap or pcapng captures, plain, gzip or zstd (detected by content); several are merged by timestamp; none or - reads stdin')
-    .addOption(new Option('-f, --format <format>', 'output format: ndjson, csv, table, summary (tcpeek handshake totals as JSON), archive (zstd NDJSON with a first metadata line), or parquet (one kind per file, zstd when Node has it, else gzip) (default: what the -o name says (.csv, .ndjson/.jsonl/.json, .txt for a table; .jsonl.zst is an archive; .parquet), else table on a terminal and ndjson elsewhere; a name that contradicts --format is an error)').choices(['ndjson', 'csv', 'table', 'summary', 'archive', 'parquet']))
+    .addOption(new Option('-f, --format <format>', 'output format: ndjson, csv, table, summary (tcpeek handshake totals as JSON), archive (zstd NDJSON with a first metadata line), or parquet (one kind per file; with -o or a pipe) (default: what the -o name says (.csv, .ndjson/.jsonl/.json, .txt for a table, .parquet; .jsonl.zst is an archive), else table on a terminal and ndjson elsewhere; a name that contradicts --format is an error)').choices(['ndjson', 'csv', 'table', 'summary', 'archive', 'parquet']))
     .option('-z, --zstd', 'compress the output with zstd (implied by --format archive and by -o FILE.zst; -o FILE.gz compresses with gzip)', false)
     .option('--handshakes', 'print one tcpeek-style line per handshake (time, timestamp, source, destination, result, dup SYN, dup SYN/ACK) instead of records', false)
     .option('--flags', 'print one line per TCP segment with tshark analysis flags (frame, time, direction, length, classes) instead of records', false)
@@ -153,11 +153,11 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   const toTerminal = (o.output === undefined || o.output === '-') && process.stdout.isTTY === true;
   const dirOut = isDirectoryOutput(o.output);
   const { format, compression } = outputFormat(o, view, toTerminal, dirOut);
+  if (format === 'parquet' && toTerminal) throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write Parquet to a terminal; use -o FILE.parquet or a pipe');
   if (compression !== 'none' && toTerminal) throw new UsageError('USAGE_BINARY_TO_TERMINAL', `will not write ${compression} data to a terminal; use -o FILE or a pipe`);
   if (o.tunnels && view !== 'records') {
     throw new UsageError('USAGE_CONFLICT', '--tunnels adds tunnel records to the records: it cannot be combined with --handshakes, --flags, --format summary or --follow');
   }
-  if (format === 'parquet' && toTerminal) throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write Parquet to a terminal; use -o FILE.parquet or a pipe');
 
   // every option is checked before anything is created
   const filterSet = parseFilters(o.filter);
@@ -448,12 +448,12 @@ function checkModes(o: ModeOptions, given: (option: string) => boolean): View {
 
 /** Which kinds of output name each format may be written under (null: a name that says nothing). */
 const NAME_KINDS: Record<Format | 'lines', readonly (OutputName['kind'])[]> = {
+  parquet: ['parquet', null],
   csv: ['csv', 'text', null],
   ndjson: ['ndjson', 'json', 'text', null],
   archive: ['ndjson', null],
   table: ['text', null],
   summary: ['json', 'text', null],
-  parquet: ['parquet'],
   lines: ['text', null],
 };
 
@@ -470,14 +470,6 @@ function outputFormat(o: ModeOptions, view: View, toTerminal: boolean, dirOut: b
     return { format, compression: format === 'archive' ? 'zstd' : 'none' };
   }
   const name = outputName(o.output);
-  if (name.kind === 'parquet' || (o.format === 'parquet' && view === 'records')) {
-    // Parquet compresses its own pages: one kind per file (checked by chooseKinds)
-    if (view !== 'records') throw new UsageError('USAGE_CONFLICT', `the output name ${o.output} says Parquet, which holds records; --handshakes, --flags, --follow and --format summary write text`);
-    if (o.format !== undefined && o.format !== 'parquet') throw new UsageError('USAGE_CONFLICT', `--format ${o.format} contradicts the output name ${o.output} (Parquet): give one of them, or make them agree`);
-    if (name.kind !== 'parquet' && name.kind !== null) throw new UsageError('USAGE_CONFLICT', `--format parquet contradicts the output name ${o.output} (${kindText(name.kind)}): name it .parquet`);
-    if (o.zstd || name.compression !== 'none') throw new UsageError('USAGE_CONFLICT', 'Parquet compresses its own pages: leave out -z and .gz/.zst');
-    return { format: 'parquet', compression: 'none' };
-  }
   let compression = outputCompression(o.output, o.zstd);
   let format: Format;
   if (view === 'summary') format = 'summary';
@@ -485,6 +477,7 @@ function outputFormat(o: ModeOptions, view: View, toTerminal: boolean, dirOut: b
   else if (o.format !== undefined) format = o.format;
   else if (o.wide) format = 'table';
   else if (name.kind === 'csv') format = 'csv';
+  else if (name.kind === 'parquet') format = 'parquet';
   else if (name.kind === 'text') format = 'table';
   else if (o.output !== undefined && o.output !== '-') format = compression === 'zstd' && name.kind !== 'json' ? 'archive' : 'ndjson';
   else format = toTerminal ? 'table' : 'ndjson';
@@ -495,6 +488,9 @@ function outputFormat(o: ModeOptions, view: View, toTerminal: boolean, dirOut: b
     }
     const what = view === 'records' || view === 'summary' ? `--format ${format}` : o.handshakes ? '--handshakes (text lines)' : o.flags ? '--flags (text lines)' : '--follow (the stream text)';
     throw new UsageError('USAGE_CONFLICT', `${what} contradicts the output name ${o.output} (${kindText(name.kind!)}): give one of them, or make them agree`);
+  }
+  if (format === 'parquet') {
+    if (compression !== 'none') throw new UsageError('USAGE_CONFLICT', `Parquet compresses its own pages: name the output ${o.output} without .gz or .zst, and leave out -z`);
   }
   if (format === 'archive') {
     if (compression === 'gzip') throw new UsageError('USAGE_CONFLICT', `--format archive is zstd-compressed, but the output name ${o.output} says gzip: name it .jsonl.zst`);

@@ -196,7 +196,7 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
   }
   // a tcp-info socket's own side is local, so only records and captures need --local for RX
   if (!o.quiet && kind !== 'tcpinfo') for (const w of selector.warnings()) warn(`${NAME}: warning: ${w}`);
-  const parquet = (o.format ?? (outputName(outPath).kind === 'parquet' ? 'parquet' : 'input')) === 'parquet';
+  const parquet = (o.format ?? (outPath?.endsWith('.parquet') ? 'parquet' : 'input')) === 'parquet';
   let compression: Compression;
   try {
     if (kind !== 'capture') {
@@ -207,12 +207,11 @@ Exit status: 0 ok, 1 data error (unreadable lines are skipped and counted; a dam
       }
     }
     if (parquet && kind === 'capture') throw new UsageError('USAGE_CONFLICT', '--format parquet writes records or tcp-info snapshots; a capture is filtered into a capture (analyse it with tcpanalyze --format parquet)');
-    if (parquet && (o.zstd || outputName(outPath).compression !== 'none')) throw new UsageError('USAGE_CONFLICT', 'Parquet compresses its own pages: leave out -z and .gz/.zst');
-    if (parquet && (outPath === undefined || outPath === '-') && process.stdout.isTTY === true) throw new UsageError('USAGE_BINARY_TO_TERMINAL', 'will not write Parquet to a terminal; use -o FILE.parquet or a pipe');
-    compression = parquet ? 'none' : outputCompression(outPath, o.zstd);
+    compression = outputCompression(outPath, o.zstd);
+    if (parquet && compression !== 'none') throw new UsageError('USAGE_CONFLICT', `Parquet compresses its own pages: name the output ${outPath} without .gz or .zst, and leave out -z`);
     if (!parquet) checkOutputName(outPath, kind);
-    if ((outPath === undefined || outPath === '-') && process.stdout.isTTY === true && (compression !== 'none' || kind === 'capture')) {
-      throw new UsageError('USAGE_BINARY_TO_TERMINAL', `will not write ${kind === 'capture' ? 'a capture' : `${compression} data`} to a terminal; use -o FILE or a pipe`);
+    if ((outPath === undefined || outPath === '-') && process.stdout.isTTY === true && (compression !== 'none' || kind === 'capture' || parquet)) {
+      throw new UsageError('USAGE_BINARY_TO_TERMINAL', `will not write ${kind === 'capture' ? 'a capture' : parquet ? 'Parquet' : `${compression} data`} to a terminal; use -o FILE or a pipe`);
     }
   } catch (e) {
     await input.window.close().catch(() => {});

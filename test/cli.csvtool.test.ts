@@ -165,11 +165,11 @@ Options:
                          or tcpkit (choices: "auto", "tcpinfo", "tcpkit",
                          default: "auto")
   --no-header            leave out the CSV header line (default: header on)
-  -f, --format <format>  output format: csv, or parquet (typed columns, zstd or
-                         gzip by Node version; tcp-info snapshots in csvtool's
-                         columns plus the archive's UUID, metadata lines left
-                         out) (default: parquet when -o ends in .parquet)
-                         (choices: "csv", "parquet")
+  -f, --format <format>  output format: csv, or parquet (typed columns,
+                         compressed; tcp-info snapshots in csvtool's columns
+                         plus the archive's UUID, metadata lines left out)
+                         (default: parquet when -o ends in .parquet) (choices:
+                         "csv", "parquet")
   -o, --output <file>    write to FILE instead of stdout (temporary name,
                          renamed when complete)
   --records <kind>       tcpkit records of several kinds (tcpanalyze --decode):

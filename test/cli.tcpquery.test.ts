@@ -100,8 +100,7 @@ test('every view has the types of the schema (TIMESTAMP_NS times, BIGINT counter
       t.table,
     );
   }
-  assert.deepEqual(new Set(got.map((g) => g['table_name'])), new Set(queryTables().map((t) => t.table)));
-  for (const v of ['conns', 'flows', 'http', 'dns', 'ssl', 'tunnels', 'tcpinfo']) assert.ok(got.some((g) => g['table_name'] === v), v);
+  assert.deepEqual(new Set(got.map((g) => g['table_name'])), new Set(['conns', 'flows', 'http', 'dns', 'ssl', 'tunnels', 'redis', 'mongodb', 'mysql', 'postgresql', 'tcpinfo']));
 });
 
 test('Parquet from tcpanalyze, tcpfilter and csvtool reads back as exactly the NDJSON (64-bit counters, ns timestamps)', { skip }, () => {

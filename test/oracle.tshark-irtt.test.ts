@@ -35,6 +35,13 @@ function irttByStream(capture: string): Map<string, string> {
   return m;
 }
 
+/**
+ * Streams where tcpkit differs on purpose: an unanswered SYN (handshake
+ * timeout) has no handshake_ms, because a later ACK from the SYN's own
+ * sender measures no round trip; tshark still times the SYN to that ACK.
+ */
+const DOCUMENTED = new Map([['tcpdump__ipoib.pcap#0', 'a one-way capture: a SYN, then the same host\'s ACK 0.167 ms later (no SYN/ACK seen)']]);
+
 const captures = existsSync(ORA) ? readdirSync(ORA).filter((f) => f.endsWith('.tshark-flags.tsv')).map((f) => f.replace('.tshark-flags.tsv', '')).sort() : [];
 
 test('handshake_ms equals tshark\'s iRTT on every TCP stream of every fixture capture', async () => {
@@ -60,7 +67,7 @@ test('handshake_ms equals tshark\'s iRTT on every TCP stream of every fixture ca
       const want = irtt.get(c['stream']!) ?? '';
       const got = rec['handshake_ms'] === null ? '' : String(rec['handshake_ms']);
       if (want !== '') withIrtt++;
-      if (got !== want) problems.push(`${name} stream ${c['stream']}: tshark iRTT ${want || '(none)'} ms, handshake_ms ${got || '(none)'}`);
+      if (got !== want && !(got === '' && DOCUMENTED.has(`${name}#${c['stream']}`))) problems.push(`${name} stream ${c['stream']}: tshark iRTT ${want || '(none)'} ms, handshake_ms ${got || '(none)'}`);
       if (rec['rtt_ms'] !== null && got !== '' && String(rec['rtt_ms']) !== got) problems.push(`${name} stream ${c['stream']}: rtt_ms ${rec['rtt_ms']} is not handshake_ms ${got}`);
     }
   }

@@ -2,8 +2,7 @@
  * A streaming Parquet writer for tcpkit's records (parquet-format 2.x):
  * rows are encoded as they come into per-column buffers (PLAIN values,
  * RLE/bit-packed definition levels), and every row group, when full, is
- * compressed (zstd with Node's built-in zstd, Node 22.15+/23.8+; gzip on
- * older Node, which every Parquet reader reads too) and written out, so memory holds one row group at
+ * compressed (zstd; gzip on Node.js without zstd in node:zlib) and written out, so memory holds one row group at
  * most (`rowGroupRows` rows or `rowGroupBytes` of encoded values, whichever
  * comes first). Types come from the schema (src/records/ddl.ts):
  * timestamps INT64 TIMESTAMP(NANOS) (UTC values, not flagged adjusted: see physical()), durations INT64 DECIMAL(18,9),
@@ -12,7 +11,8 @@
  * Why a writer of our own: measured against hyparquet-writer and DuckDB's
  * COPY on the bench records (README, "Dependency notes"), it writes the
  * records several times faster than hyparquet-writer, streams (DuckDB's COPY
- * writes a file from one query), and needs no dependency. Readers checked by the tests: DuckDB; the format is the one
+ * writes a file from one query), and needs no new dependency (the codecs come
+ * from node:zlib). Readers checked by the tests: DuckDB; the format is the one
  * pyarrow, Spark, ClickHouse and BigQuery read (no v2 pages, no dictionary).
  */
 import * as zlib from 'node:zlib';
@@ -30,7 +30,7 @@ export interface ParquetWriterOptions {
   rowGroupRows?: number;
   /** Encoded bytes per row group at most, before compression (default 32 MiB): bounds memory for wide rows. */
   rowGroupBytes?: number;
-  /** zstd level (default 3). */
+  /** Compression level (default 3; zstd's scale, gzip's from 1 to 9). */
   level?: number;
   /** Key/value metadata of the file (tcpkit writes `tcpkit.kind`). */
   metadata?: Record<string, string>;
@@ -44,17 +44,17 @@ const ZSTD = 6;
 const C_UTF8 = 0, C_LIST = 3, C_DECIMAL = 5, C_UINT_8 = 11, C_UINT_16 = 12, C_UINT_32 = 13, C_UINT_64 = 14;
 
 const GZIP = 2;
-
-/** Node's synchronous zstd (22.15+, 23.8+), or undefined. */
-const zstdSync = (zlib as unknown as { zstdCompressSync?: (b: Uint8Array, o?: { params?: Record<number, number> }) => Buffer }).zstdCompressSync;
-const ZSTD_LEVEL = (zlib.constants as unknown as Record<string, number>)['ZSTD_c_compressionLevel'];
-
-/** The pages' codec: zstd where Node has it, else gzip. */
-const CODEC = zstdSync !== undefined && ZSTD_LEVEL !== undefined ? ZSTD : GZIP;
-
+type ZlibZstd = { zstdCompressSync?: (b: Uint8Array, o?: { params?: Record<number, number> }) => Buffer; constants: Record<string, number> };
+const zz = zlib as unknown as ZlibZstd;
+/**
+ * The pages' codec: ZSTD with node:zlib's zstd (Node 22.15 and later); GZIP
+ * (parquet-format's GZIP codec, RFC 1952) on older Node, which has no zstd in
+ * node:zlib. Every Parquet reader reads both.
+ */
+export const PARQUET_CODEC: 'ZSTD' | 'GZIP' = typeof zz.zstdCompressSync === 'function' ? 'ZSTD' : 'GZIP';
 function compress(b: Buffer, level: number): Buffer {
-  if (CODEC === ZSTD) return zstdSync!(b, { params: { [ZSTD_LEVEL!]: level } });
-  return zlib.gzipSync(b, { level: 6 });
+  if (PARQUET_CODEC === 'ZSTD') return zz.zstdCompressSync!(b, { params: { [zz.constants['ZSTD_c_compressionLevel']!]: level } });
+  return zlib.gzipSync(b, { level: Math.min(9, Math.max(1, level)) });
 }
 
 /** A growable byte buffer. */
@@ -395,7 +395,7 @@ export class ParquetWriter {
             [1, i32(c.phys.type)],
             [2, list('i32', [PLAIN, RLE])],
             [3, list('bin', path)],
-            [4, i32(CODEC)],
+            [4, i32(PARQUET_CODEC === 'ZSTD' ? ZSTD : GZIP)],
             [5, i64(numValues)],
             [6, i64(unc)],
             [7, i64(comp)],

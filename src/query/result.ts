@@ -68,15 +68,14 @@ function valueConverter(type: FieldDef['type']): ToRecord {
 
 /**
  * The record kind a result's rows are: the one kind whose schema has every
- * result column with the same type and whose identity (`uid`, or `ts` for a
- * kind without one) is among them (a `SELECT *` or a projection of one view
- * that keeps the record's identity, so the lines read back as that kind's
- * records; an aggregate that happens to share a field's name, as `count(*)
- * AS n`, is not a record); else `row`.
+ * result column with the same type, `uid` among them (a `SELECT *` or a
+ * projection of one view, so the lines read back as that kind's records);
+ * else `row`.
  */
 export function resultKind(fields: readonly FieldDef[]): string {
-  const identity = (s: RecordSchema): string => (s.fields.some((g) => g.name === 'uid') ? 'uid' : 'ts');
-  const kinds = [...SCHEMAS.values()].filter((s) => fields.some((f) => f.name === identity(s)) && fields.every((f) => s.fields.some((g) => g.name === f.name && g.type === f.type)));
+  // a record has its connection's uid: without it (an aggregate such as count(*) AS n) it is a row
+  if (!fields.some((f) => f.name === 'uid')) return 'row';
+  const kinds = [...SCHEMAS.values()].filter((s) => fields.every((f) => s.fields.some((g) => g.name === f.name && g.type === f.type)));
   return kinds.length === 1 ? kinds[0]!.kind : 'row';
 }
 

@@ -19,10 +19,10 @@ export interface FieldDef {
   doc: string;
   /** Whose vocabulary the name follows: zeek, tshark, tcptrace, tcpeek, datadog, community-id, goprobe, ja3/ja4 (their authors' specifications), tcpkit. */
   vocab: 'zeek' | 'tshark' | 'tcptrace' | 'tcpeek' | 'datadog' | 'community-id' | 'goprobe' | 'ja3' | 'ja4' | 'tcpkit';
-  /** Element type of a `list` field (default string): what typed stores (DuckDB, Parquet, BigQuery) hold. */
-  items?: 'string' | 'int';
   /** The only values a string field takes (besides empty and null), for checking `--where` constants. */
   values?: readonly string[];
+  /** Element type of a `list` field (default string): what typed stores (DuckDB, Parquet, BigQuery) hold. */
+  items?: 'string' | 'int';
 }
 
 export interface RecordSchema {
