@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_OPTIONS, DEFAULT_PACKETS, GEN_VERSION, SMALL_PACKETS, formatStats, type GenStats } from './gen-capture.js';
 import { runL7Bench } from './l7.js';
 import { runQueryBench } from './query.js';
+import { runClickHouseBench } from './clickhouse.js';
 import { REPO_ROOT, firstLine, fmtNum, measure, median, runInherit, shellQuote, table, which, type Measured } from './_util.js';
 
 const OUT_DIR = join(REPO_ROOT, 'bench', 'out');
@@ -95,6 +96,7 @@ function usage(): string {
   --no-tcptrace          skip tcptrace
   --no-memory            skip the ${MEMORY_SCALE}x-capture memory-flatness runs of tcpanalyze (full and flows)
   --no-query             skip the SQL and Parquet section (tcpquery group-by, Parquet writers)
+  --no-clickhouse        skip the ClickHouse section (tcpload rows/s, batch formats; needs clickhouse-server)
   --no-l7                skip the application-decoding section (--decode all on HTTP, TLS and DNS traffic)
   --l7-packets N         size of that section's capture (default 300000)
   --memory-runs N        runs on the ${MEMORY_SCALE}x capture (default 1; peak RSS is nearly deterministic)
@@ -116,6 +118,7 @@ function parse(): {
   memory: boolean;
   l7: boolean;
   query: boolean;
+  clickhouse: boolean;
   l7Packets: number;
   memoryRuns: number;
   regen: boolean;
@@ -134,6 +137,7 @@ function parse(): {
       'no-memory': { type: 'boolean' },
       'no-l7': { type: 'boolean' },
       'no-query': { type: 'boolean' },
+      'no-clickhouse': { type: 'boolean' },
       'l7-packets': { type: 'string' },
       memory: { type: 'boolean' },
       'memory-runs': { type: 'string' },
@@ -173,6 +177,7 @@ function parse(): {
     memory: !v['no-memory'],
     l7: !v['no-l7'],
     query: !v['no-query'],
+    clickhouse: !v['no-clickhouse'],
     l7Packets: int(v['l7-packets'], 'l7-packets', 300_000, 1000),
     memoryRuns: int(v['memory-runs'], 'memory-runs', 1, 1),
     regen: v.regen === true,
@@ -356,6 +361,7 @@ async function main(): Promise<void> {
     goals.push(...(await runL7Bench({ packets: opts.l7Packets, runs: opts.runs, memory: opts.memory, regen: opts.regen, outDir: OUT_DIR, timeBin: TIME_BIN, nodeFlags: shebangFlags(TCPANALYZE_JS) })));
   }
   if (opts.query && opts.tcpanalyzeCmd === undefined && bulkCapture !== null) goals.push(...(await runQueryBench({ capture: bulkCapture, outDir: OUT_DIR, copies: 4 })));
+  if (opts.clickhouse && opts.tcpanalyzeCmd === undefined && bulkCapture !== null) goals.push(...(await runClickHouseBench({ capture: bulkCapture, outDir: OUT_DIR, runs: opts.runs })));
   console.log('\nGoals:');
   for (const g of goals) console.log(`${g.status}  ${g.goal}: ${g.detail}`);
   if (opts.tcpanalyzeCmd !== undefined) console.log('(tcpanalyze was a stand-in command: --tcpanalyze-cmd)');

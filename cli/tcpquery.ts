@@ -60,7 +60,7 @@ class RowNdjsonWriter implements RecordWriter {
 async function main(): Promise<number> {
   const program = makeProgram(
     NAME,
-    'Run SQL (DuckDB, embedded) over tcpkit records and archives of every kind, tcp-info archives and Parquet files. Each kind is a view typed from the record schemas: conns, flows, http, dns, ssl, tunnels, tcpinfo.',
+    'Run SQL (DuckDB, embedded) over tcpkit records and archives of every kind, tcp-info archives and Parquet files. Each kind is a view typed from the record schemas: conns, flows, http, dns, ssl, redis, mongodb, mysql, postgresql, tunnels, tcpinfo.',
   )
     .argument('[sql]', "the query, e.g. 'SELECT resp_p, count(*) FROM conns GROUP BY 1'")
     .argument('[files...]', 'records (NDJSON, plain, gzip or zstd; tcpkit archives), tcp-info archives, Parquet files; none or - reads stdin')
@@ -68,7 +68,7 @@ async function main(): Promise<number> {
     .option('-o, --output <file>', 'write to FILE instead of stdout (temporary name, renamed when complete); zstd when it ends in .zst; Parquet when it ends in .parquet')
     .option('--no-header', 'CSV: leave out the header line')
     .option('--explain', "print DuckDB's plan for the query instead of running it", false)
-    .option('--schema <kind>', 'print the table definition of a kind (conn, flow, http, dns, ssl, tunnel, tcpinfo; or a view name) and exit')
+    .option('--schema <kind>', 'print the table definition of a kind (conn, flow, http, dns, ssl, redis, mongodb, mysql, postgresql, tunnel, tcpinfo; or a view name) and exit')
     .addOption(new Option('--dialect <dialect>', 'with --schema: the dialect').choices([...DIALECTS.keys()]).default('duckdb'))
     .option('--table <name>', 'with --schema: the table name in the statement (default: the view name)')
     .option('--threads <n>', "DuckDB's worker threads (default: one per core)")
@@ -78,7 +78,7 @@ async function main(): Promise<number> {
     .addHelpText(
       'after',
       `
-Views: conns, flows, http, dns, ssl, tunnels (tcpkit records), tcpinfo (tcp-info snapshots,
+Views: conns, flows, http, dns, ssl, redis, mongodb, mysql, postgresql, tunnels (tcpkit records), tcpinfo (tcp-info snapshots,
 csvtool's columns). Times are TIMESTAMP_NS (UTC), durations DECIMAL(18,9), counters BIGINT.
 Examples:
   tcpquery 'SELECT resp_p, count(*), quantile_cont(handshake_ms, 0.99) FROM conns GROUP BY 1 ORDER BY 2 DESC' day*.jsonl.zst
@@ -95,7 +95,7 @@ Exit status: 0 ok, 1 data error (unreadable input, skipped lines), 2 usage or SQ
   if (o.schema !== undefined) {
     const { findTable } = await import('../src/query/engine.js');
     const t = findTable(o.schema);
-    if (t === undefined) throw new UsageError('USAGE_BAD_RECORD_KIND', `--schema: "${o.schema}" is not a record kind (conn, flow, http, dns, ssl, tunnel, tcpinfo)`);
+    if (t === undefined) throw new UsageError('USAGE_BAD_RECORD_KIND', `--schema: "${o.schema}" is not a record kind (conn, flow, http, dns, ssl, redis, mongodb, mysql, postgresql, tunnel, tcpinfo)`);
     process.stdout.write(renderDdl(t, o.dialect, o.table !== undefined ? { table: o.table } : {}));
     return EXIT_OK;
   }

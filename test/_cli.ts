@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { ROOT } from './_fixtures.js';
 import { shq, type CliResult } from './_capture-helpers.js';
 
-export const COMMANDS = ['tcpanalyze', 'csvtool', 'tcpfilter', 'tcpsummary', 'tcpcapture', 'tcpcheck', 'tcpdiff', 'tcpquery'] as const;
+export const COMMANDS = ['tcpanalyze', 'csvtool', 'tcpfilter', 'tcpsummary', 'tcpcapture', 'tcpcheck', 'tcpdiff', 'tcpquery', 'tcpload'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export function bin(name: CommandName): string {

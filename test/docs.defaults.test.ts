@@ -53,6 +53,7 @@ const COMMANDS: [string, Help][] = [
   ['csvtool', helpDefaults('csvtool')],
   ['tcpcapture packets', helpDefaults('tcpcapture', ['packets'])],
   ['tcpcapture sockets', helpDefaults('tcpcapture', ['sockets'])],
+  ['tcpload', helpDefaults('tcpload')],
 ];
 
 const DURATION: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, sec: 1e9, m: 60e9, min: 60e9, h: 3600e9 };

@@ -7,12 +7,14 @@
  * Types (the "logical" types below, shared with the tcp-info columns):
  * - `time` fields are TIMESTAMP_NS in DuckDB and Parquet (exact nanoseconds,
  *   UTC); BigQuery's TIMESTAMP holds microseconds, so the nanoseconds are cut
- *   there; ClickHouse's DateTime64(9) holds them.
+ *   there; ClickHouse gets Decimal128(9) seconds (exact; the server versions
+ *   tcpkit is tested with have no DateTime64: src/records/ddl-clickhouse.ts).
  * - `seconds` fields (durations) are exact decimals with 9 fraction digits.
  * - `int` fields are 64-bit signed integers everywhere (exact: never a double).
  * - `list` fields are arrays of strings or of integers (`FieldDef.items`).
  */
 import type { FieldDef, RecordSchema } from './schema.js';
+import { clickhouseDdl } from './ddl-clickhouse.js';
 
 /** A column's type in the one vocabulary every dialect maps from. */
 export type LogicalType =
@@ -109,22 +111,6 @@ const BIGQUERY: Record<LogicalType, string> = {
   list_int64: 'ARRAY<INT64>',
 };
 
-const CLICKHOUSE: Record<LogicalType, string> = {
-  string: 'String',
-  bool: 'UInt8',
-  float64: 'Float64',
-  int64: 'Int64',
-  int32: 'Int32',
-  uint8: 'UInt8',
-  uint16: 'UInt16',
-  uint32: 'UInt32',
-  uint64: 'UInt64',
-  timestamp_ns: "DateTime64(9, 'UTC')",
-  decimal_ns: 'Decimal64(9)',
-  list_string: 'Array(String)',
-  list_int64: 'Array(Int64)',
-};
-
 /** The DuckDB type of a logical type. */
 export function duckdbType(t: LogicalType): string {
   return DUCKDB[t];
@@ -185,12 +171,9 @@ function jsonSchemaType(t: LogicalType): Record<string, unknown> {
 
 /**
  * The dialects `tcpquery --schema KIND --dialect NAME` prints.
- *
- * CLICKHOUSE SLOT: the `clickhouse` entry below is a simple MergeTree table
- * (modern ClickHouse types). The ClickHouse loader's own DDL
- * (src/records/ddl-clickhouse.ts: ReplacingMergeTree keyed by uid, the
- * types the tested server version accepts) replaces this entry when it is
- * merged: set DIALECTS' 'clickhouse' render to that function.
+ * The `clickhouse` entry is the table tcpload creates
+ * (src/records/ddl-clickhouse.ts: a ReplacingMergeTree keyed by the record's
+ * identity).
  */
 export const DIALECTS: ReadonlyMap<string, Dialect> = new Map<string, Dialect>([
   [
@@ -242,23 +225,8 @@ export const DIALECTS: ReadonlyMap<string, Dialect> = new Map<string, Dialect>([
     'clickhouse',
     {
       name: 'clickhouse',
-      describe: 'ClickHouse CREATE TABLE (a simple MergeTree; see the ClickHouse loader for the one it creates)',
-      render: (t, o) => {
-        const hasTs = t.columns.some((c) => c.name === 'ts' || c.name === 'Timestamp');
-        const order = hasTs ? (t.columns.some((c) => c.name === 'ts') ? 'ts' : 'Timestamp') : 'tuple()';
-        return (
-          `CREATE TABLE ${o.table ?? backtick(t.table)} (\n` +
-          t.columns
-            .map((c) => {
-              const base = CLICKHOUSE[c.type];
-              // the sorting key and arrays cannot be Nullable
-              const type = c.name === order || base.startsWith('Array') ? base : `Nullable(${base})`;
-              return `  ${backtick(c.name)} ${type} COMMENT ${sqlString(summary(c.doc))}`;
-            })
-            .join(',\n') +
-          `\n) ENGINE = MergeTree ORDER BY ${order === 'tuple()' ? order : backtick(order)};\n`
-        );
-      },
+      describe: "ClickHouse CREATE TABLE: the ReplacingMergeTree keyed by the record's identity that tcpload creates",
+      render: (t, o) => clickhouseDdl(t, o.table !== undefined ? { table: o.table } : {}),
     },
   ],
 ]);
