@@ -76,6 +76,9 @@ interface Dest {
   sink: TextSink;
   write: (schema: RecordSchema, r: RecordValues) => void;
   writer: { end(): void };
+  /** -o DIR/: a kind's file that got no record is removed at the end (Zeek writes no log for no events). */
+  dropIfEmpty?: boolean;
+  rows?: number;
 }
 
 /**
@@ -130,6 +133,8 @@ export interface RecordOutputOptions {
   zstd: boolean;
   /** The archive's metadata line for a kind (archives only). */
   meta?: (kind: string) => string;
+  /** -o DIR/: the kinds whose file is kept even without records (conn, and those --records names); others' empty files are removed. */
+  keepEmpty?: ReadonlySet<string>;
 }
 
 export class RecordOutput {
@@ -209,7 +214,20 @@ export class RecordOutput {
         if (o.meta && ext.endsWith('.zst')) sink.write(o.meta(s.kind));
         writer = new NdjsonWriter(sink, s);
       }
-      const d: Dest = { out, sink, write: (_s, r) => writer.write(r), writer };
+      const keepEmpty = o.keepEmpty === undefined || o.keepEmpty.has(s.kind);
+      const d: Dest = keepEmpty
+        ? { out, sink, write: (_s, r) => writer.write(r), writer }
+        : {
+            out,
+            sink,
+            write: (_s, r) => {
+              d.rows!++;
+              writer.write(r);
+            },
+            writer,
+            dropIfEmpty: true,
+            rows: 0,
+          };
       dests.push(d);
       byKind.set(s.kind, d);
     }
@@ -268,6 +286,6 @@ export class RecordOutput {
     for (const d of this.dests) await d.sink.flush();
     const e = this.error;
     if (e) throw e;
-    for (const d of this.dests) await d.out.commit(keep);
+    for (const d of this.dests) await d.out.commit(keep && !(d.dropIfEmpty === true && d.rows === 0));
   }
 }

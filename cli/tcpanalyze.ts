@@ -225,7 +225,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
   const recOut =
     view === 'records'
       ? toDir
-        ? await RecordOutput.directory(o.output!, { kinds, format: format as RecordFormat, header: o.header, zstd: false, meta: archiveMeta, ...(sort ? { sort } : {}) })
+        ? await RecordOutput.directory(o.output!, { kinds, format: format as RecordFormat, header: o.header, zstd: false, meta: archiveMeta, ...(sort ? { sort } : {}), keepEmpty: new Set(o.records !== undefined ? kinds.map((k) => k.kind) : ['conn']) })
         : await RecordOutput.single(o.output, { kinds, format: format as RecordFormat, header: o.header, zstd: compression === 'zstd', compression, meta: archiveMeta, fieldsChosen: o.fields !== undefined, table: { width: toTerminal ? terminalWidth() : Infinity, wide: o.wide }, ...(sort ? { sort } : {}) })
       : null;
   const out = recOut === null ? await openOutput(o.output, { compression }) : null;

@@ -56,6 +56,26 @@ test('-o DIR/ writes one archive per kind; together they hold exactly the record
   }
 });
 
+test('-o DIR/ with --decode all leaves no file for a kind that got no record (as Zeek writes no log without events), except conn and the kinds --records names', () => {
+  const { dir, cleanup } = makeTempDir('decode-dir-empty-');
+  try {
+    const out = join(dir, 'logs') + '/';
+    const r = run('tcpanalyze', ['--decode', 'all', METHODS, '-o', out]);
+    assert.equal(r.status, 0, r.stderr);
+    const kinds = new Set(parse(run('tcpanalyze', ['--decode', 'all', '--format', 'ndjson', METHODS]).stdout).map((x) => String(x['record'])));
+    assert.deepEqual(readdirSync(out).sort(), [...kinds].map((k) => `${k}.jsonl.zst`).sort());
+    const named = join(dir, 'named') + '/';
+    const n = run('tcpanalyze', ['--decode', 'all', '--records', 'conn,dns', METHODS, '-o', named]);
+    assert.equal(n.status, 0, n.stderr);
+    assert.deepEqual(readdirSync(named).sort(), ['conn.jsonl.zst', 'dns.jsonl.zst']);
+    // the named kind's file holds its metadata line and no record
+    assert.equal(parse(execFileSync('zstd', ['-dc', join(named, 'dns.jsonl.zst')], { encoding: 'utf8' })).length, 1);
+    assert.deepEqual(readdirSync(dir).sort(), ['logs', 'named']);
+  } finally {
+    cleanup();
+  }
+});
+
 test('csvtool --records http on the archive equals tcpanalyze --records http --format csv', () => {
   const { dir, cleanup } = makeTempDir('decode-csv-');
   try {
