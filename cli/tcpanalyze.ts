@@ -181,11 +181,9 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
     if (!Number.isInteger(top) || top < 1) throw new UsageError('USAGE_BAD_NUMBER', `--top: "${o.top}" is not a positive whole number`);
     const progress = process.stderr.isTTY === true && !o.quiet ? progressLine(NAME) : null;
     let stopped = false;
-    const onSigint = (): void => {
-      if (stopped) process.exit(130);
+    const offSignals = onStopSignals(() => {
       stopped = true;
-    };
-    process.on('SIGINT', onSigint);
+    });
     if (files.includes('-')) readsStdin = true;
     try {
       return await runReport({
@@ -197,7 +195,7 @@ Exit status: 0 ok, 1 data error (corrupt or truncated input; complete packets be
       });
     } finally {
       progress?.clear();
-      process.off('SIGINT', onSigint);
+      offSignals();
     }
   }
 

@@ -25,7 +25,7 @@ import { ClickHouseLoader } from '../src/output/clickhouse-load.js';
 import { LoadState, defaultStatePath, type LoadInput } from '../src/output/clickhouse-load-state.js';
 import { TsvLineError } from '../src/output/clickhouse-tsv.js';
 import { EXIT_DATA, EXIT_OK, ToolError, UsageError, isToolError } from '../src/util/errors.js';
-import { makeProgram, runMain, warn } from './_common.js';
+import { makeProgram, onStopSignals, runMain, warn } from './_common.js';
 import { byteSize, durationMs } from './_args.js';
 
 const NAME = 'tcpload';
@@ -170,12 +170,10 @@ does not match; what was committed stays committed and the same command resumes)
 
   const http = new ClickHouseHttp(target, { timeoutMs });
   let interrupted = false;
-  const onSigint = (): void => {
-    if (interrupted) process.exit(130);
+  const offSignals = onStopSignals(() => {
     interrupted = true;
     if (fromStdin) process.stdin.destroy();
-  };
-  process.on('SIGINT', onSigint);
+  });
   let code = EXIT_OK;
   try {
     // the loader's retry policy also covers the setup queries
@@ -266,7 +264,7 @@ does not match; what was committed stays committed and the same command resumes)
     }
     await L.finish();
     if (progress) process.stderr.write('\r\x1b[K');
-    process.off('SIGINT', onSigint);
+    offSignals();
     const secs = (performance.now() - t0) / 1000;
     const out: string[] = [];
     for (const c of L.counts()) if (c.records > 0 || c.sent > 0) out.push(`${c.table}: ${c.sent} rows sent${c.records !== c.sent ? ` (${c.records} records read${c.records > c.sent ? `, ${c.records - c.sent} committed by an earlier run` : ''})` : ''}`);
